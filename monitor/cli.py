@@ -1,0 +1,362 @@
+"""The `mention-monitor` command. Thin: parse, load config, call the core.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import SecretStr
+
+from monitor import __version__
+from monitor.config import format_duration, load_config, parse_duration
+from monitor.errors import ConfigError, MonitorError
+from monitor.text import shorten, terminal_safe
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONFIG_ENV = "MENTION_MONITOR_CONFIG"
+
+
+class _Group(click.Group):
+    """Turns our errors into a clear message and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(
+                "Configuration problem:"
+                if len(exc.problems) == 1
+                else f"{len(exc.problems)} configuration problems:",
+                err=True,
+            )
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            ctx.exit(2)
+        except MonitorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("config.yaml"),
+        envvar=CONFIG_ENV,
+        show_default=True,
+        show_envvar=True,
+        help="The configuration file.",
+    )(func)
+
+
+def _setup_logging(verbose: int, default: int = logging.WARNING) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else default
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "alembic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mention-monitor")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Watch public social media for mentions of your brands and warn you
+    about the negative ones while they are still small.
+
+    Start with `mention-monitor init`, edit config.yaml, check it with
+    `mention-monitor check`, then `mention-monitor run`.
+    """
+    ctx.obj = {"verbose": verbose}
+    _setup_logging(verbose)
+
+
+def _verbose(ctx: click.Context) -> int:
+    return int((ctx.obj or {}).get("verbose", 0))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="config.yaml")
+def init(path: Path) -> None:
+    """Write a commented starter config to PATH (default ./config.yaml).
+
+    Refuses to overwrite an existing file.
+    """
+    if path.exists():
+        raise click.UsageError(f"{path} already exists; not overwriting it")
+    starter = resources.files("monitor").joinpath("data/config.yaml").read_text("utf-8")
+    try:
+        path.write_text(starter, encoding="utf-8")
+    except OSError as exc:
+        raise click.FileError(str(path), hint=str(exc)) from exc
+    click.echo(f"Wrote {path}. Edit the brands, then run: mention-monitor check -c {path}")
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "****" if value.get_secret_value() else "(empty)"
+    if hasattr(value, "total_seconds"):
+        return format_duration(value)
+    return str(value)
+
+
+_COMMON_SOURCE_KEYS = {"every", "base_url", "enabled", "timeout"}
+_COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
+
+
+@cli.command()
+@config_option
+def check(config_path: Path) -> None:
+    """Validate the config and print what will be watched, where, and who is warned."""
+    from monitor.migrations import current
+    from monitor.store import DEAD, PENDING, Store
+
+    config = load_config(config_path)
+    out = click.echo
+    out(f"Config OK: {config_path}")
+    out("")
+    out("Brands:")
+    for brand in config.brands:
+        out(f"  {brand.name}")
+        out(f"    keywords: {', '.join(brand.keywords)}")
+        if brand.exclude:
+            out(f"    exclude:  {', '.join(brand.exclude)}")
+        out(f"    sources:  {', '.join(brand.sources or config.sources)}")
+    out("")
+    out("Sources:")
+    for name, source in config.sources.items():
+        state = "" if source.enabled else "  (disabled)"
+        out(f"  {name}: every {format_duration(source.every)} from {source.base_url}{state}")
+        extra = {
+            k: v for k, v in source if k not in _COMMON_SOURCE_KEYS and v not in (None, [], "")
+        }
+        if extra:
+            out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
+    out("")
+    out("Alert channels:")
+    for channel in config.channels:
+        brands = ", ".join(channel.brands) if channel.brands else "all brands"
+        state = "" if channel.enabled else "  (disabled)"
+        out(f"  {channel.name} ({channel.type}): {channel.min_severity}, {brands}{state}")
+        extra = {k: v for k, v in channel if k not in _COMMON_CHANNEL_KEYS}
+        if extra:
+            out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
+    out("")
+    store = Store(config.database, migrate=False)
+    try:
+        out(f"Database: {store.safe_url}")
+        if current(store.engine) is None:
+            out("  new: it will be created on the first run")
+            return
+        health = store.health()
+        for name in config.sources:
+            row = health.get(name)
+            if row is None:
+                out(f"  {name}: not polled yet")
+                continue
+            ok = f"{row.last_success_at:%Y-%m-%d %H:%M} UTC" if row.last_success_at else "never"
+            out(f"  {name}: last success {ok}")
+            if row.consecutive_failures:
+                out(f"    failing {row.consecutive_failures}x in a row: {row.last_error}")
+        counts = store.alert_counts()
+        pending = sum(n for (_, status), n in counts.items() if status == PENDING)
+        dead = sum(n for (_, status), n in counts.items() if status == DEAD)
+        out(f"  alerts waiting to be sent: {pending}; undeliverable: {dead}")
+        for dead_row in store.dead_alerts(limit=5):
+            out(f"    dead: alert {dead_row.id} to {dead_row.channel}: {dead_row.last_error}")
+    finally:
+        store.close()
+
+
+@cli.command()
+@config_option
+@click.pass_context
+def run(ctx: click.Context, config_path: Path) -> None:
+    """Run the service: poll every source on its schedule and send alerts.
+
+    Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    from monitor.scheduler import Scheduler
+    from monitor.service import Service
+
+    _setup_logging(_verbose(ctx), default=logging.INFO)
+    config = load_config(config_path)
+    service = Service(config)
+    try:
+        Scheduler(service).run_forever()
+    finally:
+        service.close()
+
+
+@cli.command()
+@config_option
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.pass_context
+def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> None:
+    """Run one cycle of every source, send the alerts, and exit.
+
+    Exits 1 if a source failed or an alert could not be sent.
+    """
+    from monitor.service import Service
+
+    config = load_config(config_path)
+    service = Service(config)
+    try:
+        reports = service.poll(sources or None)
+        dispatched = service.dispatch()
+    finally:
+        service.close()
+    for r in reports:
+        if r.error:
+            line = f"{r.source}: FAILED: {r.error}"
+            if r.deferred_until:
+                line += f" (next try after {r.deferred_until:%H:%M:%S} UTC)"
+        elif r.deferred_until:
+            line = f"{r.source}: skipped, rate limited until {r.deferred_until:%H:%M:%S} UTC"
+        else:
+            line = f"{r.source}: {r.fetched} fetched, {r.new} new, {r.negative} negative"
+        click.echo(line, err=True)
+    click.echo(
+        f"alerts: {dispatched.sent} sent, {dispatched.retrying} to retry, {dispatched.dead} failed",
+        err=True,
+    )
+    if any(not r.ok for r in reports) or dispatched.dead or dispatched.retrying:
+        ctx.exit(1)
+
+
+@cli.command()
+def demo() -> None:
+    """Replay bundled sample mentions of a fictional café through the real pipeline.
+
+    Uses a temporary database and no network; prints the alerts it raises.
+    """
+    from monitor.demo import run_demo
+
+    click.echo("Replaying sample mentions of Acme Coffee and Roastery Lane (fictional)...\n")
+    result = run_demo(sys.stdout)
+    click.echo(
+        f"{result.replayed} sample mentions replayed: {result.stored} matched a brand and were "
+        f"stored, {result.negative} were negative, {result.alerts_sent} alerts sent to the console."
+    )
+    click.echo("The rest did not mention a brand as a whole word, or were excluded.")
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command()
+@config_option
+@click.option("--brand", help="Only this brand.")
+@click.option("--negative", is_flag=True, help="Only negative mentions.")
+@click.option("--since", callback=_since, help="Only mentions posted within this long, e.g. 24h.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def mentions(
+    config_path: Path,
+    brand: str | None,
+    negative: bool,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List stored mentions, newest first."""
+    from monitor.store import Store
+
+    config = load_config(config_path)
+    if brand is not None and brand.casefold() not in {b.name.casefold() for b in config.brands}:
+        raise click.BadParameter(
+            f"no brand '{brand}' in {config_path} "
+            f"(brands: {', '.join(b.name for b in config.brands)})",
+            param_hint="--brand",
+        )
+    store = Store(config.database)
+    try:
+        rows = store.mentions(
+            brand=brand, negative=True if negative else None, since=since, limit=limit
+        )
+    finally:
+        store.close()
+    for row in rows:
+        if as_json:
+            record = {
+                "id": row.id,
+                "source": row.source,
+                "external_id": row.external_id,
+                "brand": row.brand,
+                "url": row.url,
+                "author": row.author,
+                "title": row.title,
+                "text": row.text,
+                "created_at": row.created_at.isoformat(),
+                "first_seen_at": row.first_seen_at.isoformat(),
+                "engagement": row.engagement,
+                "negative": row.negative,
+                "compound": row.compound,
+                "label": row.label,
+                "severity": row.severity,
+                "reasons": row.reasons,
+                "matched_terms": row.matched_terms,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            text = terminal_safe(f"{row.title} - {row.text}" if row.title else row.text)
+            click.echo(
+                f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {row.source:<10} "
+                f"{terminal_safe(row.brand)} | {row.label} {row.compound:+.2f} | "
+                f"{terminal_safe(row.author)}: {shorten(text, 100)}\n    {terminal_safe(row.url)}"
+            )
+    if not rows and not as_json:
+        click.echo("No mentions stored yet that fit.", err=True)
+
+
+@cli.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Use this config's `sentiment:` settings.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def score(config_path: Path | None, as_json: bool) -> None:
+    """Score texts read from stdin, one per line; print one result per line, in order."""
+    from monitor.config import SentimentConfig
+    from monitor.sentiment import VaderScorer
+
+    settings = load_config(config_path).sentiment if config_path else SentimentConfig()
+    scorer = VaderScorer(settings)
+    for line in sys.stdin:
+        result = scorer.score(line.rstrip("\n"))
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        else:
+            click.echo(f"{result.label:<8} {result.compound:+.3f}  {'; '.join(result.reasons)}")
+
+
+def main() -> None:
+    cli(prog_name="mention-monitor")

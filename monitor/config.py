@@ -1,0 +1,396 @@
+"""Loading and validating config.yaml.
+
+The owner edits one YAML file, so every problem in it is reported at once,
+each with the file, the line and the key path, e.g.::
+
+    config.yaml:14: brands[0].keywords: must not be empty
+
+Secrets are written as ``${ENV_VAR}`` references and resolved here; a missing
+variable is an error that names it. Each source and channel brings its own
+pydantic model (``extra="forbid"``), looked up by name in the registries.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from monitor.errors import ConfigError
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_DURATION_FULL = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``30s``, ``5m``, ``1h``, ``2d`` or combinations like ``1h30m``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str) and _DURATION_FULL.fullmatch(value):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+        if seconds > 0:
+            return timedelta(seconds=seconds)
+    raise ValueError(
+        f"{value!r} is not a duration: write a number and a unit, like 30s, 5m, 1h, 2d"
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _non_empty_terms(values: list[str]) -> list[str]:
+    cleaned = [v.strip() for v in values]
+    if any(not v for v in cleaned):
+        raise ValueError("an entry is empty")
+    return cleaned
+
+
+class BrandConfig(StrictModel):
+    """One brand to watch: what it is called and the words that mean it."""
+
+    name: str = Field(min_length=1)
+    keywords: list[str]
+    exclude: list[str] = []
+    sources: list[str] | None = None
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must not be empty: list the names, @handles and #tags of the brand")
+        return _non_empty_terms(value)
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude(cls, value: list[str]) -> list[str]:
+        return _non_empty_terms(value)
+
+
+class SentimentConfig(StrictModel):
+    """When a mention counts as negative, and when it is serious."""
+
+    negative_below: float = Field(default=-0.05, ge=-1, le=1)
+    high_below: float = Field(default=-0.6, ge=-1, le=1)
+
+
+class AlertsConfig(StrictModel):
+    console: bool = True
+    dispatch_every: Duration = timedelta(seconds=30)
+    give_up_after: Duration = timedelta(hours=24)
+    channels: list[dict[str, Any]] = []
+
+
+class _FileConfig(StrictModel):
+    """The top level of config.yaml, before sources and channels are resolved."""
+
+    database: str = "sqlite:///mentions.db"
+    brands: list[BrandConfig] = Field(min_length=1)
+    sources: dict[str, dict[str, Any] | None] = Field(min_length=1)
+    alerts: AlertsConfig = AlertsConfig()
+    sentiment: SentimentConfig = SentimentConfig()
+
+
+@dataclass
+class Config:
+    """A validated configuration, ready for the service."""
+
+    path: Path | None
+    database: str
+    brands: list[BrandConfig]
+    sources: dict[str, Any]  # name -> the connector's own config model
+    channels: list[Any]  # the channels' own config models
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+
+    def brands_for(self, source: str) -> list[BrandConfig]:
+        return [b for b in self.brands if b.sources is None or source in b.sources]
+
+
+# ---------------------------------------------------------------- YAML with lines
+
+
+class _Lines:
+    """Remembers the YAML line of every key path, to put it in error messages."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+
+    def record(self, node: Any, path: tuple[Any, ...] = ()) -> None:
+        if isinstance(node, CommentedMap):
+            for key in node:
+                self.lines[(*path, key)] = node.lc.key(key)[0] + 1
+                self.record(node[key], (*path, key))
+        elif isinstance(node, CommentedSeq):
+            for i, item in enumerate(node):
+                self.lines[(*path, i)] = node.lc.item(i)[0] + 1
+                self.record(item, (*path, i))
+
+    def line_of(self, path: tuple[Any, ...]) -> int | None:
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+def format_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+class _Problems:
+    def __init__(self, filename: str, lines: _Lines) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        line = self.lines.line_of(path)
+        where = f"{self.filename}:{line}" if line else self.filename
+        self.items.append((line or 0, f"{where}: {format_path(path)}: {message}"))
+
+    def add_validation(
+        self, exc: ValidationError, prefix: tuple[Any, ...], model: type[BaseModel]
+    ) -> None:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown key" + _hint_for(loc, model)
+            elif err["type"] == "missing":
+                message = "is required"
+            self.add(prefix + loc, message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError([text for _, text in sorted(self.items, key=lambda i: i[0])])
+
+
+def _hint_for(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
+    """For an unknown key: the closest known key, or the list of known keys."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        info = current.model_fields.get(part)
+        annotation = getattr(info, "annotation", None)
+        args = getattr(annotation, "__args__", ()) or ()
+        current = next((a for a in (annotation, *args) if _is_model(a)), None)
+    if current is None:
+        return ""
+    known = sorted(current.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known keys: {', '.join(known)})"
+
+
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _resolve_env(node: Any, path: tuple[Any, ...], problems: _Problems) -> Any:
+    if isinstance(node, dict):
+        return {k: _resolve_env(v, (*path, k), problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_env(v, (*path, i), problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            value = os.environ.get(match.group(1))
+            if value is None:
+                problems.add(path, f"environment variable {match.group(1)} is not set")
+                return ""
+            return value
+
+        return _ENV_REF.sub(substitute, node)
+    return node
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: no such file (create one with `mention-monitor init {file}`)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from None
+    return parse_config(text, filename=str(file), base_dir=file.resolve().parent, path=file)
+
+
+def parse_config(
+    text: str,
+    *,
+    filename: str = "config.yaml",
+    base_dir: Path | None = None,
+    path: Path | None = None,
+) -> Config:
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{filename}{line}: not valid YAML: {exc.problem or exc}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{filename}: must be a mapping with at least `brands:` and `sources:`")
+
+    lines = _Lines()
+    lines.record(tree)
+    problems = _Problems(filename, lines)
+    data = _resolve_env(_plain(tree), (), problems)
+
+    try:
+        top = _FileConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.add_validation(exc, (), _FileConfig)
+        problems.raise_if_any()
+        raise AssertionError("unreachable") from exc  # pragma: no cover
+
+    sources = _validate_sources(top, problems)
+    channels = _validate_channels(top, problems)
+    _check_brands(top, problems)
+    database = _resolve_database(top.database, base_dir or Path.cwd(), problems)
+    problems.raise_if_any()
+    return Config(
+        path=path,
+        database=database,
+        brands=top.brands,
+        sources=sources,
+        channels=channels,
+        alerts=top.alerts,
+        sentiment=top.sentiment,
+    )
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _validate_sources(top: _FileConfig, problems: _Problems) -> dict[str, Any]:
+    from connectors import REGISTRY, load_connector
+
+    sources: dict[str, Any] = {}
+    for name, raw in top.sources.items():
+        if name not in REGISTRY:
+            problems.add(("sources", name), _unknown("source", name, REGISTRY))
+            continue
+        model = load_connector(name).Config
+        try:
+            sources[name] = model.model_validate(raw or {})
+        except ValidationError as exc:
+            problems.add_validation(exc, ("sources", name), model)
+    return sources
+
+
+def _validate_channels(top: _FileConfig, problems: _Problems) -> list[Any]:
+    from alerts import REGISTRY, load_channel
+
+    channels: list[Any] = []
+    for i, raw in enumerate(top.alerts.channels):
+        where = ("alerts", "channels", i)
+        kind = raw.get("type")
+        if kind not in REGISTRY:
+            problems.add((*where, "type"), _unknown("channel type", kind, REGISTRY))
+            continue
+        model = load_channel(str(kind)).Config
+        try:
+            channels.append(model.model_validate(raw))
+        except ValidationError as exc:
+            problems.add_validation(exc, where, model)
+    brand_names = {b.name for b in top.brands}
+    seen: set[str] = set()
+    for i, channel in enumerate(channels):
+        if channel.name in seen:
+            problems.add(
+                ("alerts", "channels", i, "name"),
+                f"two channels are called '{channel.name}': give each a different `name:`",
+            )
+        seen.add(channel.name)
+        for brand in channel.brands or []:
+            if brand not in brand_names:
+                problems.add(
+                    ("alerts", "channels", i, "brands"), _unknown("brand", brand, brand_names)
+                )
+    if top.alerts.console and not any(c.type == "console" for c in channels):
+        channels.insert(0, load_channel("console").Config.model_validate({"type": "console"}))
+    return channels
+
+
+def _check_brands(top: _FileConfig, problems: _Problems) -> None:
+    seen: dict[str, int] = {}
+    for i, brand in enumerate(top.brands):
+        key = brand.name.casefold()
+        if key in seen:
+            problems.add(("brands", i, "name"), f"'{brand.name}' is already brands[{seen[key]}]")
+        seen.setdefault(key, i)
+        for name in brand.sources or []:
+            if name not in top.sources:
+                problems.add(
+                    ("brands", i, "sources"),
+                    _unknown("source", name, top.sources) + " under `sources:`",
+                )
+
+
+def _unknown(what: str, name: object, known: Any) -> str:
+    names = sorted(str(k) for k in known)
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names) or 'none'}"
+    return f"unknown {what} '{name}' ({hint})"
+
+
+def _resolve_database(url: str, base_dir: Path, problems: _Problems) -> str:
+    """Relative SQLite paths are relative to the config file, not to the working directory."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        problems.add(("database",), f"'{url}' is not a database URL (e.g. sqlite:///mentions.db)")
+        return url
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        db_path = Path(parsed.database or "")
+        if not db_path.is_absolute():
+            parsed = parsed.set(database=str((base_dir / db_path).resolve()))
+    return parsed.render_as_string(hide_password=False)

@@ -1,0 +1,97 @@
+"""The one exception tree of mention-monitor.
+
+Every failure the service can meet is one of these, so callers catch
+``MonitorError`` and nothing broader; library errors (httpx, SQLAlchemy,
+tweepy, praw, smtplib) are translated at the boundary where they happen::
+
+    MonitorError
+    ├── ConfigError            bad config.yaml (all problems, each with file:line and key)
+    ├── ConnectorError         a source failed (carries .source)
+    │   ├── AuthError          credentials missing, wrong or revoked: needs the owner
+    │   ├── RateLimited        the API said "slow down" (carries .retry_after seconds)
+    │   ├── FetchTimeout       no answer in time
+    │   ├── SourceUnavailable  refused connection, DNS, 5xx: try again later
+    │   └── ParseError         the answer was not in the documented format
+    ├── AlertError             a channel failed to deliver (carries .channel, .permanent)
+    └── StorageError           the database could not be opened, migrated or written
+
+Messages are written for the shop owner who reads them in a terminal or an
+alert: they say what failed, where, and, where we know it, how to fix it.
+Secrets never appear in them.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base of every error mention-monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """config.yaml cannot be used. ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConnectorError(MonitorError):
+    """A source failed to fetch. ``hint`` says what the owner can do about it."""
+
+    def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
+        self.source = source
+        self.message = message
+        self.hint = hint
+        text = f"{source}: {message}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class AuthError(ConnectorError):
+    """The source refused our credentials."""
+
+
+class RateLimited(ConnectorError):
+    """The source asked us to wait ``retry_after`` seconds before the next request."""
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(source, message, hint=hint)
+
+
+class FetchTimeout(ConnectorError):
+    """The source did not answer in time."""
+
+
+class SourceUnavailable(ConnectorError):
+    """The source could not be reached or answered with a server error."""
+
+
+class ParseError(ConnectorError):
+    """The source answered with something that is not its documented format."""
+
+
+class AlertError(MonitorError):
+    """A channel could not deliver an alert.
+
+    ``permanent`` is True when retrying cannot help (a wrong address, a revoked
+    webhook): the dispatcher then reports it once instead of retrying.
+    """
+
+    def __init__(self, channel: str, message: str, *, permanent: bool = False) -> None:
+        self.channel = channel
+        self.message = message
+        self.permanent = permanent
+        super().__init__(f"{channel}: {message}")
+
+
+class StorageError(MonitorError):
+    """The database could not be opened, migrated or written."""

@@ -1,0 +1,110 @@
+"""The one configured HTTP client the core hands to connectors.
+
+Connectors never build their own ``httpx.Client``: this module sets the
+timeouts and a descriptive User-Agent (some APIs refuse library defaults), and
+``get_json`` translates every httpx failure and HTTP status into the project's
+errors, so each connector has one place where the wire meets our error tree.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from monitor import __version__
+from monitor.errors import (
+    AuthError,
+    ConnectorError,
+    FetchTimeout,
+    ParseError,
+    RateLimited,
+    SourceUnavailable,
+)
+
+USER_AGENT = f"mention-monitor/{__version__} (self-hosted brand mention monitor; python-httpx)"
+
+
+def make_client(
+    *, timeout: float = 20.0, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        follow_redirects=True,
+        transport=transport,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def raise_for_status(
+    source: str, response: httpx.Response, *, auth_hint: str | None = None
+) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    host = response.request.url.host
+    if status in (401, 403):
+        raise AuthError(
+            source,
+            f"{host} refused our credentials (HTTP {status})",
+            hint=auth_hint or "check the credentials for this source in config.yaml",
+        )
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        wait = f"; it asks us to wait {retry_after:.0f}s" if retry_after is not None else ""
+        raise RateLimited(
+            source, f"{host} is rate limiting us (HTTP 429){wait}", retry_after=retry_after
+        )
+    if status >= 500:
+        raise SourceUnavailable(source, f"{host} had a server error (HTTP {status}); will retry")
+    excerpt = " ".join(response.text[:200].split())
+    raise ConnectorError(source, f"{host} answered HTTP {status}: {excerpt}")
+
+
+def get_json(
+    client: httpx.Client,
+    source: str,
+    url: str,
+    *,
+    params: Mapping[str, str | int] | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    auth_hint: str | None = None,
+) -> Any:
+    """GET a JSON document, with every failure mapped to a ConnectorError subclass."""
+    host = httpx.URL(url).host
+    try:
+        response = client.get(
+            url,
+            params=params,
+            headers=headers,
+            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(source, f"no answer from {host} in time") from exc
+    except httpx.TransportError as exc:
+        raise SourceUnavailable(source, f"cannot reach {host}: {type(exc).__name__}") from exc
+    raise_for_status(source, response, auth_hint=auth_hint)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ParseError(source, f"{host} answered with something that is not JSON") from exc

@@ -1,0 +1,77 @@
+"""Local matching: which brand a fetched mention is about, and which words said so.
+
+API searches are fuzzy (stemming, partial words, ignored punctuation), so
+every mention is matched again here, the same way for every source:
+
+- case-insensitive and Unicode-aware (NFKC + casefold: "CAFÉ" is "café");
+- whole words and phrases only: "Acme" does not match "acmemart", and a
+  phrase matches across any run of spaces or a hyphen ("acme  coffee",
+  "acme-coffee");
+- ``@handle`` and ``#tag`` keywords match only that exact handle or tag;
+  a plain keyword also matches its handle and tag forms ("#acme");
+- a brand's ``exclude`` terms drop the mention for that brand.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.config import BrandConfig
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _pattern(term: str) -> str:
+    words = normalise(term).split()
+    body = r"(?:\s+|-)".join(re.escape(w) for w in words)
+    if term.startswith(("@", "#")):
+        # The exact handle or tag: not preceded by a word char or another @/#.
+        return rf"(?<![\w@#]){body}(?![\w])"
+    return rf"(?<![\w]){body}(?![\w])"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    brand: str
+    terms: tuple[str, ...]
+
+
+class _BrandMatcher:
+    def __init__(self, brand: BrandConfig) -> None:
+        self.name = brand.name
+        self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
+        self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
+        self.exclude = (
+            re.compile("|".join(f"(?:{_pattern(x)})" for x in brand.exclude))
+            if brand.exclude
+            else None
+        )
+
+    def match(self, text: str) -> Match | None:
+        if not self.any.search(text):
+            return None
+        if self.exclude is not None and self.exclude.search(text):
+            return None
+        return Match(self.name, tuple(kw for kw, rx in self.terms if rx.search(text)))
+
+
+class Matcher:
+    """Matches texts against every configured brand."""
+
+    def __init__(self, brands: Iterable[BrandConfig]) -> None:
+        self._brands = [_BrandMatcher(b) for b in brands]
+
+    def match(self, text: str, brands: Sequence[str] | None = None) -> list[Match]:
+        """Every brand the text is about (optionally only among ``brands``), in config order."""
+        folded = normalise(text)
+        return [
+            m
+            for b in self._brands
+            if brands is None or b.name in brands
+            if (m := b.match(folded)) is not None
+        ]

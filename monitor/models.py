@@ -1,0 +1,88 @@
+"""The records that flow through the pipeline: a Mention in, a Score, an Alert out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Label = Literal["negative", "neutral", "positive"]
+Severity = Literal["info", "negative", "high"]
+
+#: Severities in rising order; a channel's ``min_severity`` picks a point on this scale.
+SEVERITIES: tuple[Severity, ...] = ("info", "negative", "high")
+
+
+@dataclass(slots=True)
+class Mention:
+    """One public post, comment or article, normalised from whatever source it came from.
+
+    ``engagement`` holds the counters the source has, named ``likes``, ``reposts``,
+    ``replies``, ``quotes``, ``score`` or ``comments``. ``raw`` is the source's own
+    record, kept for debugging.
+    """
+
+    source: str
+    external_id: str
+    url: str
+    author: str
+    text: str
+    created_at: datetime
+    title: str | None = None
+    author_followers: int | None = None
+    engagement: dict[str, int] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.created_at.tzinfo is None:
+            self.created_at = self.created_at.replace(tzinfo=UTC)
+        else:
+            self.created_at = self.created_at.astimezone(UTC)
+
+    @property
+    def full_text(self) -> str:
+        """Title and body together: what is matched and scored."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A sentiment verdict. ``reasons`` says in words why, for the owner to trust it."""
+
+    compound: float
+    label: Label
+    negative: bool
+    reasons: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "negative": self.negative,
+            "compound": self.compound,
+            "label": self.label,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a channel is asked to deliver: one outbox row with its mention."""
+
+    id: int
+    kind: str
+    channel: str
+    severity: Severity
+    brand: str
+    source: str
+    author: str
+    url: str
+    text: str
+    created_at: datetime
+    title: str | None
+    compound: float
+    label: Label
+    reasons: tuple[str, ...]
+    engagement: dict[str, int]
+    mention_id: int | None = None
+    matched_terms: tuple[str, ...] = ()
+    attempts: int = 0  # failed attempts before this one
+    queued_at: datetime | None = None

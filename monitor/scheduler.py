@@ -1,0 +1,96 @@
+"""The long-running service: APScheduler 3, one job per source, plus the dispatcher.
+
+Each source polls at its own ``every`` with a little jitter, never overlaps
+itself (``max_instances=1``; a missed run is coalesced, not queued), and
+dispatches right after it polls. The dispatcher also runs on its own timer
+(``alerts.dispatch_every``) so retries go out while sources are quiet.
+SIGINT and SIGTERM stop the scheduler cleanly: running jobs finish first.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.service import Service
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._stop = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone=UTC,
+        )
+
+    def _poll_then_dispatch(self, name: str) -> None:
+        try:
+            report = self.service.pipeline.poll_source(name)
+            if report.new or not report.ok:
+                self.service.dispatch()
+        except Exception:  # the guard: one failing job never stops the service
+            log.exception("the job for %s failed", name)
+
+    def _dispatch(self) -> None:
+        try:
+            self.service.dispatch()
+        except Exception:
+            log.exception("the dispatcher failed")
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        for name, connector in self.service.connectors.items():
+            every = connector.config.every.total_seconds()
+            self.scheduler.add_job(
+                self._poll_then_dispatch,
+                IntervalTrigger(seconds=every, jitter=max(1, int(every * 0.05))),
+                args=[name],
+                id=f"poll:{name}",
+                name=f"poll {name}",
+                next_run_time=now,
+            )
+        self.scheduler.add_job(
+            self._dispatch,
+            IntervalTrigger(seconds=self.service.config.alerts.dispatch_every.total_seconds()),
+            id="dispatch",
+            name="dispatch alerts",
+            next_run_time=now,
+        )
+        self.scheduler.start()
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        """Start, block until SIGINT/SIGTERM, then shut down cleanly."""
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s; stopping after running jobs finish", signal.Signals(signum).name)
+            self._stop.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            sources = ", ".join(
+                f"{n} every {c.config.every}" for n, c in self.service.connectors.items()
+            )
+            log.info("mention-monitor running: %s", sources or "no sources enabled")
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("mention-monitor stopped")

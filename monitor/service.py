@@ -1,0 +1,94 @@
+"""Wiring: one object that owns the store, HTTP client, connectors and channels.
+
+``Service.poll()`` is one cycle (what ``mention-monitor poll`` runs);
+monitor/scheduler.py runs the same pieces on a timetable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from alerts import load_channel
+from alerts.base import Channel
+from connectors import load_connector
+from connectors.base import Connector
+from monitor.config import Config
+from monitor.dispatcher import Dispatcher, DispatchReport
+from monitor.errors import ConfigError
+from monitor.http import make_client
+from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
+from monitor.sentiment import Scorer, VaderScorer
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_channels(configs: Iterable[Any]) -> dict[str, Channel]:
+    return {c.name: load_channel(c.type)(c) for c in configs if c.enabled}
+
+
+def build_connectors(config: Config, http: httpx.Client) -> dict[str, Connector]:
+    return {
+        name: load_connector(name)(source_config, http)
+        for name, source_config in config.sources.items()
+        if source_config.enabled
+    }
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store | None = None,
+        http: httpx.Client | None = None,
+        scorer: Scorer | None = None,
+        channels: dict[str, Channel] | None = None,
+        connectors: dict[str, Connector] | None = None,
+        clock: Clock = utcnow,
+        strict: bool = False,
+    ) -> None:
+        self.config = config
+        self.store = store or Store(config.database)
+        self.http = http or make_client()
+        self.channels = channels if channels is not None else build_channels(config.channels)
+        self.connectors = (
+            connectors if connectors is not None else build_connectors(config, self.http)
+        )
+        self.pipeline = Pipeline(
+            config,
+            self.store,
+            scorer or VaderScorer(config.sentiment),
+            self.connectors,
+            clock=clock,
+            strict=strict,
+        )
+        self.dispatcher = Dispatcher(
+            self.store, self.channels, config.alerts, clock=clock, strict=strict
+        )
+
+    def poll(self, sources: Iterable[str] | None = None) -> list[SourceReport]:
+        """One cycle of the named sources (default: all enabled ones); no dispatch."""
+        names = list(sources) if sources is not None else list(self.connectors)
+        for name in names:
+            if name not in self.connectors:
+                known = ", ".join(self.connectors) or "none"
+                raise ConfigError(
+                    f"source '{name}' is not configured or not enabled (known: {known})"
+                )
+        return [self.pipeline.poll_source(name) for name in names]
+
+    def dispatch(self) -> DispatchReport:
+        return self.dispatcher.dispatch()
+
+    def close(self) -> None:
+        for connector in self.connectors.values():
+            connector.close()
+        for channel in self.channels.values():
+            channel.close()
+        self.http.close()
+        self.store.close()

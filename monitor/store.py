@@ -1,0 +1,532 @@
+"""The database: mentions, the alert outbox, cursors and source health.
+
+SQLAlchemy 2 typed models on any SQLAlchemy URL; SQLite (the default) runs in
+WAL mode with a busy timeout so the service and a manual ``poll`` can share a
+file. The schema is created and upgraded by the Alembic migrations in
+monitor/migrations at start, so an existing database survives an upgrade.
+
+The one rule that makes the service trustworthy: ``ingest`` writes a batch of
+new mentions, their outbox rows and the advanced cursor in one transaction.
+A crash at any point either keeps all three or none, so nothing is lost and
+nothing is alerted twice. Delivery then claims each outbox row atomically
+(pending -> sending) before sending, so two dispatchers never send one row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from monitor.errors import StorageError
+from monitor.models import Alert, Mention, Score, Severity
+
+log = logging.getLogger(__name__)
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite has none) and hands back aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MentionRow(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        Index("ix_mentions_brand_created", "brand", "created_at"),
+        Index("ix_mentions_first_seen", "first_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(300))
+    brand: Mapped[str] = mapped_column(String(200))
+    matched_terms: Mapped[list[str]] = mapped_column(JSON)
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(300))
+    author_followers: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    engagement: Mapped[dict[str, int]] = mapped_column(JSON)
+    compound: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(10))
+    negative: Mapped[bool] = mapped_column(Boolean)
+    severity: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AlertRow(Base):
+    """The outbox: one row per alert to deliver to one channel."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "dedupe_key", name="uq_alerts_channel_kind_key"),
+        Index("ix_alerts_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    severity: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceHealthRow(Base):
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_count: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    """A matched, scored mention and where its alerts go, ready to be written."""
+
+    mention: Mention
+    brand: str
+    terms: tuple[str, ...]
+    score: Score
+    severity: Severity
+    channels: tuple[str, ...]
+    kind: str = "mention"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (
+                None,
+                "",
+                ":memory:",
+            ):
+                Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            if migrate:
+                self.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except SQLAlchemyError:
+            return "(unparsable URL)"
+
+    def migrate(self) -> None:
+        from monitor.migrations import upgrade
+
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error ({self.safe_url}): {exc}") from exc
+        finally:
+            session.close()
+
+    # ------------------------------------------------------------ mentions
+
+    def known_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self.session() as s:
+            for chunk in _chunks(list(external_ids), 500):
+                found.update(
+                    s.scalars(
+                        select(MentionRow.external_id).where(
+                            MentionRow.source == source, MentionRow.external_id.in_(chunk)
+                        )
+                    )
+                )
+        return found
+
+    def get_cursor(self, source: str, brand: str) -> str | None:
+        with self.session() as s:
+            row = s.get(CursorRow, (source, brand))
+            return row.value if row else None
+
+    def ingest(
+        self,
+        source: str,
+        brand: str,
+        items: Sequence[NewMention],
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> list[tuple[int, NewMention]]:
+        """Write new mentions, their outbox rows and the cursor in one transaction.
+
+        Mentions already stored (by source and external id) are skipped, so a
+        batch that races another process is written once. Returns what was
+        written, each with its new id.
+        """
+        now = now or _utcnow()
+        for attempt in (1, 2):
+            try:
+                return self._ingest(source, brand, items, cursor, now)
+            except StorageError as exc:
+                if attempt == 2 or not isinstance(exc.__cause__, IntegrityError):
+                    raise
+                log.info("another process stored some of these mentions first; retrying")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ingest(
+        self,
+        source: str,
+        brand: str,
+        items: Sequence[NewMention],
+        cursor: str | None,
+        now: datetime,
+    ) -> list[tuple[int, NewMention]]:
+        with self.session() as s:
+            fresh: dict[tuple[str, str], NewMention] = {}
+            for item in items:
+                fresh.setdefault((item.mention.source, item.mention.external_id), item)
+            for src in {key[0] for key in fresh}:
+                ids = [key[1] for key in fresh if key[0] == src]
+                for chunk in _chunks(ids, 500):
+                    for known in s.scalars(
+                        select(MentionRow.external_id).where(
+                            MentionRow.source == src, MentionRow.external_id.in_(chunk)
+                        )
+                    ):
+                        fresh.pop((src, known), None)
+            written: list[tuple[int, NewMention]] = []
+            todo = list(fresh.values())
+            if todo:
+                rows = [self._mention_values(item, now) for item in todo]
+                result = s.execute(
+                    insert(MentionRow).returning(MentionRow.id, sort_by_parameter_order=True), rows
+                )
+                written = [(row[0], item) for row, item in zip(result, todo, strict=True)]
+                outbox = [
+                    {
+                        "mention_id": mention_id,
+                        "channel": channel,
+                        "kind": item.kind,
+                        "dedupe_key": f"{item.mention.source}:{item.mention.external_id}",
+                        "severity": item.severity,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                    for mention_id, item in written
+                    for channel in item.channels
+                ]
+                if outbox:
+                    s.execute(insert(AlertRow), outbox)
+            self._set_cursor(s, source, brand, cursor, now)
+            return written
+
+    @staticmethod
+    def _mention_values(item: NewMention, now: datetime) -> dict[str, Any]:
+        m = item.mention
+        return {
+            "source": m.source,
+            "external_id": m.external_id,
+            "brand": item.brand,
+            "matched_terms": list(item.terms),
+            "url": m.url,
+            "author": m.author,
+            "author_followers": m.author_followers,
+            "title": m.title,
+            "text": m.text,
+            "created_at": m.created_at,
+            "first_seen_at": now,
+            "engagement": m.engagement,
+            "compound": item.score.compound,
+            "label": item.score.label,
+            "negative": item.score.negative,
+            "severity": item.severity,
+            "reasons": list(item.score.reasons),
+            "raw": m.raw,
+        }
+
+    @staticmethod
+    def _set_cursor(s: Session, source: str, brand: str, value: str | None, now: datetime) -> None:
+        row = s.get(CursorRow, (source, brand))
+        if row is None:
+            s.add(CursorRow(source=source, brand=brand, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+
+    def mentions(
+        self,
+        *,
+        brand: str | None = None,
+        negative: bool | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[MentionRow]:
+        query = select(MentionRow).order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
+        if brand is not None:
+            query = query.where(func.lower(MentionRow.brand) == brand.lower())
+        if negative is not None:
+            query = query.where(MentionRow.negative == negative)
+        if since is not None:
+            query = query.where(MentionRow.created_at >= since)
+        with self.session() as s:
+            return list(s.scalars(query.limit(limit)))
+
+    # ------------------------------------------------------------ outbox
+
+    def due_alerts(self, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        """(id, channel) of pending outbox rows whose time has come, oldest first."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AlertRow.id, AlertRow.channel)
+                .where(AlertRow.status == PENDING, AlertRow.next_attempt_at <= now)
+                .order_by(AlertRow.id)
+                .limit(limit)
+            )
+            return [(int(i), str(c)) for i, c in rows]
+
+    def claim(self, alert_id: int, now: datetime) -> Alert | None:
+        """Take a pending row for sending; None if another dispatcher took it first."""
+        with self.session() as s:
+            taken = s.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id, AlertRow.status == PENDING)
+                .values(status=SENDING, claimed_at=now)
+            )
+            if getattr(taken, "rowcount", 0) != 1:
+                return None
+            row = s.get(AlertRow, alert_id)
+            assert row is not None
+            mention = s.get(MentionRow, row.mention_id) if row.mention_id is not None else None
+            return _alert(row, mention)
+
+    def mark_sent(self, alert_id: int, now: datetime) -> None:
+        with self.session() as s:
+            s.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id)
+                .values(status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None)
+            )
+
+    def mark_failed(self, alert_id: int, error: str, *, retry_at: datetime | None) -> None:
+        """Record a failed attempt: back to pending for ``retry_at``, or dead when None."""
+        values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = DEAD
+        else:
+            values.update(status=PENDING, next_attempt_at=retry_at)
+        with self.session() as s:
+            s.execute(update(AlertRow).where(AlertRow.id == alert_id).values(**values))
+
+    def release_stale_claims(self, older_than: datetime) -> int:
+        """Rows left 'sending' by a process that died mid-send go back to pending.
+
+        This is the one documented window for a repeat: a crash after the
+        channel accepted the alert but before ``mark_sent`` was written.
+        """
+        with self.session() as s:
+            result = s.execute(
+                update(AlertRow)
+                .where(AlertRow.status == SENDING, AlertRow.claimed_at < older_than)
+                .values(status=PENDING)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def alert_counts(self) -> dict[tuple[str, str], int]:
+        """(channel, status) -> number of outbox rows."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AlertRow.channel, AlertRow.status, func.count()).group_by(
+                    AlertRow.channel, AlertRow.status
+                )
+            )
+            return {(channel, status): int(n) for channel, status, n in rows}
+
+    def dead_alerts(self, limit: int = 20) -> list[AlertRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(AlertRow)
+                    .where(AlertRow.status == DEAD)
+                    .order_by(AlertRow.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    # ------------------------------------------------------------ health
+
+    def record_success(self, source: str, count: int, now: datetime) -> None:
+        with self.session() as s:
+            row = self._health_row(s, source)
+            row.last_attempt_at = row.last_success_at = now
+            row.consecutive_failures = 0
+            row.last_count = count
+            row.total_count = (row.total_count or 0) + count
+            row.retry_after_until = None
+
+    def record_failure(
+        self, source: str, error: str, now: datetime, *, retry_after_until: datetime | None = None
+    ) -> None:
+        with self.session() as s:
+            row = self._health_row(s, source)
+            row.last_attempt_at = row.last_error_at = now
+            row.last_error = error[:2000]
+            row.consecutive_failures = (row.consecutive_failures or 0) + 1
+            row.retry_after_until = retry_after_until
+
+    def health(self) -> dict[str, SourceHealthRow]:
+        with self.session() as s:
+            return {row.source: row for row in s.scalars(select(SourceHealthRow))}
+
+    @staticmethod
+    def _health_row(s: Session, source: str) -> SourceHealthRow:
+        row = s.get(SourceHealthRow, source)
+        if row is None:
+            row = SourceHealthRow(
+                source=source, consecutive_failures=0, last_count=0, total_count=0
+            )
+            s.add(row)
+        return row
+
+    def counts_by_brand(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """brand -> (mentions, negative mentions)."""
+        query = select(
+            MentionRow.brand, func.count(), func.sum(MentionRow.negative.cast(Integer))
+        ).group_by(MentionRow.brand)
+        if since is not None:
+            query = query.where(MentionRow.created_at >= since)
+        with self.session() as s:
+            return {brand: (int(n), int(neg or 0)) for brand, n, neg in s.execute(query)}
+
+
+def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
+    if mention is None:
+        raise StorageError(f"alert {row.id} has no mention to describe")
+    return Alert(
+        id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        severity=row.severity,  # type: ignore[arg-type]
+        brand=mention.brand,
+        source=mention.source,
+        author=mention.author,
+        url=mention.url,
+        text=mention.text,
+        created_at=mention.created_at,
+        title=mention.title,
+        compound=mention.compound,
+        label=mention.label,  # type: ignore[arg-type]
+        reasons=tuple(mention.reasons),
+        engagement=dict(mention.engagement),
+        mention_id=mention.id,
+        matched_terms=tuple(mention.matched_terms),
+        attempts=row.attempts,
+        queued_at=row.created_at,
+    )
+
+
+def stale_before(now: datetime, minutes: int = 10) -> datetime:
+    return now - timedelta(minutes=minutes)
