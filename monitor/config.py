@@ -279,18 +279,25 @@ def parse_config(
     problems = _Problems(filename, lines)
     data = _resolve_env(_plain(tree), (), problems)
 
+    top: _FileConfig | None = None
     try:
         top = _FileConfig.model_validate(data)
     except ValidationError as exc:
         problems.add_validation(exc, (), _FileConfig)
-        problems.raise_if_any()
-        raise AssertionError("unreachable") from exc  # pragma: no cover
-
-    sources = _validate_sources(top, problems)
-    channels = _validate_channels(top, problems)
-    _check_brands(top, problems)
-    database = _resolve_database(top.database, base_dir or Path.cwd(), problems)
+    # Sources and channels are checked even when the top level has problems,
+    # so the owner sees every problem in one go.
+    sources = _validate_sources(_dict(data.get("sources")), problems)
+    raw_channels = _dict(data.get("alerts")).get("channels")
+    raw_brands = data.get("brands")
+    brand_names = {str(b.get("name")) for b in _list(raw_brands) if isinstance(b, dict)}
+    channels = _validate_channels(_list(raw_channels), brand_names, problems)
+    if top is not None:
+        _check_brands(top, problems)
+        database = _resolve_database(top.database, base_dir or Path.cwd(), problems)
     problems.raise_if_any()
+    assert top is not None
+    if top.alerts.console and not any(c.type == "console" for c in channels):
+        channels.insert(0, load_channel_config("console", {"type": "console"}))
     return Config(
         path=path,
         database=database,
@@ -302,6 +309,14 @@ def parse_config(
     )
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _plain(node: Any) -> Any:
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
@@ -310,15 +325,24 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _validate_sources(top: _FileConfig, problems: _Problems) -> dict[str, Any]:
+def load_channel_config(kind: str, raw: dict[str, Any]) -> Any:
+    from alerts import load_channel
+
+    return load_channel(kind).Config.model_validate(raw)
+
+
+def _validate_sources(raw_sources: dict[str, Any], problems: _Problems) -> dict[str, Any]:
     from connectors import REGISTRY, load_connector
 
     sources: dict[str, Any] = {}
-    for name, raw in top.sources.items():
+    for name, raw in raw_sources.items():
         if name not in REGISTRY:
             problems.add(("sources", name), _unknown("source", name, REGISTRY))
             continue
         model = load_connector(name).Config
+        if raw is not None and not isinstance(raw, dict):
+            problems.add(("sources", name), "must be a mapping of settings (or empty)")
+            continue
         try:
             sources[name] = model.model_validate(raw or {})
         except ValidationError as exc:
@@ -326,12 +350,17 @@ def _validate_sources(top: _FileConfig, problems: _Problems) -> dict[str, Any]:
     return sources
 
 
-def _validate_channels(top: _FileConfig, problems: _Problems) -> list[Any]:
+def _validate_channels(
+    raw_channels: list[Any], brand_names: set[str], problems: _Problems
+) -> list[Any]:
     from alerts import REGISTRY, load_channel
 
     channels: list[Any] = []
-    for i, raw in enumerate(top.alerts.channels):
+    for i, raw in enumerate(raw_channels):
         where = ("alerts", "channels", i)
+        if not isinstance(raw, dict):
+            problems.add(where, "must be a mapping with at least `type:`")
+            continue
         kind = raw.get("type")
         if kind not in REGISTRY:
             problems.add((*where, "type"), _unknown("channel type", kind, REGISTRY))
@@ -341,7 +370,6 @@ def _validate_channels(top: _FileConfig, problems: _Problems) -> list[Any]:
             channels.append(model.model_validate(raw))
         except ValidationError as exc:
             problems.add_validation(exc, where, model)
-    brand_names = {b.name for b in top.brands}
     seen: set[str] = set()
     for i, channel in enumerate(channels):
         if channel.name in seen:
@@ -355,8 +383,6 @@ def _validate_channels(top: _FileConfig, problems: _Problems) -> list[Any]:
                 problems.add(
                     ("alerts", "channels", i, "brands"), _unknown("brand", brand, brand_names)
                 )
-    if top.alerts.console and not any(c.type == "console" for c in channels):
-        channels.insert(0, load_channel("console").Config.model_validate({"type": "console"}))
     return channels
 
 

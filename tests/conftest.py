@@ -1,0 +1,83 @@
+"""Shared fixtures: stand-in APIs on loopback, config files, real SQLite databases."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Config, load_config
+from monitor.store import Store
+from tests.standins.hackernews import PREFIX, HackerNewsAPI
+from tests.standins.server import StandIn
+
+
+@pytest.fixture
+def hn_api() -> HackerNewsAPI:
+    return HackerNewsAPI()
+
+
+@pytest.fixture
+def hn_server(hn_api: HackerNewsAPI) -> Iterator[StandIn]:
+    with StandIn(hn_api) as server:
+        yield server
+
+
+@pytest.fixture
+def hn_url(hn_server: StandIn) -> str:
+    return hn_server.url + PREFIX
+
+
+@pytest.fixture(autouse=True)
+def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MENTION_MONITOR_CONFIG", raising=False)
+
+
+ConfigWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> ConfigWriter:
+    """Write a config.yaml into tmp_path; its database is tmp_path/mentions.db."""
+
+    def write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def hn_config_path(write_config: ConfigWriter, hn_url: str) -> Path:
+    return write_config(
+        f"""
+        database: sqlite:///mentions.db
+        brands:
+          - name: Acme Coffee
+            keywords: ["Acme Coffee", "@acmecoffee", "#acmecoffee"]
+            exclude: ["Acme Coffee Co. Ltd"]
+        sources:
+          hackernews:
+            every: 5m
+            base_url: {hn_url}
+            timeout: 2s
+        alerts:
+          channels:
+            - type: console
+        """
+    )
+
+
+@pytest.fixture
+def hn_config(hn_config_path: Path) -> Config:
+    return load_config(hn_config_path)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.close()

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import format_duration, load_config, parse_config, parse_duration
+from monitor.errors import ConfigError
+from tests.conftest import ConfigWriter
+
+GOOD = """\
+database: sqlite:///data/mentions.db
+brands:
+  - name: Acme Coffee
+    keywords: ["Acme Coffee", "@acmecoffee"]
+sources:
+  hackernews:
+    every: 5m
+alerts:
+  channels:
+    - type: console
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, filename="config.yaml")
+    return info.value.problems
+
+
+def test_repo_config_and_init_template_are_valid_and_identical() -> None:
+    root = Path(__file__).resolve().parents[2]
+    repo = root / "config.yaml"
+    template = root / "monitor" / "data" / "config.yaml"
+    assert repo.read_text() == template.read_text()
+    config = load_config(repo)
+    assert [b.name for b in config.brands] == ["Acme Coffee", "Roastery Lane"]
+    assert config.sources["hackernews"].base_url == "https://hn.algolia.com/api/v1"
+    assert config.database == f"sqlite:///{root / 'mentions.db'}"
+
+
+def test_relative_sqlite_path_is_relative_to_the_config_file(write_config: ConfigWriter) -> None:
+    path = write_config(GOOD)
+    config = load_config(path)
+    assert config.database == f"sqlite:///{path.parent / 'data' / 'mentions.db'}"
+
+
+def test_defaults_fill_in_and_console_is_always_on(write_config: ConfigWriter) -> None:
+    config = load_config(
+        write_config(
+            GOOD.replace("    - type: console\n", "    []\n").replace(
+                "  channels:\n", "  channels:"
+            )
+        )
+    )
+    assert [c.type for c in config.channels] == ["console"]
+    hn = config.sources["hackernews"]
+    assert hn.every == timedelta(minutes=5)
+    assert hn.base_url == "https://hn.algolia.com/api/v1"
+
+
+def test_empty_keywords_names_key_and_line() -> None:
+    text = GOOD.replace('keywords: ["Acme Coffee", "@acmecoffee"]', "keywords: []")
+    assert problems(text) == [
+        "config.yaml:4: brands[0].keywords: must not be empty: "
+        "list the names, @handles and #tags of the brand"
+    ]
+
+
+def test_all_problems_are_reported_at_once_in_line_order() -> None:
+    text = """\
+brands:
+  - name: Acme
+    keywords: ["Acme"]
+    colour: red
+  - name: acme
+    keywords: ["  "]
+sources:
+  hackernews:
+    every: 5 minutes
+    base_urll: http://x
+  twitter: {}
+alerts:
+  channels:
+    - type: pager
+"""
+    assert problems(text) == [
+        "config.yaml:4: brands[0].colour: unknown key (known keys: exclude, keywords, name, sources)",
+        "config.yaml:6: brands[1].keywords: an entry is empty",
+        "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write a number "
+        "and a unit, like 30s, 5m, 1h, 2d",
+        "config.yaml:10: sources.hackernews.base_urll: unknown key (did you mean 'base_url'?)",
+        "config.yaml:11: sources.twitter: unknown source 'twitter' (known: hackernews)",
+        "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' (known: console)",
+    ]
+    fixed = text.replace("    colour: red\n", "").replace('["  "]', '["acme"]')
+    assert problems(fixed)[0] == "config.yaml:4: brands[1].name: 'acme' is already brands[0]"
+
+
+def test_unknown_source_for_a_brand() -> None:
+    text = GOOD.replace("    keywords:", "    sources: [reddit]\n    keywords:")
+    assert problems(text) == [
+        "config.yaml:4: brands[0].sources: unknown source 'reddit' (known: hackernews) "
+        "under `sources:`"
+    ]
+
+
+def test_missing_required_keys() -> None:
+    assert problems("database: sqlite:///x.db\n") == [
+        "config.yaml: brands: is required",
+        "config.yaml: sources: is required",
+    ]
+
+
+def test_env_references_are_resolved_and_missing_ones_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = GOOD.replace("sqlite:///data/mentions.db", "postgresql://u:${DB_PASS}@db/mentions")
+    monkeypatch.delenv("DB_PASS", raising=False)
+    assert problems(text) == ["config.yaml:1: database: environment variable DB_PASS is not set"]
+    monkeypatch.setenv("DB_PASS", "s3cret")
+    assert parse_config(text).database == "postgresql://u:s3cret@db/mentions"
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    found = problems("brands:\n  - name: [unclosed\nsources: {}\n")
+    assert len(found) == 1 and found[0].startswith("config.yaml:3: not valid YAML")
+
+
+def test_unreadable_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file .*mention-monitor init"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(bad)
+
+
+def test_not_a_mapping() -> None:
+    assert problems("- just\n- a list\n") == [
+        "config.yaml: must be a mapping with at least `brands:` and `sources:`"
+    ]
+
+
+def test_channel_routing_names_unknown_brands_and_duplicate_names() -> None:
+    text = GOOD.replace(
+        "    - type: console\n",
+        "    - type: console\n      brands: [Acme Cofee]\n    - type: console\n",
+    )
+    assert problems(text) == [
+        "config.yaml:11: alerts.channels[0].brands: unknown brand 'Acme Cofee' "
+        "(did you mean 'Acme Coffee'?)",
+        "config.yaml:12: alerts.channels[1].name: two channels are called 'console': "
+        "give each a different `name:`",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("2d", 172800), ("1h30m", 5400), ("0.5s", 0.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["5", "5 minutes", "", "0s", "-1m", "m5", 300])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_format_duration_round_trips() -> None:
+    assert format_duration(timedelta(seconds=5400)) == "1h30m"
+    assert format_duration(parse_duration("2d")) == "2d"
