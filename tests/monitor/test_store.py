@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from monitor.errors import StorageError
+from monitor.migrations import current, upgrade
+from monitor.models import Mention, Score
+from monitor.store import Base, NewMention, Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def item(
+    n: int, channels: tuple[str, ...] = ("console",), source: str = "hackernews"
+) -> NewMention:
+    mention = Mention(
+        source=source,
+        external_id=str(n),
+        url=f"https://news.ycombinator.com/item?id={n}",
+        author="someone",
+        text=f"Acme coffee was cold #{n}",
+        created_at=NOW - timedelta(minutes=n),
+        engagement={"score": n},
+        raw={"objectID": str(n)},
+    )
+    score = Score(-0.4, "negative", True, ("vader -0.40",))
+    return NewMention(mention, "Acme", ("Acme",), score, "negative", channels)
+
+
+def test_migrations_build_exactly_the_models(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert current(store.engine) == "0001"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    first = Store(url)
+    first.ingest("hackernews", "Acme", [item(1)], '{"created_at_i": 5}', now=NOW)
+    first.close()
+    again = Store(url)
+    upgrade(again.engine)  # already at head: a no-op that must not lose data
+    assert [m.external_id for m in again.mentions()] == ["1"]
+    assert again.get_cursor("hackernews", "Acme") == '{"created_at_i": 5}'
+    again.close()
+
+
+def test_ingest_writes_mentions_outbox_and_cursor_together(store: Store) -> None:
+    written = store.ingest(
+        "hackernews", "Acme", [item(1), item(2, ("console", "slack"))], "c1", now=NOW
+    )
+    assert [i.mention.external_id for _, i in written] == ["1", "2"]
+    assert store.get_cursor("hackernews", "Acme") == "c1"
+    assert store.alert_counts() == {("console", "pending"): 2, ("slack", "pending"): 1}
+    row = store.mentions(limit=1)[0]
+    assert row.created_at.tzinfo is not None and row.first_seen_at == NOW
+
+
+def test_ingest_skips_what_is_already_stored(store: Store) -> None:
+    store.ingest("hackernews", "Acme", [item(1)], "c1", now=NOW)
+    written = store.ingest("hackernews", "Acme", [item(1), item(1), item(3)], "c2", now=NOW)
+    assert [i.mention.external_id for _, i in written] == ["3"]
+    assert len(store.mentions()) == 2
+    assert store.alert_counts() == {("console", "pending"): 2}
+    # The same id from another source is another mention.
+    assert len(store.ingest("reddit", "Acme", [item(1, source="reddit")], None, now=NOW)) == 1
+
+
+def test_a_failed_ingest_keeps_nothing_not_even_the_cursor(store: Store) -> None:
+    store.ingest("hackernews", "Acme", [], "old", now=NOW)
+    broken = item(5, ("console", "console"))  # the outbox's unique key refuses the second row
+    with pytest.raises(StorageError):
+        store.ingest("hackernews", "Acme", [item(4), broken], "new", now=NOW)
+    assert store.mentions() == []
+    assert store.alert_counts() == {}
+    assert store.get_cursor("hackernews", "Acme") == "old"
+
+
+def test_claim_is_taken_once(store: Store) -> None:
+    store.ingest("hackernews", "Acme", [item(1)], None, now=NOW)
+    ((alert_id, channel),) = store.due_alerts(NOW)
+    assert channel == "console"
+    alert = store.claim(alert_id, NOW)
+    assert alert is not None and alert.text == "Acme coffee was cold #1" and alert.brand == "Acme"
+    assert store.claim(alert_id, NOW) is None
+    assert store.due_alerts(NOW) == []
+
+
+def test_stale_claims_are_released(store: Store) -> None:
+    store.ingest("hackernews", "Acme", [item(1)], None, now=NOW)
+    ((alert_id, _),) = store.due_alerts(NOW)
+    store.claim(alert_id, NOW)
+    assert store.release_stale_claims(NOW - timedelta(minutes=10)) == 0
+    assert store.release_stale_claims(NOW + timedelta(minutes=11)) == 1
+    assert store.due_alerts(NOW) == [(alert_id, "console")]
+
+
+def test_health_records_failures_and_recovery(store: Store) -> None:
+    store.record_failure("hackernews", "boom", NOW, retry_after_until=NOW + timedelta(minutes=2))
+    store.record_failure("hackernews", "boom again", NOW)
+    row = store.health()["hackernews"]
+    assert (row.consecutive_failures, row.last_error, row.retry_after_until) == (
+        2,
+        "boom again",
+        None,
+    )
+    store.record_success("hackernews", 3, NOW)
+    row = store.health()["hackernews"]
+    assert (row.consecutive_failures, row.last_count, row.total_count) == (0, 3, 3)
+    assert row.last_success_at == NOW
+
+
+def test_unopenable_database_is_a_storage_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StorageError, match="cannot open the database"):
+        Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_passwords_are_hidden_in_errors() -> None:
+    with pytest.raises(StorageError) as info:
+        Store("postgresql+nosuchdriver://owner:hunter2@localhost/db")
+    assert "hunter2" not in str(info.value)
