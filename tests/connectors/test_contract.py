@@ -9,9 +9,9 @@ recorded failure, never a crash.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

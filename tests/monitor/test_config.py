@@ -86,7 +86,8 @@ alerts:
     - type: pager
 """
     assert problems(text) == [
-        "config.yaml:4: brands[0].colour: unknown key (known keys: exclude, keywords, name, sources)",
+        "config.yaml:4: brands[0].colour: unknown key "
+        "(known keys: exclude, keywords, name, sources)",
         "config.yaml:6: brands[1].keywords: an entry is empty",
         "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write a number "
         "and a unit, like 30s, 5m, 1h, 2d",
@@ -129,7 +130,7 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 
 def test_unreadable_and_missing_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no such file .*mention-monitor init"):
+    with pytest.raises(ConfigError, match=r"no such file .*mention-monitor init"):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe\x00garbage")

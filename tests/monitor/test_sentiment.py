@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from alerts.console import ConsoleConfig
 from monitor.config import SentimentConfig
 from monitor.rules import decide, severity_of
 from monitor.sentiment import VaderScorer
-from alerts.console import ConsoleConfig
 
 
 def test_negative_text_is_flagged_with_reasons() -> None:

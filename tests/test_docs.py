@@ -1,0 +1,59 @@
+"""README.md documents every command, option and config key: a missing one fails here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+from pydantic import BaseModel
+
+from alerts import REGISTRY as CHANNELS
+from alerts import load_channel
+from connectors import REGISTRY as SOURCES
+from connectors import load_connector
+from monitor.cli import cli
+from monitor.config import AlertsConfig, BrandConfig, SentimentConfig, _FileConfig
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    commands = re.findall(r"^(make \w+)\s*(?:#.*)?$", README, flags=re.MULTILINE)
+    assert commands[:2] == ["make run", "make test"]
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_and_option_is_documented(name: str) -> None:
+    assert f"mention-monitor {name}" in README
+    command = cli.commands[name]
+    for param in command.params:
+        if isinstance(param, click.Option):
+            longest = max(param.opts, key=len)
+            assert f"{longest}" in README, f"{name} {longest}"
+
+
+def _models() -> list[tuple[str, type[BaseModel]]]:
+    models: list[tuple[str, type[BaseModel]]] = [
+        ("top level", _FileConfig),
+        ("brands", BrandConfig),
+        ("alerts", AlertsConfig),
+        ("sentiment", SentimentConfig),
+    ]
+    models += [(f"source {n}", load_connector(n).Config) for n in SOURCES]
+    models += [(f"channel {n}", load_channel(n).Config) for n in CHANNELS]
+    return models
+
+
+@pytest.mark.parametrize(("where", "model"), _models(), ids=[w for w, _ in _models()])
+def test_every_config_key_is_documented(where: str, model: type[BaseModel]) -> None:
+    missing = [key for key in model.model_fields if f"`{key}`" not in README]
+    assert missing == [], f"{where}: keys missing from README.md: {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_every_source_says_how_to_get_credentials(name: str) -> None:
+    assert re.search(rf"^### `{name}`", README, flags=re.MULTILINE), name
