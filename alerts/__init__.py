@@ -1,14 +1,13 @@
 """The registry of alert channels: a ``type:`` in config.yaml -> the class that sends.
 
-Modules are imported only when config.yaml uses them.
+Modules are imported only when config.yaml uses them (monitor/registry.py).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from monitor.errors import ConfigError
+from monitor.registry import load_class
 
 if TYPE_CHECKING:
     from alerts.base import Channel
@@ -19,17 +18,4 @@ REGISTRY: dict[str, str] = {
 
 
 def load_channel(kind: str) -> type[Channel]:
-    try:
-        module_name, _, class_name = REGISTRY[kind].partition(":")
-    except KeyError:
-        raise ConfigError(
-            f"unknown channel type '{kind}' (known: {', '.join(sorted(REGISTRY))})"
-        ) from None
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"channel type '{kind}' needs the Python package '{exc.name}': pip install {exc.name}"
-        ) from exc
-    cls: type[Channel] = getattr(module, class_name)
-    return cls
+    return load_class(REGISTRY, kind, "channel type")

@@ -174,3 +174,13 @@ def test_bad_durations(text: object) -> None:
 def test_format_duration_round_trips() -> None:
     assert format_duration(timedelta(seconds=5400)) == "1h30m"
     assert format_duration(parse_duration("2d")) == "2d"
+
+
+def test_a_plugin_whose_library_is_missing_says_what_to_install() -> None:
+    from monitor.registry import load_class
+
+    registry = {"fancy": "no_such_module_xyz:Fancy"}
+    with pytest.raises(ConfigError, match="source 'fancy' needs the Python package"):
+        load_class(registry, "fancy", "source")
+    with pytest.raises(ConfigError, match="unknown source 'other'"):
+        load_class(registry, "other", "source")
