@@ -3,18 +3,21 @@
 Measured: 20,000 realistic mentions (generated deterministically from templates for
 three fictional brands; about 85% mention a brand, some none, a few only the excluded
 namesake, about 5% repeat an earlier external id) fed in batches through
-``Pipeline.process`` - match + dedupe + score + decide + store + outbox - on a SQLite
-file in a temporary directory. Then, in the same run, bare VADER
-(``VaderScorer.polarity``) on the same 20,000 full texts.
+``Pipeline.process`` - match + dedupe + score + decide + store + outbox - on a fresh
+SQLite file in a temporary directory. Then, in the same process, bare VADER
+(``VaderScorer.polarity``) on the same 20,000 full texts. Each round runs both; the
+best time of each over ``--repeat`` rounds counts, because a shared machine's noise
+(easily +-30% on one round) would otherwise decide the verdict.
 
 Printed: pipeline mentions/s, new mentions stored, alerts queued, VADER texts/s and the
 ratio pipeline/VADER.
 
-Floor: ratio >= 0.5 (the pipeline keeps at least half of VADER's speed, i.e. scoring
-stays the dominant cost and everything around it costs no more than scoring itself).
+Floor: ratio >= 0.5 (the pipeline keeps at least half of VADER's speed: everything
+around scoring costs no more than scoring itself).
 
-Run: ``.venv/bin/python benchmarks/pipeline.py [--count N] [--batch N] [--seed N]``;
-``--profile`` also prints the top functions of the pipeline run (cProfile). No network.
+Run: ``.venv/bin/python benchmarks/pipeline.py [--count N] [--batch N] [--seed N]
+[--repeat N] [--profile]``; ``--profile`` then times each stage of one more run and
+prints its top functions under cProfile. No network.
 """
 
 from __future__ import annotations
@@ -29,13 +32,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import monitor.pipeline
 from alerts.console import ConsoleConfig
 from connectors.base import SourceConfig
-from monitor.config import BrandConfig, Config
+from monitor.config import BrandConfig, Config, SentimentConfig
 from monitor.models import Mention
 from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
@@ -146,8 +152,7 @@ TEMPLATES: dict[str, list[str]] = {
         "{brand} vs {other}: which one has the better {product}? Thinking about it.",
     ],
     "none": [
-        "Anyone have a good recommendation for a coffee place in {place}? Mine just closed "
-        "{emoji}",
+        "Anyone have a good recommendation for a coffee place in {place}? Mine just closed {emoji}",
         "The coffee at the station in {place} is awful today.",
         "Riding to work in the rain again. Need better brakes on this thing {tag}",
         "Grabbed a latte at the Acme Coffeehouse on Main St, pretty good actually.",
@@ -156,8 +161,7 @@ TEMPLATES: dict[str, list[str]] = {
         "New grinder arrived today, the {month} beans taste incredible.",
     ],
     "excluded": [
-        "Acme Coffee Co. Ltd reports quarterly results; shares in the commodity trader rose "
-        "{n}%.",
+        "Acme Coffee Co. Ltd reports quarterly results; shares in the commodity trader rose {n}%.",
         "Acme Coffee Co. Ltd is hiring logistics managers in {place}. Apply by {month}.",
     ],
 }
@@ -308,15 +312,47 @@ def make_config(tmp: Path) -> Config:
     )
 
 
-def run_pipeline(pipeline: Pipeline, mentions: list[Mention], batch: int) -> tuple[float, int]:
-    brand = pipeline.config.brands[0]
-    new = 0
-    started = time.perf_counter()
-    for offset in range(0, len(mentions), batch):
-        chunk = mentions[offset : offset + batch]
-        cursor = json.dumps({"since_id": chunk[-1].external_id})
-        new += len(pipeline.process(SOURCE, brand, chunk, cursor).new_ids)
-    return time.perf_counter() - started, new
+@dataclass
+class PipelineRun:
+    seconds: float
+    new: int
+    alerts: int
+    by_brand: dict[str, tuple[int, int]]
+
+
+def run_pipeline(
+    scorer: VaderScorer,
+    mentions: list[Mention],
+    batch: int,
+    *,
+    instrument: Callable[[Pipeline], None] | None = None,
+    profiler: cProfile.Profile | None = None,
+) -> PipelineRun:
+    """One timed run on a fresh SQLite file; only the ``process`` calls are timed."""
+    with tempfile.TemporaryDirectory(prefix="mention-monitor-bench-") as tmp:
+        config = make_config(Path(tmp))
+        store = Store(config.database)
+        try:
+            pipeline = Pipeline(config, store, scorer, connectors={})
+            if instrument is not None:
+                instrument(pipeline)
+            brand = config.brands[0]
+            new = 0
+            if profiler is not None:
+                profiler.enable()
+            started = time.perf_counter()
+            for offset in range(0, len(mentions), batch):
+                chunk = mentions[offset : offset + batch]
+                cursor = json.dumps({"since_id": chunk[-1].external_id})
+                new += len(pipeline.process(SOURCE, brand, chunk, cursor).new_ids)
+            seconds = time.perf_counter() - started
+            if profiler is not None:
+                profiler.disable()
+            alerts = sum(store.alert_counts().values())
+            by_brand = store.counts_by_brand()
+        finally:
+            store.close()
+    return PipelineRun(seconds, new, alerts, by_brand)
 
 
 def run_vader(scorer: VaderScorer, texts: list[str]) -> float:
@@ -326,15 +362,76 @@ def run_vader(scorer: VaderScorer, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
+class Stages:
+    """Wall time per pipeline stage, by wrapping the product's objects (no code change)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: Counter[str] = Counter()
+
+    def _timed(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self.calls[name] += 1
+
+        return wrapper
+
+    def wrap(self, owner: object, attr: str, name: str) -> None:
+        setattr(owner, attr, self._timed(name, getattr(owner, attr)))
+
+    def instrument(self, pipeline: Pipeline) -> None:
+        self.wrap(pipeline.matcher, "match", "match (Matcher.match)")
+        self.wrap(pipeline.store, "known_ids", "dedupe (Store.known_ids)")
+        self.wrap(pipeline.scorer, "score", "score (VaderScorer.score)")
+        self.wrap(monitor.pipeline, "decide", "decide (rules.decide)")
+        self.wrap(pipeline.store, "ingest", "store+outbox (Store.ingest)")
+
+    def report(self, total: float) -> str:
+        lines = []
+        for name, seconds in sorted(self.seconds.items(), key=lambda item: -item[1]):
+            share = 100 * seconds / total
+            lines.append(f"  {name:<30} {seconds:6.2f} s {share:5.1f}%  ({self.calls[name]} calls)")
+        rest = total - sum(self.seconds.values())
+        lines.append(f"  {'rest of Pipeline.process':<30} {rest:6.2f} s {100 * rest / total:5.1f}%")
+        return "\n".join(lines)
+
+
+def profile(scorer: VaderScorer, mentions: list[Mention], batch: int) -> None:
+    stages = Stages()
+    decide = vars(monitor.pipeline)["decide"]  # instrument() replaces it for one run
+    try:
+        run = run_pipeline(scorer, mentions, batch, instrument=stages.instrument)
+    finally:
+        vars(monitor.pipeline)["decide"] = decide
+    print(f"\nstages of one more pipeline run ({run.seconds:.2f} s, timers around each call):")
+    print(stages.report(run.seconds))
+    profiler = cProfile.Profile()
+    run = run_pipeline(scorer, mentions, batch, profiler=profiler)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(25)
+    print(f"\ncProfile of one more pipeline run ({run.seconds:.2f} s under the profiler):")
+    print(out.getvalue())
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--count", type=int, default=20_000, help="mentions (default 20000)")
     parser.add_argument("--batch", type=int, default=500, help="mentions per batch (default 500)")
     parser.add_argument("--seed", type=int, default=20250301, help="generator seed")
-    parser.add_argument("--profile", action="store_true", help="cProfile the pipeline run")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="rounds of pipeline then VADER; best of each counts"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="then show stage timings and cProfile (untimed)"
+    )
     args = parser.parse_args(argv)
-    if args.count < 1 or args.batch < 1:
-        parser.error("--count and --batch must be positive")
+    if args.count < 1 or args.batch < 1 or args.repeat < 1:
+        parser.error("--count, --batch and --repeat must be positive")
 
     data = generate(args.count, args.seed)
     texts = [m.full_text for m in data.mentions]
@@ -345,45 +442,39 @@ def main(argv: list[str] | None = None) -> int:
         + f", repeated ids {data.duplicates}; length min {lengths[0]} "
         f"median {lengths[len(lengths) // 2]} max {lengths[-1]} chars"
     )
+    print(f"batch size {args.batch}, {args.repeat} rounds of pipeline then VADER; best of each")
 
-    with tempfile.TemporaryDirectory(prefix="mention-monitor-bench-") as tmp:
-        config = make_config(Path(tmp))
-        store = Store(config.database)
-        try:
-            scorer = VaderScorer(config.sentiment)
-            pipeline = Pipeline(config, store, scorer, connectors={})
-            profiler = cProfile.Profile() if args.profile else None
-            if profiler is not None:
-                profiler.enable()
-            pipeline_s, new = run_pipeline(pipeline, data.mentions, args.batch)
-            if profiler is not None:
-                profiler.disable()
-            alerts = sum(store.alert_counts().values())
-            by_brand = store.counts_by_brand()
-            vader_s = run_vader(scorer, texts)
-        finally:
-            store.close()
+    scorer = VaderScorer(SentimentConfig())
+    runs: list[PipelineRun] = []
+    vader: list[float] = []
+    for round_no in range(1, args.repeat + 1):
+        runs.append(run_pipeline(scorer, data.mentions, args.batch))
+        vader.append(run_vader(scorer, texts))
+        print(
+            f"  round {round_no}: pipeline {runs[-1].seconds:.2f} s, VADER {vader[-1]:.2f} s, "
+            f"ratio {vader[-1] / runs[-1].seconds:.2f}"
+        )
 
-    mentions_per_s = len(data.mentions) / pipeline_s
-    vader_per_s = len(texts) / vader_s
+    best = min(runs, key=lambda r: r.seconds)
+    mentions_per_s = len(data.mentions) / best.seconds
+    vader_per_s = len(texts) / min(vader)
     ratio = mentions_per_s / vader_per_s
-    print(f"batch size:          {args.batch}")
-    print(f"pipeline:            {pipeline_s:.2f} s, {mentions_per_s:,.0f} mentions/s")
-    print(f"new mentions stored: {new} (the generator expects {data.expected_new})")
+    same = all((r.new, r.alerts) == (best.new, best.alerts) for r in runs)
+    print(f"pipeline:             {mentions_per_s:,.0f} mentions/s ({best.seconds:.2f} s)")
     print(
-        "  by brand:          "
-        + ", ".join(f"{b} {n} ({neg} negative)" for b, (n, neg) in sorted(by_brand.items()))
+        f"new mentions stored:  {best.new} (the generator expects {data.expected_new})"
+        + ("" if same else " - rounds disagree!")
     )
-    print(f"alerts queued:       {alerts}")
-    print(f"bare VADER:          {vader_s:.2f} s, {vader_per_s:,.0f} texts/s")
-    print(f"ratio pipeline/VADER: {ratio:.2f}")
+    print(
+        "  by brand:           "
+        + ", ".join(f"{b} {n} ({neg} negative)" for b, (n, neg) in sorted(best.by_brand.items()))
+    )
+    print(f"alerts queued:        {best.alerts}")
+    print(f"bare VADER:           {vader_per_s:,.0f} texts/s ({min(vader):.2f} s)")
+    print(f"ratio pipeline/VADER: {ratio:.3f}")
     print(f"floor {FLOOR}: {'PASS' if ratio >= FLOOR else 'FAIL'}")
-    if profiler is not None:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("cumulative").print_stats(30)
-        stats.sort_stats("tottime").print_stats(20)
-        print(out.getvalue())
+    if args.profile:
+        profile(scorer, data.mentions, args.batch)
     return 0 if ratio >= FLOOR else 1
 
 

@@ -44,6 +44,9 @@ class Match:
 class _BrandMatcher:
     def __init__(self, brand: BrandConfig) -> None:
         self.name = brand.name
+        # Every match contains the longest word of some keyword: a cheap substring test
+        # rules most texts out before any regular expression runs.
+        self.needles = {max(normalise(kw).lstrip("@#").split(), key=len) for kw in brand.keywords}
         self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
         self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
         self.exclude = (
@@ -53,7 +56,7 @@ class _BrandMatcher:
         )
 
     def match(self, text: str) -> Match | None:
-        if not self.any.search(text):
+        if not any(needle in text for needle in self.needles) or not self.any.search(text):
             return None
         if self.exclude is not None and self.exclude.search(text):
             return None

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from connectors.base import Connector
 from monitor.config import BrandConfig, Config
 from monitor.errors import MonitorError, RateLimited
-from monitor.matching import Matcher
+from monitor.matching import Match, Matcher
 from monitor.models import Mention
 from monitor.rules import decide
 from monitor.sentiment import Scorer
@@ -131,28 +131,32 @@ class Pipeline:
     ) -> BatchResult:
         """Match, dedupe, score and decide a fetched batch, then store it with its cursor."""
         watching = [b.name for b in self.config.brands_for(source)]
-        matched: list[tuple[Mention, str, tuple[str, ...]]] = []
+        matched: dict[tuple[str, str], tuple[Mention, list[Match]]] = {}
         for mention in mentions:
+            key = (mention.source, mention.external_id)
+            if key in matched:
+                continue  # the same post twice in one batch
             matches = self.matcher.match(mention.full_text, watching)
-            if not matches:
-                continue
-            best = next((m for m in matches if m.brand == brand.name), matches[0])
-            terms = tuple(t for m in matches for t in m.terms)
-            matched.append((mention, best.brand, terms))
+            if matches:
+                # The brand it was fetched for comes first; the others still route.
+                matches.sort(key=lambda m: m.brand != brand.name)
+                matched[key] = (mention, matches)
 
         known: set[tuple[str, str]] = set()
-        for src in {m.source for m, _, _ in matched}:
-            ids = [m.external_id for m, _, _ in matched if m.source == src]
+        for src in {src for src, _ in matched}:
+            ids = [external_id for s, external_id in matched if s == src]
             known.update((src, i) for i in self.store.known_ids(src, ids))
 
         items: list[NewMention] = []
-        for mention, brand_name, terms in matched:
-            if (mention.source, mention.external_id) in known:
+        for key, (mention, matches) in matched.items():
+            if key in known:
                 continue
             score = self.scorer.score(mention.full_text)
-            decision = decide(brand_name, score, self.config.channels, self.config.sentiment)
+            brands = [m.brand for m in matches]
+            decision = decide(brands, score, self.config.channels, self.config.sentiment)
+            terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))
             items.append(
-                NewMention(mention, brand_name, terms, score, decision.severity, decision.channels)
+                NewMention(mention, brands[0], terms, score, decision.severity, decision.channels)
             )
         written = self.store.ingest(source, brand.name, items, cursor, now=self.clock())
         return BatchResult(

@@ -32,7 +32,11 @@ def severity_of(score: Score, config: SentimentConfig) -> Severity:
 
 
 def decide(
-    brand: str, score: Score, channels: Sequence[ChannelConfig], config: SentimentConfig
+    brands: Sequence[str], score: Score, channels: Sequence[ChannelConfig], config: SentimentConfig
 ) -> Decision:
+    """Channels that want any of the brands a mention is about, at its severity."""
     severity = severity_of(score, config)
-    return Decision(severity, tuple(c.name for c in channels if c.wants(brand, severity)))
+    return Decision(
+        severity,
+        tuple(c.name for c in channels if any(c.wants(b, severity) for b in brands)),
+    )

@@ -19,6 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor.config import format_duration
 from monitor.service import Service
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class Scheduler:
         try:
             self.start()
             sources = ", ".join(
-                f"{n} every {c.config.every}" for n, c in self.service.connectors.items()
+                f"{n} every {format_duration(c.config.every)}"
+                for n, c in self.service.connectors.items()
             )
             log.info("mention-monitor running: %s", sources or "no sources enabled")
             while not self._stop.wait(1.0):

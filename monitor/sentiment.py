@@ -25,12 +25,11 @@ class Scorer(Protocol):
     def score(self, text: str) -> Score: ...
 
 
-def label_for(compound: float) -> Label:
-    if compound <= -0.05:
+def label_for(compound: float, negative: bool) -> Label:
+    """The label agrees with the negative verdict, whatever threshold the owner set."""
+    if negative:
         return "negative"
-    if compound >= 0.05:
-        return "positive"
-    return "neutral"
+    return "positive" if compound >= 0.05 else "neutral"
 
 
 class VaderScorer:
@@ -53,7 +52,10 @@ class VaderScorer:
             if words:
                 reasons.append("negative words: " + ", ".join(words[:5]))
         return Score(
-            compound=compound, label=label_for(compound), negative=negative, reasons=tuple(reasons)
+            compound=compound,
+            label=label_for(compound, negative),
+            negative=negative,
+            reasons=tuple(reasons),
         )
 
     def polarity(self, text: str) -> float:

@@ -28,6 +28,8 @@ def test_threshold_is_configurable() -> None:
     strict = VaderScorer(SentimentConfig(negative_below=-0.9)).score(text)
     assert default.negative and not strict.negative
     assert default.compound == strict.compound
+    # The label follows the owner's threshold, so it never says "negative" without an alert.
+    assert (default.label, strict.label) == ("negative", "neutral")
 
 
 def test_severity_and_routing() -> None:
@@ -45,7 +47,9 @@ def test_severity_and_routing() -> None:
     loud = ConsoleConfig.model_validate({"type": "console", "name": "loud", "min_severity": "high"})
     other = ConsoleConfig.model_validate({"type": "console", "name": "other", "brands": ["Other"]})
     channels = [everything, loud, other]
-    assert decide("Acme", happy, channels, config).channels == ("all",)
-    assert decide("Acme", mild, channels, config).channels == ("all",)
-    assert decide("Acme", terrible, channels, config).channels == ("all", "loud")
-    assert decide("Other", mild, channels, config).channels == ("all", "other")
+    assert decide(["Acme"], happy, channels, config).channels == ("all",)
+    assert decide(["Acme"], mild, channels, config).channels == ("all",)
+    assert decide(["Acme"], terrible, channels, config).channels == ("all", "loud")
+    assert decide(["Other"], mild, channels, config).channels == ("all", "other")
+    # A mention about two brands reaches the channels of either.
+    assert decide(["Acme", "Other"], mild, channels, config).channels == ("all", "other")

@@ -1,0 +1,264 @@
+"""Peak resident memory of ``mention-monitor run`` with the example config, after start-up.
+
+Measured: the service is started as it is in production (``.venv/bin/mention-monitor run
+-c config.yaml``) on a temporary copy of the repository's config.yaml whose database is a
+SQLite file in the temporary directory and whose hackernews ``base_url`` points at a
+stand-in Algolia API on 127.0.0.1 (the first search of each term gets 200 stories and
+comments naming Acme Coffee, a third of them complaints, so the first poll really
+matches, scores, stores and alerts; any other source in the file is disabled), so
+nothing leaves the machine. Once the first poll is
+done, the process's VmHWM (peak RSS) and VmRSS are sampled from /proc/<pid>/status for
+``--seconds``; then it gets SIGTERM and must exit within 15 s.
+
+Printed: the samples, peak RSS, the exit code and how long the stop took.
+
+Floor: peak RSS < 120 MB (decimal megabytes, 120,000,000 bytes).
+
+Run: ``.venv/bin/python benchmarks/memory.py [--seconds N]``. Linux only (/proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ruamel.yaml import YAML
+
+FLOOR_MB = 120.0
+STOP_LIMIT_S = 15.0
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config.yaml"
+EXECUTABLE = ROOT / ".venv" / "bin" / "mention-monitor"
+EMPTY_SEARCH = {"hits": [], "nbHits": 0, "page": 0, "nbPages": 0, "hitsPerPage": 100}
+TEXTS = [
+    "Acme Coffee got my order wrong again and the latte was cold. Terrible service.",
+    "Tried the new Acme Coffee roastery on Harbour Road, lovely flat white!",
+    "Does anyone know if Acme Coffee ships beans abroad? Asking for a friend in Lyon.",
+]
+
+
+def first_page(start: int) -> dict[str, Any]:
+    now = int(time.time())
+    hits = [
+        {
+            "objectID": str(start + i),
+            "created_at_i": now - 60 * i,
+            "author": f"user{i}",
+            "title": None,
+            "story_text": None,
+            "comment_text": f"<p>{TEXTS[i % 3]} ({i})</p>",
+            "points": None,
+            "num_comments": None,
+            "_tags": ["comment"],
+        }
+        for i in range(200)
+    ]
+    return {"hits": hits, "nbHits": 200, "page": 0, "nbPages": 1, "hitsPerPage": 200}
+
+
+class StandIn:
+    """A loopback Algolia HN API: 200 hits for the first searches, then nothing new."""
+
+    def __init__(self) -> None:
+        self.searches = 0
+        self.other: list[str] = []
+        self._lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                with stand_in._lock:
+                    if path == "/search_by_date":
+                        stand_in.searches += 1
+                        searches = stand_in.searches
+                    else:
+                        stand_in.other.append(path)
+                if path != "/search_by_date":
+                    status, body = 404, {"message": "?"}
+                elif searches <= 4:
+                    status, body = 200, first_page(100_000 * searches)
+                else:
+                    status, body = 200, EMPTY_SEARCH
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> StandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_config(target: Path, stand_in_url: str) -> None:
+    """The example config with a local database and every source kept off the network."""
+    yaml = YAML(typ="rt")
+    data = yaml.load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    data["database"] = "sqlite:///mentions.db"  # relative to the copy: in the temp dir
+    for name, source in data["sources"].items():
+        if name == "hackernews":
+            source["base_url"] = stand_in_url
+        elif source is not None:
+            source["enabled"] = False
+        else:
+            data["sources"][name] = {"enabled": False}
+    with target.open("w", encoding="utf-8") as out:
+        yaml.dump(data, out)
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmHWM and VmRSS of a process, in kB (KiB, as /proc reports them)."""
+    values: dict[str, int] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                values[key] = int(rest.split()[0])
+    return values
+
+
+def child_env() -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "mention_monitor_config")
+    }
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def wait_for_first_poll(
+    proc: subprocess.Popen[bytes], stand_in: StandIn, log: Path, timeout: float
+) -> str:
+    """Until the stand-in has been asked and the log reports the poll, or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited"
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if stand_in.searches and ("hackernews: " in text and " fetched" in text):
+            return "polled"
+        if "source hackernews failed" in text:
+            return "poll failed"
+        time.sleep(0.1)
+    return "requested, no poll report in the log" if stand_in.searches else "never polled"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="how long to sample after the first poll"
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=30.0, help="longest wait for the first poll"
+    )
+    args = parser.parse_args(argv)
+    if not EXECUTABLE.exists():
+        print(f"{EXECUTABLE} not found: create the virtualenv first (make run)", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="mention-monitor-mem-") as tmp, StandIn() as stand_in:
+        workdir = Path(tmp)
+        config = workdir / "config.yaml"
+        write_config(config, stand_in.url)
+        log = workdir / "service.log"
+        with log.open("wb") as log_file:
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                [str(EXECUTABLE), "run", "-c", str(config)],
+                cwd=workdir,
+                env=child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                state = wait_for_first_poll(proc, stand_in, log, args.startup_timeout)
+                ready = time.monotonic() - started
+                print(f"service pid {proc.pid}, stand-in API {stand_in.url}")
+                print(
+                    f"first poll: {state} after {ready:.1f} s "
+                    f"({stand_in.searches} search requests so far)"
+                )
+                if proc.poll() is not None:
+                    print(f"the service exited early with code {proc.returncode}; its log:")
+                    print(log.read_text(encoding="utf-8", errors="replace"))
+                    return 1
+
+                samples: list[dict[str, int]] = []
+                end = time.monotonic() + args.seconds
+                while True:
+                    samples.append(proc_status(proc.pid))
+                    if time.monotonic() >= end:
+                        break
+                    time.sleep(min(0.5, max(0.0, end - time.monotonic())))
+            finally:
+                stop_started = time.monotonic()
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    code: int | None = proc.wait(timeout=STOP_LIMIT_S)
+                except subprocess.TimeoutExpired:
+                    code = None
+                    proc.kill()
+                    proc.wait()
+                stop_s = time.monotonic() - stop_started
+
+        peak_kib = max(s["VmHWM"] for s in samples)
+        peak_mb = peak_kib * 1024 / 1e6
+        rss = ", ".join(f"{s['VmRSS'] / 1024:.1f}" for s in samples)
+        print(f"VmRSS samples over {args.seconds:g} s (MiB): {rss}")
+        print(f"peak RSS (VmHWM): {peak_mb:.1f} MB ({peak_kib / 1024:.1f} MiB)")
+        print(f"stand-in API: {stand_in.searches} search requests, other paths {stand_in.other}")
+        stopped = code is not None
+        if stopped:
+            print(f"SIGTERM: exited with code {code} after {stop_s:.1f} s")
+        else:
+            print(f"SIGTERM: still running after {STOP_LIMIT_S:g} s; killed")
+        text = log.read_text(encoding="utf-8", errors="replace")
+        problems = [line for line in text.splitlines() if "ERROR" in line or "Traceback" in line]
+        if problems:
+            print("errors in the service log:")
+            for line in problems:
+                print(f"  {line}")
+        lines = text.splitlines()
+        full = not stopped or code != 0 or len(lines) <= 12
+        shown = lines if full else lines[-12:]
+        print(f"service log ({len(lines)} lines{'' if full else ', the last 12'}):")
+        for line in shown:
+            print(f"  {line}")
+        passed = peak_mb < FLOOR_MB
+        print(f"floor {FLOOR_MB:g} MB: {'PASS' if passed else 'FAIL'}")
+        return 0 if passed and stopped and code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
