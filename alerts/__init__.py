@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 REGISTRY: dict[str, str] = {
     "console": "alerts.console:ConsoleChannel",
+    "slack": "alerts.slack:SlackChannel",
+    "email": "alerts.email:EmailChannel",
+    "webhook": "alerts.webhook:WebhookChannel",
+    "apprise": "alerts.apprise:AppriseChannel",
 }
 
 

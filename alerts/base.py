@@ -1,30 +1,67 @@
 """The channel contract: what every alert channel provides.
 
-A channel is one class with a ``name``, a pydantic ``Config`` model and
-``send(alert)``. ``send`` returns only when the alert was delivered; on any
-failure it raises AlertError (``permanent=True`` when retrying cannot help),
-never returns False. The dispatcher owns retries, backoff and bookkeeping.
+A channel is one class with a ``name``, a pydantic ``Config`` model (deriving
+from ``ChannelConfig``, which holds the routing and rhythm keys every channel
+shares), ``send(alert)`` and ``send_digest(digest)``. Both return only when the
+message was accepted; on any failure they raise AlertError (transient, with
+``retry_after`` when the service said so), AlertError(permanent=True) when this
+message can never go through, or ChannelMisconfigured when the channel itself
+needs the owner. They never return False. The dispatcher owns retries,
+backoff, quiet hours, digests, roll-ups and bookkeeping.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import model_validator
+import httpx
+from pydantic import Field, field_validator, model_validator
 
-from monitor.config import StrictModel
-from monitor.models import SEVERITIES, Alert, Severity
+from monitor.config import Duration, StrictModel
+from monitor.models import SEVERITIES, Alert, Digest, Severity
+
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def parse_clock(value: str) -> time:
+    match = _CLOCK.fullmatch(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a time of day: write it like 08:00 or 22:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+class QuietHours(StrictModel):
+    """A daily window (in the channel's timezone) when only ``high`` alerts are sent."""
+
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
 
 
 class ChannelConfig(StrictModel):
-    """Keys every channel accepts: routing. A channel's own model adds its settings."""
+    """Keys every channel accepts: routing and rhythm. A channel's own model adds its settings."""
 
     type: str
     name: str = ""
     enabled: bool = True
     brands: list[str] | None = None
     min_severity: Literal["all", "negative", "high"] = "negative"
+    mode: Literal["instant", "digest"] = "instant"
+    digest_at: str | None = None
+    every: Duration | None = None
+    timezone: str = "UTC"
+    quiet_hours: QuietHours | None = None
+    flood_limit: int = Field(default=10, ge=1)
+    give_up_after: Duration | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -33,26 +70,127 @@ class ChannelConfig(StrictModel):
             data = {**data, "name": data.get("type") or cls.model_fields["type"].default}
         return data
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}: use an IANA name like Europe/London"
+            ) from None
+        return value
+
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_at(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clock(value)
+        return value
+
+    @model_validator(mode="after")
+    def _rhythm(self) -> ChannelConfig:
+        if self.digest_at is not None and self.every is not None:
+            raise ValueError("give a digest either `digest_at` (daily) or `every`, not both")
+        if self.mode == "instant" and (self.digest_at is not None or self.every is not None):
+            raise ValueError("`digest_at`/`every` need `mode: digest`")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
     def wants(self, brand: str, severity: Severity) -> bool:
         if not self.enabled or (self.brands is not None and brand not in self.brands):
             return False
         floor: Severity = "info" if self.min_severity == "all" else self.min_severity
         return SEVERITIES.index(severity) >= SEVERITIES.index(floor)
 
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """If ``now`` is inside the quiet hours, when they end (UTC); else None."""
+        if self.quiet_hours is None:
+            return None
+        local = now.astimezone(self.tz)
+        start, end = parse_clock(self.quiet_hours.start), parse_clock(self.quiet_hours.end)
+        t = local.time()
+        inside = (start <= t < end) if start <= end else (t >= start or t < end)
+        if not inside:
+            return None
+        day = local.date() if t < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=self.tz).astimezone(UTC)
+
+    def last_digest_time(self, now: datetime) -> datetime:
+        """The most recent scheduled digest time at or before ``now`` (UTC)."""
+        if self.every is not None:
+            step = self.every.total_seconds()
+            epoch = datetime(2000, 1, 1, tzinfo=self.tz)
+            slots = (now - epoch).total_seconds() // step
+            return (epoch + timedelta(seconds=slots * step)).astimezone(UTC)
+        at = parse_clock(self.digest_at or "08:00")
+        local = now.astimezone(self.tz)
+        today = datetime.combine(local.date(), at, tzinfo=self.tz)
+        if today > local:
+            today = datetime.combine(local.date() - timedelta(days=1), at, tzinfo=self.tz)
+        return today.astimezone(UTC)
+
 
 class Channel(ABC):
-    """Base of every channel. Subclasses set ``name`` and ``Config``."""
+    """Base of every channel. Subclasses set ``name`` and ``Config``.
+
+    Channels that speak HTTP use ``self.http``: the service's client when it
+    handed one over, else one of their own (closed by ``close``).
+    """
 
     name: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]]
 
-    def __init__(self, config: ChannelConfig) -> None:
+    def __init__(self, config: ChannelConfig, *, http: httpx.Client | None = None) -> None:
         self.config = config
+        self._http = http
+        self._own_http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            from monitor.http import make_client
+
+            self._own_http = self._http = make_client()
+        return self._http
 
     @abstractmethod
     def send(self, alert: Alert) -> None:
         """Deliver one alert, or raise AlertError."""
 
+    @abstractmethod
+    def send_digest(self, digest: Digest) -> None:
+        """Deliver several alerts as one message (a digest or a flood roll-up)."""
+
     def close(self) -> None:
-        """Release connections."""
-        return None
+        if self._own_http is not None:
+            self._own_http.close()
+
+
+def sample_alert(channel: str, now: datetime | None = None) -> Alert:
+    """The alert `mention-monitor test-alert` sends: plainly a test, about a fictional café."""
+    now = now or datetime.now(UTC)
+    return Alert(
+        id=0,
+        kind="test",
+        channel=channel,
+        severity="negative",
+        brand="Acme Coffee (test)",
+        source="hackernews",
+        author="mention-monitor",
+        url="https://news.ycombinator.com/item?id=1",
+        text=(
+            "This is a test alert from mention-monitor. If you can read it, this channel "
+            "works: negative mentions of your brands will arrive here."
+        ),
+        created_at=now - timedelta(minutes=3),
+        title=None,
+        compound=-0.42,
+        label="negative",
+        reasons=("test alert",),
+        engagement={"score": 3, "comments": 1},
+        mention_id=None,
+    )

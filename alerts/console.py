@@ -8,33 +8,26 @@ escape sequences, control characters and bidi overrides before printing.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Literal, TextIO
 
+from pydantic import Field
+
 from alerts.base import Channel, ChannelConfig
+from alerts.render import ago, digest_title, engagement
 from monitor.errors import AlertError
-from monitor.models import Alert
+from monitor.models import Alert, Digest
 from monitor.text import shorten, terminal_safe
 
 
 class ConsoleConfig(ChannelConfig):
     type: Literal["console"] = "console"
     max_text: int = 600
-
-
-def ago(when: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(UTC)) - when).total_seconds())
-    if seconds < 90:
-        return "just now" if seconds < 60 else "1 min ago"
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit} ago"
-    return "just now"  # pragma: no cover
+    flood_limit: int = Field(default=50, ge=1)
 
 
 def render(alert: Alert, max_text: int = 600) -> str:
     safe = terminal_safe
-    engagement = ", ".join(f"{k} {v}" for k, v in sorted(alert.engagement.items()))
+    counts = engagement(alert)
     head = f"[{alert.severity.upper()}] {safe(alert.brand)} on {alert.source}"
     lines = [
         head,
@@ -43,8 +36,8 @@ def render(alert: Alert, max_text: int = 600) -> str:
         f"  sentiment: {alert.label} {alert.compound:+.2f}"
         + (f" ({'; '.join(safe(r) for r in alert.reasons)})" if alert.reasons else ""),
     ]
-    if engagement:
-        lines.append(f"  engagement: {engagement}")
+    if counts:
+        lines.append(f"  engagement: {counts}")
     if alert.title:
         lines.append(f"  title: {shorten(safe(alert.title), 200)}")
     lines.append(f"  text: {shorten(safe(alert.text), max_text)}")
@@ -61,14 +54,30 @@ class ConsoleChannel(Channel):
     Config = ConsoleConfig
     config: ConsoleConfig
 
-    def __init__(self, config: ChannelConfig, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, config: ChannelConfig, *, stream: TextIO | None = None, **kw: object
+    ) -> None:
         super().__init__(config)
         self.stream = stream
 
     def send(self, alert: Alert) -> None:
+        self._write(render(alert, self.config.max_text) + "\n\n")
+
+    def send_digest(self, digest: Digest) -> None:
+        lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]
+        for alert in digest.alerts:
+            text = terminal_safe(f"{alert.title} - {alert.text}" if alert.title else alert.text)
+            lines.append(
+                f"  - {alert.severity}: {terminal_safe(alert.brand)} on {alert.source}, "
+                f"{terminal_safe(alert.author)}: {shorten(text, 120)}"
+            )
+            lines.append(f"    {terminal_safe(alert.url)}")
+        self._write("\n".join(lines) + "\n\n")
+
+    def _write(self, text: str) -> None:
         stream = self.stream or sys.stdout
         try:
-            stream.write(render(alert, self.config.max_text) + "\n\n")
+            stream.write(text)
             stream.flush()
         except (OSError, ValueError) as exc:
             raise AlertError(self.config.name, f"cannot write to the console: {exc}") from exc

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from monitor import __version__
 from monitor.config import format_duration, load_config, parse_duration
@@ -111,8 +111,15 @@ def init(path: Path) -> None:
 
 
 def _show_value(value: Any) -> str:
+    """A config value as `check` prints it: secrets masked, header values too."""
     if isinstance(value, SecretStr):
         return "****" if value.get_secret_value() else "(empty)"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: ****" for k in value) + "}"
+    if isinstance(value, BaseModel):
+        return "{" + ", ".join(f"{k}: {_show_value(v)}" for k, v in value) + "}"
     if hasattr(value, "total_seconds"):
         return format_duration(value)
     return str(value)
@@ -127,7 +134,7 @@ _COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
 def check(config_path: Path) -> None:
     """Validate the config and print what will be watched, where, and who is warned."""
     from monitor.migrations import current
-    from monitor.store import DEAD, PENDING, Store
+    from monitor.store import Store
 
     config = load_config(config_path)
     out = click.echo
@@ -160,30 +167,58 @@ def check(config_path: Path) -> None:
         if extra:
             out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
     out("")
-    store = Store(config.database, migrate=False)
+    probe = Store(config.database, migrate=False)
     try:
-        out(f"Database: {store.safe_url}")
-        if current(store.engine) is None:
+        out(f"Database: {probe.safe_url}")
+        if current(probe.engine) is None:
             out("  new: it will be created on the first run")
             return
-        health = store.health()
-        for name in config.sources:
-            row = health.get(name)
-            if row is None:
-                out(f"  {name}: not polled yet")
-                continue
-            ok = f"{row.last_success_at:%Y-%m-%d %H:%M} UTC" if row.last_success_at else "never"
-            out(f"  {name}: last success {ok}")
-            if row.consecutive_failures:
-                out(f"    failing {row.consecutive_failures}x in a row: {row.last_error}")
-        counts = store.alert_counts()
-        pending = sum(n for (_, status), n in counts.items() if status == PENDING)
-        dead = sum(n for (_, status), n in counts.items() if status == DEAD)
-        out(f"  alerts waiting to be sent: {pending}; undeliverable: {dead}")
-        for dead_row in store.dead_alerts(limit=5):
-            out(f"    dead: alert {dead_row.id} to {dead_row.channel}: {dead_row.last_error}")
+    finally:
+        probe.close()
+    store = Store(config.database)
+    try:
+        _status(store, config)
     finally:
         store.close()
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "never"
+
+
+def _status(store: Any, config: Any) -> None:
+    """Source health, channel delivery and dead alerts: shared by `check` and `stats`."""
+    from monitor.store import DEAD, PENDING, SENT
+
+    out = click.echo
+    health = store.health()
+    out("Source health:")
+    for name in config.sources:
+        row = health.get(name)
+        if row is None:
+            out(f"  {name}: not polled yet")
+            continue
+        out(f"  {name}: last success {_when(row.last_success_at)}, {row.total_count} stored")
+        if row.consecutive_failures:
+            out(
+                f"    FAILING {row.consecutive_failures}x in a row since "
+                f"{_when(row.last_error_at)}: {terminal_safe(row.last_error or '')}"
+            )
+    counts = store.alert_counts()
+    paused = store.paused_channels()
+    out("Alert delivery:")
+    for channel in config.channels:
+        n = {s: counts.get((channel.name, s), 0) for s in (SENT, PENDING, DEAD)}
+        out(f"  {channel.name}: {n[SENT]} sent, {n[PENDING]} waiting, {n[DEAD]} undeliverable")
+        if channel.name in paused:
+            since, reason = paused[channel.name]
+            out(f"    PAUSED since {_when(since)}: {terminal_safe(reason)}")
+            out(f"    fix it, then: mention-monitor test-alert --channel {channel.name}")
+    dead = store.dead_alerts(limit=5)
+    if dead:
+        out("Undeliverable alerts (newest first):")
+        for row in dead:
+            out(f"  alert {row.id} to {row.channel}: {terminal_safe(row.last_error or '')}")
 
 
 @cli.command()
@@ -201,6 +236,11 @@ def run(ctx: click.Context, config_path: Path) -> None:
     config = load_config(config_path)
     service = Service(config)
     try:
+        resumed = service.store.resume_channel()
+        if resumed:
+            logging.getLogger("monitor").warning(
+                "resuming paused channels after restart: %s", ", ".join(resumed)
+            )
         Scheduler(service).run_forever()
     finally:
         service.close()
@@ -235,7 +275,8 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
             line = f"{r.source}: {r.fetched} fetched, {r.new} new, {r.negative} negative"
         click.echo(line, err=True)
     click.echo(
-        f"alerts: {dispatched.sent} sent, {dispatched.retrying} to retry, {dispatched.dead} failed",
+        f"alerts: {dispatched.sent} sent in {dispatched.messages} messages, "
+        f"{dispatched.retrying} to retry, {dispatched.dead} failed, {dispatched.held} held",
         err=True,
     )
     if any(not r.ok for r in reports) or dispatched.dead or dispatched.retrying:
@@ -356,6 +397,82 @@ def score(config_path: Path | None, as_json: bool) -> None:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
         else:
             click.echo(f"{result.label:<8} {result.compound:+.3f}  {'; '.join(result.reasons)}")
+
+
+@cli.command("test-alert")
+@config_option
+@click.option("--channel", "names", multiple=True, help="Only this channel (repeatable).")
+@click.pass_context
+def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) -> None:
+    """Send a sample alert to each channel and report, per channel, success or why not.
+
+    A success also resumes a channel that was paused because it failed.
+    Exits 1 if any channel failed.
+    """
+    from alerts.base import sample_alert
+    from monitor.errors import AlertError
+    from monitor.http import make_client
+    from monitor.service import build_channels
+    from monitor.store import Store
+
+    config = load_config(config_path)
+    known = [c.name for c in config.channels]
+    for name in names:
+        if name not in known:
+            raise click.BadParameter(
+                f"no channel '{name}' (channels: {', '.join(known)})", param_hint="--channel"
+            )
+    chosen = [c for c in config.channels if not names or c.name in names]
+    failed = 0
+    with make_client() as http:
+        channels = build_channels(chosen, http)
+        store = Store(config.database)
+        try:
+            for name, channel in channels.items():
+                try:
+                    channel.send(sample_alert(name))
+                except AlertError as exc:
+                    failed += 1
+                    click.echo(f"{name}: FAILED: {exc.message}")
+                    continue
+                finally:
+                    channel.close()
+                resumed = store.resume_channel(name)
+                click.echo(f"{name}: OK" + (" (was paused; resumed)" if resumed else ""))
+        finally:
+            store.close()
+    for c in chosen:
+        if not c.enabled:
+            click.echo(f"{c.name}: skipped (enabled: false)")
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command()
+@config_option
+def stats(config_path: Path) -> None:
+    """Mentions per brand, delivery per channel, source health and undeliverable alerts."""
+    from datetime import timedelta
+
+    from monitor.store import Store
+
+    config = load_config(config_path)
+    store = Store(config.database)
+    try:
+        now = datetime.now(UTC)
+        windows = {
+            "24h": store.counts_by_brand(now - timedelta(hours=24)),
+            "7d": store.counts_by_brand(now - timedelta(days=7)),
+            "all": store.counts_by_brand(),
+        }
+        click.echo("Mentions (negative in brackets):      24h        7d       all")
+        for brand in config.brands:
+            cells = [windows[w].get(brand.name, (0, 0)) for w in ("24h", "7d", "all")]
+            row = "".join(f"{f'{n} ({neg})':>10}" for n, neg in cells)
+            click.echo(f"  {terminal_safe(brand.name):<34}{row}")
+        _status(store, config)
+    finally:
+        store.close()
 
 
 def main() -> None:

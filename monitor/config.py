@@ -106,6 +106,7 @@ class AlertsConfig(StrictModel):
     console: bool = True
     dispatch_every: Duration = timedelta(seconds=30)
     give_up_after: Duration = timedelta(hours=24)
+    retry_base: Duration = timedelta(seconds=30)
     channels: list[dict[str, Any]] = []
 
 

@@ -1,20 +1,31 @@
-"""Delivering the outbox: every pending alert to its channel, with retries.
+"""Delivering the outbox: every pending alert to its channel, in the channel's rhythm.
 
-Runs right after each poll and on a timer. For each due row it claims the row
-(pending -> sending), calls ``channel.send`` and records the outcome:
+Runs right after each poll and on a timer. Per channel, each round:
 
-- sent: ``status=sent``; never sent again;
-- a transient failure (channel down, timeout, 5xx): back to pending with
-  exponential backoff and jitter (30 s, 1 min, 2 min, ... capped at 1 h) until
-  ``alerts.give_up_after`` has passed since the alert was queued, then dead;
-  the rest of that channel's alerts wait for the next round, other channels
-  go on;
-- a permanent failure (``AlertError(permanent=True)``): dead at once, reported
-  once.
+- **paused** channels (they raised ChannelMisconfigured: a revoked webhook, a
+  wrong password) are skipped; their alerts wait, and are given up only after
+  ``give_up_after``. ``mention-monitor test-alert`` or a restart of ``run``
+  resumes them.
+- **digest** channels (``mode: digest``) send one message with every alert
+  queued before the last scheduled digest time (``digest_at`` daily in the
+  channel's ``timezone``, or every ``every``); nothing is sent when nothing
+  is waiting, and items are marked sent only when the digest was accepted.
+- **instant** channels send each alert as it comes, except that inside
+  ``quiet_hours`` only ``high`` alerts go out (the rest are held until the
+  window ends), and that more than ``flood_limit`` alerts within a minute
+  become one roll-up message listing them.
 
-The one window for a repeat is a crash after a channel accepted an alert and
-before ``sent`` was written: the row stays "sending" and is released for
-another try after ten minutes.
+Every row is claimed (pending -> sending) before it is sent, so two
+dispatchers never send one row. A transient failure puts the rows back with
+exponential backoff and jitter (30 s, 1 min, 2 min, ... capped at 1 h), or
+after the channel's ``retry_after``, until ``give_up_after`` has passed since
+the alert was queued; then they are dead. The rest of that channel's alerts
+wait for the next round; other channels go on. A permanent failure of one
+message marks it dead at once.
+
+The one window for a repeat is a crash after a channel accepted a message and
+before it was marked sent: the row stays "sending" and is released for another
+try after ten minutes.
 """
 
 from __future__ import annotations
@@ -22,33 +33,41 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from alerts.base import Channel
+from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
-from monitor.errors import AlertError, MonitorError
-from monitor.store import Store, stale_before
+from monitor.errors import AlertError, ChannelMisconfigured, MonitorError
+from monitor.models import Alert, Digest
+from monitor.store import DueAlert, Store, stale_before
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+FLOOD_WINDOW = timedelta(minutes=1)
 
 
 @dataclass
 class DispatchReport:
-    sent: int = 0
+    sent: int = 0  # alerts delivered (an alert in a digest or roll-up counts once)
+    messages: int = 0  # messages the channels accepted
     retrying: int = 0
     dead: int = 0
+    held: int = 0  # waiting for quiet hours to end or for the next digest
     errors: list[str] = field(default_factory=list)
 
 
-def backoff(attempts: int, rng: random.Random) -> timedelta:
+def backoff(attempts: int, rng: random.Random, base: timedelta = BACKOFF_BASE) -> timedelta:
     """Delay before the next try after ``attempts`` failures, with +-20% jitter."""
-    delay: timedelta = min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
+    delay: timedelta = min(base * (2 ** max(0, attempts - 1)), BACKOFF_MAX)
     return delay * rng.uniform(0.8, 1.2)
+
+
+class _ChannelDown(Exception):
+    """Internal: stop sending to this channel for the rest of the round."""
 
 
 class Dispatcher:
@@ -77,72 +96,164 @@ class Dispatcher:
             released = self.store.release_stale_claims(stale_before(now))
             if released:
                 log.warning("%d alerts were left mid-send by a stopped process; retrying", released)
-            down: set[str] = set()
-            for alert_id, channel_name in self.store.due_alerts(now):
-                if channel_name in down:
-                    continue
-                if channel_name not in self.channels:
-                    self._give_up(
-                        alert_id, channel_name, "this channel is no longer configured", report
+            by_channel: dict[str, list[DueAlert]] = {}
+            for row in self.store.due_alerts(now):
+                by_channel.setdefault(row.channel, []).append(row)
+            paused = self.store.paused_channels()
+            for name, rows in by_channel.items():
+                channel = self.channels.get(name)
+                if channel is None:
+                    self._dead(
+                        [r.id for r in rows], name, "this channel is no longer configured", report
                     )
                     continue
-                alert = self.store.claim(alert_id, self.clock())
-                if alert is None:
-                    continue  # another dispatcher has it
+                if name in paused:
+                    self._expire_paused(channel, paused[name][1], now)
+                    continue
                 try:
-                    self.channels[channel_name].send(alert)
-                except AlertError as exc:
-                    if exc.permanent:
-                        self._give_up(alert_id, channel_name, exc.message, report)
-                        down.add(channel_name)
-                        continue
-                    self._retry_later(
-                        alert_id, alert.attempts, alert.queued_at, exc.message, report
-                    )
-                    down.add(channel_name)
-                except Exception as exc:
-                    if self.strict:
-                        raise
-                    log.exception(
-                        "channel %s crashed while sending alert %d", channel_name, alert_id
-                    )
-                    message = f"{type(exc).__name__}: {exc}"
-                    self._retry_later(alert_id, alert.attempts, alert.queued_at, message, report)
-                    down.add(channel_name)
-                else:
-                    try:
-                        self.store.mark_sent(alert_id, self.clock())
-                    except MonitorError:
-                        log.exception("alert %d was sent but could not be recorded", alert_id)
-                    report.sent += 1
+                    if channel.config.mode == "digest":
+                        self._digest(channel, rows, now, report)
+                    else:
+                        self._instant(channel, rows, now, report)
+                except _ChannelDown:
+                    pass
             return report
+
+    # ------------------------------------------------------------ rhythm
+
+    def _instant(
+        self, channel: Channel, rows: list[DueAlert], now: datetime, report: DispatchReport
+    ) -> None:
+        config = channel.config
+        quiet_until = config.quiet_until(now)
+        if quiet_until is not None:
+            held = [r.id for r in rows if r.severity != "high"]
+            if held:
+                self.store.defer(held, quiet_until)
+                report.held += len(held)
+            rows = [r for r in rows if r.severity == "high"]
+        budget = config.flood_limit - self.store.sent_since(config.name, now - FLOOD_WINDOW)
+        single, rolled = (
+            (rows, []) if len(rows) <= budget else (rows[: max(budget, 0)], rows[max(budget, 0) :])
+        )
+        for row in single:
+            claimed = self.store.claim_many([row.id], self.clock())
+            if claimed:
+                self._deliver(channel, claimed, None, report)
+        if rolled:
+            log.info("%s: %d alerts within a minute; sending one roll-up", config.name, len(rolled))
+            claimed = self.store.claim_many([r.id for r in rolled], self.clock())
+            if claimed:
+                self._deliver(channel, claimed, "rollup", report)
+
+    def _digest(
+        self, channel: Channel, rows: list[DueAlert], now: datetime, report: DispatchReport
+    ) -> None:
+        slot = channel.config.last_digest_time(now)
+        ready = [r.id for r in rows if r.queued_at <= slot]
+        waiting = [r.id for r in rows if r.queued_at > slot]
+        if waiting:
+            self.store.defer(waiting, self._next_digest_time(channel.config, now))
+            report.held += len(waiting)
+        if ready:
+            claimed = self.store.claim_many(ready, self.clock())
+            if claimed:
+                self._deliver(channel, claimed, "digest", report)
+
+    @staticmethod
+    def _next_digest_time(config: ChannelConfig, now: datetime) -> datetime:
+        step = config.every or timedelta(days=1)
+        later = config.last_digest_time(now + step)
+        return later if later > now else later + step
+
+    # ------------------------------------------------------------ delivery
+
+    def _deliver(
+        self, channel: Channel, alerts: Sequence[Alert], kind: str | None, report: DispatchReport
+    ) -> None:
+        """Send one message (an alert, or a digest/roll-up of several) and record the outcome."""
+        ids = [a.id for a in alerts]
+        name = channel.config.name
+        try:
+            if kind is None:
+                channel.send(alerts[0])
+            else:
+                channel.send_digest(Digest(kind, name, tuple(alerts)))
+        except ChannelMisconfigured as exc:
+            self.store.mark_failed(ids, exc.message, retry_at=self.clock())
+            self.store.pause_channel(name, exc.message, self.clock())
+            report.errors.append(str(exc))
+            report.retrying += len(ids)
+            log.error(
+                "channel %s is paused: %s. Its alerts are kept; fix the channel, then run "
+                "`mention-monitor test-alert --channel %s` (or restart the service) to resume.",
+                name,
+                exc.message,
+                name,
+            )
+            raise _ChannelDown from exc
+        except AlertError as exc:
+            if exc.permanent:
+                self._dead(ids, name, exc.message, report)
+                return
+            self._retry_later(channel, alerts, exc.message, exc.retry_after, report)
+            raise _ChannelDown from exc
+        except Exception as exc:
+            if self.strict:
+                raise
+            log.exception("channel %s crashed while sending", name)
+            self._retry_later(channel, alerts, f"{type(exc).__name__}: {exc}", None, report)
+            raise _ChannelDown from exc
+        try:
+            self.store.mark_sent(ids, self.clock())
+        except MonitorError:
+            log.exception("%s accepted alerts %s but they could not be recorded as sent", name, ids)
+        report.sent += len(ids)
+        report.messages += 1
+
+    def _give_up_after(self, config: ChannelConfig) -> timedelta:
+        return config.give_up_after or self.config.give_up_after
 
     def _retry_later(
         self,
-        alert_id: int,
-        attempts: int,
-        queued_at: datetime | None,
+        channel: Channel,
+        alerts: Sequence[Alert],
         message: str,
+        retry_after: float | None,
         report: DispatchReport,
     ) -> None:
         now = self.clock()
-        retry_at = now + backoff(attempts + 1, self.rng)
-        deadline = (queued_at or now) + self.config.give_up_after
-        if retry_at > deadline:
-            self.store.mark_failed(
-                alert_id, f"gave up after {attempts + 1} attempts: {message}", retry_at=None
+        attempts = max(a.attempts for a in alerts) + 1
+        delay = (
+            timedelta(seconds=retry_after)
+            if retry_after is not None
+            else backoff(attempts, self.rng, self.config.retry_base)
+        )
+        retry_at = now + delay
+        give_up = self._give_up_after(channel.config)
+        name = channel.config.name
+        expired = [a.id for a in alerts if (a.queued_at or now) + give_up < retry_at]
+        alive = [a.id for a in alerts if a.id not in set(expired)]
+        if expired:
+            self._dead(expired, name, f"gave up after {attempts} attempts: {message}", report)
+        if alive:
+            self.store.mark_failed(alive, message, retry_at=retry_at)
+            report.retrying += len(alive)
+            report.errors.append(f"{name}: {message}")
+            log.warning(
+                "%s: %s; %d alerts retried at %s", name, message, len(alive), f"{retry_at:%H:%M:%S}"
             )
-            report.dead += 1
-            report.errors.append(message)
-            log.error("alert %d: giving up after %d attempts: %s", alert_id, attempts + 1, message)
-            return
-        self.store.mark_failed(alert_id, message, retry_at=retry_at)
-        report.retrying += 1
-        report.errors.append(message)
-        log.warning("alert %d: %s; retrying at %s", alert_id, message, f"{retry_at:%H:%M:%S}")
 
-    def _give_up(self, alert_id: int, channel: str, message: str, report: DispatchReport) -> None:
-        self.store.mark_failed(alert_id, message, retry_at=None)
-        report.dead += 1
+    def _dead(self, ids: list[int], channel: str, message: str, report: DispatchReport) -> None:
+        self.store.mark_failed(ids, message, retry_at=None)
+        report.dead += len(ids)
         report.errors.append(f"{channel}: {message}")
-        log.error("alert %d to %s cannot be delivered: %s", alert_id, channel, message)
+        log.error("%d alerts to %s cannot be delivered: %s", len(ids), channel, message)
+
+    def _expire_paused(self, channel: Channel, reason: str, now: datetime) -> None:
+        give_up = self._give_up_after(channel.config)
+        n = self.store.expire(
+            channel.config.name, now - give_up, f"gave up: the channel was paused ({reason})"
+        )
+        if n:
+            log.error("%s: %d alerts expired while the channel was paused", channel.config.name, n)

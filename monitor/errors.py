@@ -12,7 +12,10 @@ tweepy, praw, smtplib) are translated at the boundary where they happen::
     │   ├── FetchTimeout       no answer in time
     │   ├── SourceUnavailable  refused connection, DNS, 5xx: try again later
     │   └── ParseError         the answer was not in the documented format
-    ├── AlertError             a channel failed to deliver (carries .channel, .permanent)
+    ├── AlertError             a channel failed to deliver (carries .channel, .permanent,
+    │   │                      .retry_after): transient unless permanent
+    │   └── ChannelMisconfigured   the channel itself is wrong (revoked webhook, bad password):
+    │                              the channel is paused until fixed, nothing is dropped
     └── StorageError           the database could not be opened, migrated or written
 
 Messages are written for the shop owner who reads them in a terminal or an
@@ -82,15 +85,36 @@ class ParseError(ConnectorError):
 class AlertError(MonitorError):
     """A channel could not deliver an alert.
 
-    ``permanent`` is True when retrying cannot help (a wrong address, a revoked
-    webhook): the dispatcher then reports it once instead of retrying.
+    Transient by default (the channel is down, timed out, rate limited): the
+    dispatcher retries with backoff, or after ``retry_after`` seconds when the
+    channel said so. ``permanent=True`` means this alert can never be delivered
+    as it is (the service refused its content): it is marked dead at once.
     """
 
-    def __init__(self, channel: str, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        channel: str,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         self.channel = channel
         self.message = message
         self.permanent = permanent
+        self.retry_after = retry_after
         super().__init__(f"{channel}: {message}")
+
+
+class ChannelMisconfigured(AlertError):
+    """The channel itself cannot work until the owner fixes it (404, 403, auth failure).
+
+    The dispatcher pauses the channel and reports it once; its alerts wait,
+    and go out when ``mention-monitor test-alert`` succeeds or the service restarts.
+    """
+
+    def __init__(self, channel: str, message: str) -> None:
+        super().__init__(channel, message, permanent=True)
 
 
 class StorageError(MonitorError):

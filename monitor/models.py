@@ -86,3 +86,22 @@ class Alert:
     matched_terms: tuple[str, ...] = ()
     attempts: int = 0  # failed attempts before this one
     queued_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Several alerts sent as one message.
+
+    ``kind`` is ``digest`` (a channel in ``mode: digest`` at its time) or ``rollup``
+    (flood control: more alerts in a minute than the channel's ``flood_limit``).
+    ``key`` is stable for the same set of alerts, for Message-IDs and idempotency keys.
+    """
+
+    kind: str
+    channel: str
+    alerts: tuple[Alert, ...]
+
+    @property
+    def key(self) -> str:
+        ids = [a.id for a in self.alerts]
+        return f"{self.kind}-{min(ids)}-{max(ids)}-{len(ids)}" if ids else f"{self.kind}-empty"

@@ -20,6 +20,11 @@ def load_class(registry: dict[str, str], name: str, what: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        if exc.name and (module_name + ".").startswith(exc.name + "."):
+            raise ConfigError(
+                f"{what} '{name}' is listed but its module {module_name} cannot be found: "
+                "reinstall mention-monitor"
+            ) from exc
         raise ConfigError(
             f"{what} '{name}' needs the Python package '{exc.name}': pip install {exc.name}"
         ) from exc

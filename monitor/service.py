@@ -27,8 +27,8 @@ from monitor.store import Store
 log = logging.getLogger(__name__)
 
 
-def build_channels(configs: Iterable[Any]) -> dict[str, Channel]:
-    return {c.name: load_channel(c.type)(c) for c in configs if c.enabled}
+def build_channels(configs: Iterable[Any], http: httpx.Client | None = None) -> dict[str, Channel]:
+    return {c.name: load_channel(c.type)(c, http=http) for c in configs if c.enabled}
 
 
 def build_connectors(config: Config, http: httpx.Client) -> dict[str, Connector]:
@@ -54,8 +54,11 @@ class Service:
     ) -> None:
         self.config = config
         self.store = store or Store(config.database)
+        self._owns_http = http is None
         self.http = http or make_client()
-        self.channels = channels if channels is not None else build_channels(config.channels)
+        self.channels = (
+            channels if channels is not None else build_channels(config.channels, self.http)
+        )
         self.connectors = (
             connectors if connectors is not None else build_connectors(config, self.http)
         )
@@ -90,5 +93,6 @@ class Service:
             connector.close()
         for channel in self.channels.values():
             channel.close()
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
         self.store.close()

@@ -15,6 +15,7 @@ nothing is alerted twice. Delivery then claims each outbox row atomically
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ class AlertRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
@@ -135,6 +137,16 @@ class CursorRow(Base):
     brand: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelStateRow(Base):
+    """A channel paused because it needs its owner (revoked webhook, wrong password)."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class SourceHealthRow(Base):
@@ -149,6 +161,17 @@ class SourceHealthRow(Base):
     last_count: Mapped[int] = mapped_column(Integer, default=0)
     total_count: Mapped[int] = mapped_column(Integer, default=0)
     retry_after_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlert:
+    """An outbox row whose time has come, before it is claimed."""
+
+    id: int
+    channel: str
+    severity: str
+    queued_at: datetime
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,49 +412,127 @@ class Store:
 
     # ------------------------------------------------------------ outbox
 
-    def due_alerts(self, now: datetime, limit: int = 500) -> list[tuple[int, str]]:
-        """(id, channel) of pending outbox rows whose time has come, oldest first."""
+    def due_alerts(self, now: datetime, limit: int = 5000) -> list[DueAlert]:
+        """Pending outbox rows whose time has come, oldest first."""
         with self.session() as s:
             rows = s.execute(
-                select(AlertRow.id, AlertRow.channel)
+                select(
+                    AlertRow.id,
+                    AlertRow.channel,
+                    AlertRow.severity,
+                    AlertRow.created_at,
+                    AlertRow.attempts,
+                )
                 .where(AlertRow.status == PENDING, AlertRow.next_attempt_at <= now)
                 .order_by(AlertRow.id)
                 .limit(limit)
             )
-            return [(int(i), str(c)) for i, c in rows]
+            return [DueAlert(*row) for row in rows]
 
-    def claim(self, alert_id: int, now: datetime) -> Alert | None:
-        """Take a pending row for sending; None if another dispatcher took it first."""
+    def claim_many(self, alert_ids: Sequence[int], now: datetime) -> list[Alert]:
+        """Take several pending rows at once; only those no other dispatcher took first."""
+        token = uuid.uuid4().hex
         with self.session() as s:
-            taken = s.execute(
-                update(AlertRow)
-                .where(AlertRow.id == alert_id, AlertRow.status == PENDING)
-                .values(status=SENDING, claimed_at=now)
+            for chunk in _chunks(list(alert_ids), 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
+                    .values(status=SENDING, claimed_at=now, claimed_by=token)
+                )
+            rows = s.execute(
+                select(AlertRow, MentionRow)
+                .join(MentionRow, AlertRow.mention_id == MentionRow.id, isouter=True)
+                .where(AlertRow.claimed_by == token, AlertRow.status == SENDING)
+                .order_by(AlertRow.id)
             )
-            if getattr(taken, "rowcount", 0) != 1:
-                return None
-            row = s.get(AlertRow, alert_id)
-            assert row is not None
-            mention = s.get(MentionRow, row.mention_id) if row.mention_id is not None else None
-            return _alert(row, mention)
+            return [_alert(row, mention) for row, mention in rows]
 
-    def mark_sent(self, alert_id: int, now: datetime) -> None:
+    def mark_sent(self, alert_ids: int | Sequence[int], now: datetime) -> None:
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.session() as s:
-            s.execute(
-                update(AlertRow)
-                .where(AlertRow.id == alert_id)
-                .values(status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None)
-            )
+            for chunk in _chunks(ids, 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk))
+                    .values(
+                        status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None
+                    )
+                )
 
-    def mark_failed(self, alert_id: int, error: str, *, retry_at: datetime | None) -> None:
+    def mark_failed(
+        self, alert_ids: int | Sequence[int], error: str, *, retry_at: datetime | None
+    ) -> None:
         """Record a failed attempt: back to pending for ``retry_at``, or dead when None."""
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
         if retry_at is None:
             values["status"] = DEAD
         else:
             values.update(status=PENDING, next_attempt_at=retry_at)
         with self.session() as s:
-            s.execute(update(AlertRow).where(AlertRow.id == alert_id).values(**values))
+            for chunk in _chunks(ids, 500):
+                s.execute(update(AlertRow).where(AlertRow.id.in_(chunk)).values(**values))
+
+    def defer(self, alert_ids: Sequence[int], until: datetime) -> None:
+        """Hold pending rows until ``until`` (quiet hours, the next digest) without an attempt."""
+        with self.session() as s:
+            for chunk in _chunks(list(alert_ids), 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
+                    .values(next_attempt_at=until)
+                )
+
+    def sent_since(self, channel: str, since: datetime) -> int:
+        with self.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count()).where(
+                        AlertRow.channel == channel,
+                        AlertRow.status == SENT,
+                        AlertRow.sent_at >= since,
+                    )
+                )
+                or 0
+            )
+
+    def pause_channel(self, channel: str, reason: str, now: datetime) -> None:
+        with self.session() as s:
+            row = s.get(ChannelStateRow, channel)
+            if row is None:
+                s.add(ChannelStateRow(channel=channel, paused_at=now, paused_reason=reason[:2000]))
+            else:
+                row.paused_at, row.paused_reason = now, reason[:2000]
+
+    def resume_channel(self, channel: str | None = None) -> list[str]:
+        """Un-pause one channel (or all); returns the names that were paused."""
+        with self.session() as s:
+            query = select(ChannelStateRow).where(ChannelStateRow.paused_at.is_not(None))
+            if channel is not None:
+                query = query.where(ChannelStateRow.channel == channel)
+            rows = list(s.scalars(query))
+            for row in rows:
+                row.paused_at = row.paused_reason = None
+            return [row.channel for row in rows]
+
+    def paused_channels(self) -> dict[str, tuple[datetime, str]]:
+        with self.session() as s:
+            rows = s.scalars(select(ChannelStateRow).where(ChannelStateRow.paused_at.is_not(None)))
+            return {r.channel: (r.paused_at, r.paused_reason or "") for r in rows if r.paused_at}
+
+    def expire(self, channel: str, queued_before: datetime, reason: str) -> int:
+        """Give up on a channel's pending rows queued before ``queued_before``: mark them dead."""
+        with self.session() as s:
+            result = s.execute(
+                update(AlertRow)
+                .where(
+                    AlertRow.channel == channel,
+                    AlertRow.status == PENDING,
+                    AlertRow.created_at < queued_before,
+                )
+                .values(status=DEAD, last_error=reason[:2000])
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def release_stale_claims(self, older_than: datetime) -> int:
         """Rows left 'sending' by a process that died mid-send go back to pending.

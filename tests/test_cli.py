@@ -49,7 +49,7 @@ def test_poll_alerts_once_then_nothing_new(hn_items: HackerNewsAPI, hn_config_pa
     assert alerts_in(first.stdout) == ["[NEGATIVE] Acme Coffee on hackernews"]
     assert NEGATIVE in first.stdout
     assert "hackernews: 4 fetched, 2 new, 1 negative" in first.stderr
-    assert "alerts: 1 sent, 0 to retry, 0 failed" in first.stderr
+    assert "alerts: 1 sent in 1 messages, 0 to retry, 0 failed, 0 held" in first.stderr
 
     second = invoke("poll", "-c", str(hn_config_path))
     assert second.exit_code == 0
@@ -234,3 +234,37 @@ def test_run_polls_alerts_and_stops_cleanly_on_sigterm(
     assert code == 0, stderr
     assert sum(1 for x in seen if x.startswith("[")) == 1
     assert "mention-monitor stopped" in stderr
+
+
+def test_test_alert_reports_each_channel_and_stats_summarise(
+    write_config,
+    hn_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_config(
+        f"""
+        brands:
+          - name: Acme Coffee
+            keywords: ["Acme Coffee"]
+        sources:
+          hackernews: {{base_url: "{hn_url}"}}
+        alerts:
+          channels:
+            - type: console
+            - type: console
+              name: quiet-console
+              enabled: false
+        """
+    )
+    result = invoke("test-alert", "-c", str(path))
+    assert result.exit_code == 0, result.output
+    assert "This is a test alert from mention-monitor" in result.stdout
+    assert "console: OK" in result.stdout
+    assert "quiet-console: skipped (enabled: false)" in result.stdout
+    bad = invoke("test-alert", "-c", str(path), "--channel", "nope")
+    assert bad.exit_code == 2 and "no channel 'nope'" in bad.stderr
+
+    invoke("poll", "-c", str(path))
+    stats = invoke("stats", "-c", str(path))
+    assert stats.exit_code == 0, stats.output
+    assert "Acme Coffee" in stats.stdout and "hackernews: last success" in stats.stdout
+    assert "console: 0 sent, 0 waiting, 0 undeliverable" in stats.stdout

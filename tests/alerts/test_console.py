@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.console import ConsoleChannel, ConsoleConfig, ago
+from alerts.console import ConsoleChannel, ConsoleConfig
+from alerts.render import ago
 from monitor.errors import AlertError
 from monitor.models import Alert
 
@@ -46,7 +47,7 @@ def test_readable_block() -> None:
         "[HIGH] Acme Coffee on hackernews",
         f"  by grumpy, 5 min ago ({when:%Y-%m-%d %H:%M} UTC)",
         "  sentiment: negative -0.70 (vader -0.70)",
-        "  engagement: comments 3, score 12",
+        "  engagement: 3 comments, 12 points",
         "  text: Cold coffee, rude staff.",
         "  link: https://news.ycombinator.com/item?id=1",
         "  mention id: 7",

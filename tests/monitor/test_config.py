@@ -93,7 +93,8 @@ alerts:
         "and a unit, like 30s, 5m, 1h, 2d",
         "config.yaml:10: sources.hackernews.base_urll: unknown key (did you mean 'base_url'?)",
         "config.yaml:11: sources.twitter: unknown source 'twitter' (known: hackernews)",
-        "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' (known: console)",
+        "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' "
+        "(known: apprise, console, email, slack, webhook)",
     ]
     fixed = text.replace("    colour: red\n", "").replace('["  "]', '["acme"]')
     assert problems(fixed)[0] == "config.yaml:4: brands[1].name: 'acme' is already brands[0]"
@@ -176,11 +177,20 @@ def test_format_duration_round_trips() -> None:
     assert format_duration(parse_duration("2d")) == "2d"
 
 
-def test_a_plugin_whose_library_is_missing_says_what_to_install() -> None:
+def test_a_plugin_whose_library_is_missing_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from monitor.registry import load_class
 
-    registry = {"fancy": "no_such_module_xyz:Fancy"}
-    with pytest.raises(ConfigError, match="source 'fancy' needs the Python package"):
+    (tmp_path / "fancy_plugin.py").write_text("import fancy_sdk_not_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = {"fancy": "fancy_plugin:Fancy", "lost": "lost_plugin_xyz:Lost"}
+    with pytest.raises(
+        ConfigError,
+        match="source 'fancy' needs the Python package 'fancy_sdk_not_installed': pip install",
+    ):
         load_class(registry, "fancy", "source")
+    with pytest.raises(ConfigError, match="its module lost_plugin_xyz cannot be found"):
+        load_class(registry, "lost", "source")
     with pytest.raises(ConfigError, match="unknown source 'other'"):
         load_class(registry, "other", "source")

@@ -1,7 +1,7 @@
 """The outbox delivery rules, against a real SQLite file and controlled time.
 
-``Recorder`` is a channel written for the tests (the console channel is the
-only real one so far): it keeps what it was given and fails on command.
+``Recorder`` is a channel written for these tests: it keeps the messages it was
+given and fails on command. The real channels meet real peers in tests/alerts/.
 """
 
 from __future__ import annotations
@@ -11,21 +11,24 @@ import threading
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
 from monitor.dispatcher import Dispatcher, backoff
-from monitor.errors import AlertError
-from monitor.models import Alert
-from monitor.store import DEAD, SENT, AlertRow, Store
+from monitor.errors import AlertError, ChannelMisconfigured
+from monitor.models import Alert, Digest
+from monitor.store import DEAD, PENDING, SENT, AlertRow, Store
 from tests.monitor.test_store import item
 
 START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = START
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
 
     def __call__(self) -> datetime:
         return self.now
@@ -38,23 +41,41 @@ class Recorder(Channel):
     name = "recorder"
     Config = ChannelConfig
 
-    def __init__(self, name: str, failures: list[AlertError] | None = None) -> None:
-        super().__init__(ChannelConfig(type="recorder", name=name))
+    def __init__(self, name: str, failures: list[AlertError] | None = None, **cfg: Any) -> None:
+        super().__init__(ChannelConfig.model_validate({"type": "recorder", "name": name, **cfg}))
         self.failures = deque(failures or [])
-        self.delivered: list[Alert] = []
+        self.messages: list[Alert | Digest] = []
         self.lock = threading.Lock()
 
-    def send(self, alert: Alert) -> None:
+    def _take(self, message: Alert | Digest) -> None:
         if self.failures:
             raise self.failures.popleft()
         with self.lock:
-            self.delivered.append(alert)
+            self.messages.append(message)
+
+    def send(self, alert: Alert) -> None:
+        self._take(alert)
+
+    def send_digest(self, digest: Digest) -> None:
+        self._take(digest)
+
+    @property
+    def delivered(self) -> list[Alert]:
+        out: list[Alert] = []
+        for m in self.messages:
+            out.extend(m.alerts if isinstance(m, Digest) else [m])
+        return out
 
 
-def setup(store: Store, n: int = 1, channels: tuple[str, ...] = ("a",)) -> None:
-    store.ingest(
-        "hackernews", "Acme", [item(i, channels) for i in range(1, n + 1)], None, now=START
-    )
+def setup(
+    store: Store,
+    n: int = 1,
+    channels: tuple[str, ...] = ("a",),
+    at: datetime = START,
+    first: int = 1,
+) -> None:
+    items = [item(i, channels) for i in range(first, first + n)]
+    store.ingest("hackernews", "Acme", items, None, now=at)
 
 
 def make(store: Store, *channels: Recorder, clock: Clock, give_up: str = "24h") -> Dispatcher:
@@ -104,6 +125,17 @@ def test_transient_failure_is_retried_with_backoff_until_it_works(store: Store) 
         assert row is not None and row.attempts == 3 and row.last_error is None
 
 
+def test_retry_after_from_the_channel_wins_over_backoff(store: Store) -> None:
+    setup(store)
+    a, clock = Recorder("a", [AlertError("a", "429", retry_after=300)]), Clock()
+    d = make(store, a, clock=clock)
+    d.dispatch()
+    clock.advance(seconds=299)
+    assert d.dispatch().sent == 0
+    clock.advance(seconds=2)
+    assert d.dispatch().sent == 1
+
+
 def test_backoff_grows_and_is_capped() -> None:
     rng = random.Random(0)
     delays = [backoff(n, rng).total_seconds() for n in range(1, 12)]
@@ -111,19 +143,47 @@ def test_backoff_grows_and_is_capped() -> None:
     assert all(d <= 3600 * 1.2 for d in delays) and delays[-1] >= 3600 * 0.8
 
 
-def test_permanent_failure_is_dead_at_once_and_reported(store: Store) -> None:
-    setup(store)
-    a, clock = (
-        Recorder("a", [AlertError("a", "webhook revoked (404 no_service)", permanent=True)]),
-        Clock(),
-    )
+def test_a_message_refused_for_good_is_dead_at_once(store: Store) -> None:
+    setup(store, 2)
+    bad = AlertError("a", "Slack answered 400 invalid_blocks", permanent=True)
+    a, clock = Recorder("a", [bad]), Clock()
     report = make(store, a, clock=clock).dispatch()
-    assert (report.dead, report.retrying) == (1, 0)
-    assert "no_service" in report.errors[0]
-    clock.advance(hours=2)
-    assert make(store, a, clock=clock).dispatch().sent == 0
+    assert (report.dead, report.sent) == (1, 1)  # only that message; the channel goes on
+    assert "invalid_blocks" in (store.dead_alerts()[0].last_error or "")
+
+
+def test_a_misconfigured_channel_is_paused_reported_once_and_resumed(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup(store, 3)
+    broken = ChannelMisconfigured("a", "Slack answered 404 no_service")
+    a, clock = Recorder("a", [broken]), Clock()
+    d = make(store, a, clock=clock)
+    report = d.dispatch()
+    assert report.sent == 0 and report.dead == 0
+    assert list(store.paused_channels()) == ["a"]
+    for _ in range(3):
+        clock.advance(minutes=5)
+        assert d.dispatch().sent == 0
+    assert caplog.text.count("channel a is paused") == 1
+    assert statuses(store) == {PENDING: 3}  # nothing dropped, nothing retried blindly
+    assert store.resume_channel("a") == ["a"]
+    assert d.dispatch().sent == 3
+
+
+def test_a_paused_channel_gives_up_only_after_give_up_after(store: Store) -> None:
+    setup(store)
+    a = Recorder("a", [ChannelMisconfigured("a", "403 invalid_token")])
+    clock = Clock()
+    d = make(store, a, clock=clock, give_up="2h")
+    d.dispatch()
+    clock.advance(hours=1)
+    d.dispatch()
+    assert statuses(store) == {PENDING: 1}
+    clock.advance(hours=1, minutes=1)
+    d.dispatch()
     assert statuses(store) == {DEAD: 1}
-    assert "no_service" in (store.dead_alerts()[0].last_error or "")
+    assert "paused" in (store.dead_alerts()[0].last_error or "")
 
 
 def test_gives_up_after_the_configured_time(store: Store) -> None:
@@ -155,8 +215,8 @@ def test_an_alert_for_a_removed_channel_is_dead_not_stuck(store: Store) -> None:
 def test_a_send_interrupted_by_a_crash_is_retried_after_ten_minutes(store: Store) -> None:
     setup(store)
     clock = Clock()
-    ((alert_id, _),) = store.due_alerts(START)
-    store.claim(alert_id, START)  # a process claimed it and died before recording the send
+    (due,) = store.due_alerts(START)
+    store.claim_many([due.id], START)  # a process claimed it and died before recording the send
     a = Recorder("a")
     d = make(store, a, clock=clock)
     assert d.dispatch().sent == 0
@@ -168,7 +228,7 @@ def test_two_dispatchers_on_one_database_never_send_twice(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     writer = Store(url)
     setup(writer, 60)
-    a = Recorder("a")
+    a = Recorder("a", flood_limit=1000)
     stores = [Store(url), Store(url)]
     dispatchers = [make(s, a, clock=Clock()) for s in stores]
     threads = [threading.Thread(target=d.dispatch) for d in dispatchers]
@@ -179,3 +239,129 @@ def test_two_dispatchers_on_one_database_never_send_twice(tmp_path: Path) -> Non
     assert sorted(x.id for x in a.delivered) == list(range(1, 61))
     for s in [writer, *stores]:
         s.close()
+
+
+# ---------------------------------------------------------------- flood control
+
+
+def test_a_flood_becomes_one_rollup(store: Store) -> None:
+    setup(store, 25)
+    a, clock = Recorder("a", flood_limit=5), Clock()
+    report = make(store, a, clock=clock).dispatch()
+    assert report.sent == 25 and report.messages == 6
+    singles = [m for m in a.messages if isinstance(m, Alert)]
+    (rollup,) = [m for m in a.messages if isinstance(m, Digest)]
+    assert len(singles) == 5 and rollup.kind == "rollup" and len(rollup.alerts) == 20
+    # Within the same minute, the next alerts are rolled up too; a minute later, singles again.
+    setup(store, 2, first=100)
+    clock.advance(seconds=20)
+    make(store, a, clock=clock).dispatch()
+    assert isinstance(a.messages[-1], Digest) and len(a.messages[-1].alerts) == 2
+    setup(store, 1, first=200)
+    clock.advance(seconds=61)
+    make(store, a, clock=clock).dispatch()
+    assert isinstance(a.messages[-1], Alert)
+
+
+def test_a_failed_rollup_keeps_every_item_for_the_retry(store: Store) -> None:
+    setup(store, 12)
+    a, clock = Recorder("a", flood_limit=1), Clock()
+    d = make(store, a, clock=clock)
+    d.dispatch()  # one single, one roll-up of 11
+    assert len(a.delivered) == 12
+    setup(store, 12, first=50)
+    a.failures.append(AlertError("a", "503"))
+    clock.advance(seconds=5)
+    d.dispatch()
+    assert statuses(store)[PENDING] == 12
+    clock.advance(seconds=40)
+    d.dispatch()
+    assert len(a.delivered) == 24 and statuses(store) == {SENT: 24}
+
+
+# ---------------------------------------------------------------- quiet hours
+
+
+def quiet(**cfg: Any) -> Recorder:
+    return Recorder(
+        "a", quiet_hours={"from": "22:00", "to": "07:00"}, timezone="Europe/London", **cfg
+    )
+
+
+def test_quiet_hours_hold_all_but_high_alerts_until_morning(store: Store) -> None:
+    night = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # 23:30 in London (GMT in November)
+    clock = Clock(night)
+    setup(store, 2, at=night)  # both "negative"; make the second one "high"
+    with store.session() as s:
+        row = s.get(AlertRow, 2)
+        assert row is not None
+        row.severity = "high"
+    a = quiet()
+    d = make(store, a, clock=clock)
+    report = d.dispatch()
+    assert [x.id for x in a.delivered] == [2] and report.held == 1
+    clock.now = datetime(2026, 11, 24, 6, 59, tzinfo=UTC)
+    assert d.dispatch().sent == 0
+    clock.now = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    assert d.dispatch().sent == 1
+    assert [x.id for x in a.delivered] == [2, 1]
+
+
+def test_quiet_hours_window_and_timezone() -> None:
+    cfg = quiet().config
+    # 21:59 and 07:00 London time are outside; 22:00 and 06:59 inside.
+    assert cfg.quiet_until(datetime(2026, 7, 1, 20, 59, tzinfo=UTC)) is None  # 21:59 BST
+    assert cfg.quiet_until(datetime(2026, 7, 1, 21, 0, tzinfo=UTC)) == datetime(
+        2026, 7, 2, 6, 0, tzinfo=UTC
+    )
+    assert cfg.quiet_until(datetime(2026, 7, 2, 5, 59, tzinfo=UTC)) == datetime(
+        2026, 7, 2, 6, 0, tzinfo=UTC
+    )
+    assert cfg.quiet_until(datetime(2026, 7, 2, 6, 0, tzinfo=UTC)) is None
+
+
+# ---------------------------------------------------------------- digests
+
+
+def test_a_daily_digest_goes_out_once_at_its_time_in_its_timezone(store: Store) -> None:
+    clock = Clock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    a = Recorder("a", mode="digest", digest_at="08:00", timezone="America/New_York")
+    d = make(store, a, clock=clock)
+    setup(store, 3, at=clock.now)
+    assert d.dispatch().held == 3 and a.messages == []
+    clock.now = datetime(2026, 11, 23, 12, 59, tzinfo=UTC)  # 07:59 in New York
+    assert d.dispatch().sent == 0
+    clock.now = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    report = d.dispatch()
+    assert report.sent == 3 and report.messages == 1
+    (digest,) = a.messages
+    assert isinstance(digest, Digest) and digest.kind == "digest" and len(digest.alerts) == 3
+    assert d.dispatch().sent == 0
+
+
+def test_an_empty_digest_is_not_sent_and_items_wait_for_delivery(store: Store) -> None:
+    clock = Clock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    a = Recorder("a", [AlertError("a", "down")], mode="digest", every="1h")
+    d = make(store, a, clock=clock)
+    assert d.dispatch().messages == 0  # nothing queued: no message
+    setup(store, 2, at=clock.now)
+    clock.now = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    d.dispatch()  # the digest fails: items stay pending
+    assert statuses(store) == {PENDING: 2} and a.messages == []
+    clock.advance(minutes=2)
+    assert d.dispatch().sent == 2
+    assert len(a.messages) == 1
+
+
+def test_digest_slots() -> None:
+    hourly = Recorder("a", mode="digest", every="1h").config
+    assert hourly.last_digest_time(datetime(2026, 1, 1, 10, 59, tzinfo=UTC)) == datetime(
+        2026, 1, 1, 10, 0, tzinfo=UTC
+    )
+    daily = Recorder("b", mode="digest", digest_at="08:00", timezone="Europe/Paris").config
+    assert daily.last_digest_time(datetime(2026, 1, 1, 6, 59, tzinfo=UTC)) == datetime(
+        2025, 12, 31, 7, 0, tzinfo=UTC
+    )
+    assert daily.last_digest_time(datetime(2026, 1, 1, 7, 0, tzinfo=UTC)) == datetime(
+        2026, 1, 1, 7, 0, tzinfo=UTC
+    )

@@ -37,7 +37,7 @@ def test_migrations_build_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert current(store.engine) == "0001"
+    assert current(store.engine) == "0002"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
@@ -91,21 +91,27 @@ def test_a_failed_ingest_keeps_nothing_not_even_the_cursor(store: Store) -> None
 
 def test_claim_is_taken_once(store: Store) -> None:
     store.ingest("hackernews", "Acme", [item(1)], None, now=NOW)
-    ((alert_id, channel),) = store.due_alerts(NOW)
-    assert channel == "console"
-    alert = store.claim(alert_id, NOW)
-    assert alert is not None and alert.text == "Acme coffee was cold #1" and alert.brand == "Acme"
-    assert store.claim(alert_id, NOW) is None
+    (due,) = store.due_alerts(NOW)
+    assert (due.channel, due.severity, due.queued_at, due.attempts) == (
+        "console",
+        "negative",
+        NOW,
+        0,
+    )
+    (alert,) = store.claim_many([due.id], NOW)
+    assert alert.text == "Acme coffee was cold #1" and alert.brand == "Acme"
+    assert alert.queued_at == NOW
+    assert store.claim_many([due.id], NOW) == []
     assert store.due_alerts(NOW) == []
 
 
 def test_stale_claims_are_released(store: Store) -> None:
     store.ingest("hackernews", "Acme", [item(1)], None, now=NOW)
-    ((alert_id, _),) = store.due_alerts(NOW)
-    store.claim(alert_id, NOW)
+    (due,) = store.due_alerts(NOW)
+    store.claim_many([due.id], NOW)
     assert store.release_stale_claims(NOW - timedelta(minutes=10)) == 0
     assert store.release_stale_claims(NOW + timedelta(minutes=11)) == 1
-    assert store.due_alerts(NOW) == [(alert_id, "console")]
+    assert [d.id for d in store.due_alerts(NOW)] == [due.id]
 
 
 def test_health_records_failures_and_recovery(store: Store) -> None:

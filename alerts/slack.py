@@ -1,0 +1,325 @@
+"""Slack: one Block Kit message per alert (or per digest) through an incoming webhook.
+
+API: an incoming webhook of a Slack app, ``POST`` of a JSON message to its URL
+(https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks).
+Auth: the webhook URL itself is the secret; it is a ``SecretStr`` and never
+appears in a repr, a log line or an error. Slack answers ``200 ok``; errors are
+short plain-text codes (``invalid_payload``, ``invalid_blocks`` 400;
+``invalid_token``, ``action_prohibited`` 403; ``no_service``,
+``channel_not_found`` 404; ``channel_is_archived`` 410; ``429`` with
+``Retry-After``), translated in ``_check``.
+
+Limits (https://docs.slack.dev/reference/block-kit/blocks): at most 50 blocks;
+a text object 1-3000 characters; header plain_text 150; context 10 elements;
+button text 75, url 3000. Slack does not say how it counts characters, so
+lengths are measured here in UTF-16 units, never fewer than code points.
+Posting: one message per second per webhook (short bursts tolerated), so sends
+to one webhook URL are spaced >= 1 s apart across every SlackChannel of the
+process.
+
+Escaping (https://docs.slack.dev/messaging/formatting-message-text): ``&``,
+``<`` and ``>`` are Slack's control characters, so every string written by a
+stranger is escaped with ``escape`` before it goes into mrkdwn or the fallback
+``text``, and goes into ``verbatim`` mrkdwn objects so Slack does not auto-link
+names either: ``<!channel>`` or ``<http://evil|click>`` in a post arrive as
+text. Control characters and bidi overrides are removed first. plain_text
+fields (header, button) hold only our words and the owner's brand names.
+Links are shown only for http(s) URLs, percent-encoded so they cannot break
+out of ``<url|Open>``; link previews are turned off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from alerts.base import Channel, ChannelConfig
+from alerts.render import (
+    ago,
+    digest_title,
+    engagement,
+    safe_link,
+    sentiment,
+    source_name,
+    subject,
+)
+from monitor.errors import AlertError, ChannelMisconfigured
+from monitor.http import parse_retry_after
+from monitor.models import Alert, Digest
+from monitor.text import terminal_safe
+
+TEXT_MAX = 3000  # a text object, a button url
+HEADER_MAX = 150
+BUTTON_MAX = 75
+DIGEST_SHOWN = 45  # header + 45 alerts + "and N more" = 47 of Slack's 50 blocks
+MIN_INTERVAL = 1.0  # seconds between two posts to one webhook
+CUES = {"high": "🔴", "negative": "🟠"}  # anything else: 🟢
+NEW_HOOK = (
+    "create a new incoming webhook (your Slack app > Incoming Webhooks > Add New Webhook "
+    "to Workspace) and put its URL in this channel's `webhook_url`"
+)
+#: Slack's error codes that mean the webhook itself needs the owner: what happened, the fix.
+BROKEN_HOOK = {
+    "invalid_token": ("the webhook's token is not valid (was the Slack app removed?)", ""),
+    "no_service": ("the webhook was removed or revoked", ""),
+    "no_team": ("the webhook's Slack workspace no longer exists or is disabled", ""),
+    "channel_not_found": ("the channel the webhook posts to no longer exists", ""),
+    "channel_is_archived": ("the channel the webhook posts to is archived", "unarchive it, or "),
+    "action_prohibited": ("a workspace admin has restricted this webhook", "ask them, or "),
+    "posting_to_general_channel_denied": ("only admins may post in this channel", ""),
+}
+#: Slack's error codes that mean this message's content was refused: our bug, not the owner's.
+BAD_MESSAGE = {"invalid_payload", "invalid_blocks", "invalid_blocks_format", "no_text"}
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_CODE = re.compile(r"[a-z_]{2,60}")
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters as entities (``&`` first, so nothing is escaped twice)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, chars: int, limit: int = TEXT_MAX, *, mrkdwn: bool = True) -> str:
+    """Stranger text on one line, without control characters, escaped when ``mrkdwn``,
+    at most ``chars`` characters shown and ``limit`` UTF-16 units sent (cut with …)."""
+    flat = " ".join(terminal_safe(text).split())
+    pieces = [_ESCAPES.get(c, c) if mrkdwn else c for c in flat]
+    whole = "".join(pieces)
+    if len(pieces) <= chars and units(whole) <= limit:
+        return whole
+    out, used = [], 0
+    for piece in pieces[: max(chars - 1, 0)]:
+        used += units(piece)
+        if used > limit - 1:
+            break
+        out.append(piece)
+    return "".join(out).rstrip() + "…"
+
+
+def link(url: str) -> str | None:
+    """An http(s) URL percent-encoded so no ``<``, ``>``, ``|``, space or control is left."""
+    if safe_link(url) is None:
+        return None
+    clean = quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~")
+    return clean if len(clean) <= TEXT_MAX else None
+
+
+def cue(severity: str) -> str:
+    return CUES.get(severity, "🟢")
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": fit(text, limit, limit, mrkdwn=False), "emoji": True}
+
+
+class SlackConfig(ChannelConfig):
+    """A Slack incoming webhook, and how much of each mention to show."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    type: Literal["slack"] = "slack"
+    webhook_url: SecretStr
+    max_text: int = Field(default=1200, ge=50, le=2900)
+    mention_channel_on_high: bool = False
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        problem = (
+            "is not an http(s) URL: paste the whole URL Slack shows for the incoming webhook, "
+            "like https://hooks.slack.com/services/T…/B…/… (the value is not repeated here "
+            "because it is a secret)"
+        )
+        if not isinstance(raw, str):
+            raise ValueError(problem)
+        try:
+            parts = urlsplit(raw.strip())
+            host = parts.hostname
+        except ValueError:
+            raise ValueError(problem) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError(problem)
+        return raw.strip()
+
+
+@dataclass
+class _Pace:
+    """When a webhook was last posted to; its lock keeps posts to it one at a time."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last: float | None = None
+
+
+_PACES: dict[str, _Pace] = {}  # sha256 of the webhook URL -> its pace
+_PACES_LOCK = threading.Lock()
+
+
+def _pace(url: str) -> _Pace:
+    key = hashlib.sha256(url.encode()).hexdigest()
+    with _PACES_LOCK:
+        return _PACES.setdefault(key, _Pace())
+
+
+class SlackChannel(Channel):
+    """Posts alerts to a Slack channel through an incoming webhook.
+
+    ``clock`` and ``sleep`` (default ``time.monotonic``/``time.sleep``) pace the
+    posts; tests hand in a fake pair.
+    """
+
+    name = "slack"
+    Config = SlackConfig
+    config: SlackConfig
+
+    def __init__(
+        self,
+        config: ChannelConfig,
+        *,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(config, http=http)
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+
+    # ------------------------------------------------------------ messages
+
+    def send(self, alert: Alert) -> None:
+        self._post(self.message(alert))
+
+    def send_digest(self, digest: Digest) -> None:
+        self._post(self.digest_message(digest))
+
+    def message(self, alert: Alert) -> dict[str, Any]:
+        title = f"*{fit(alert.title, 200, 1000)}*\n" if alert.title else ""
+        body = title + fit(alert.text, self.config.max_text, TEXT_MAX - units(title))
+        facts = [
+            f"*{escape(source_name(alert.source))}* · by {fit(alert.author, 80, 500)}",
+            ago(alert.created_at),
+            f"sentiment: {sentiment(alert)}"
+            + (f" ({fit('; '.join(alert.reasons), 300, 1500)})" if alert.reasons else ""),
+        ]
+        if alert.engagement:
+            facts.append(fit(engagement(alert), 200, 1000))
+        blocks: list[dict[str, Any]] = [
+            {
+                "type": "header",
+                "text": plain(f"{cue(alert.severity)} {subject(alert)}", HEADER_MAX),
+            },
+            {"type": "section", "text": mrkdwn(body or "(no text)")},
+            {"type": "context", "elements": [mrkdwn(f) for f in facts]},
+        ]
+        url = link(alert.url)
+        if url is not None:
+            button = {"type": "button", "text": plain("Open post", BUTTON_MAX), "url": url}
+            blocks.append({"type": "actions", "elements": [{**button, "action_id": "open"}]})
+        where = (
+            f"mention #{alert.mention_id} · list mentions on the server with "
+            "`mention-monitor mentions`"
+            if alert.mention_id is not None
+            else "sent by mention-monitor"
+        )
+        blocks.append({"type": "context", "elements": [mrkdwn(where)]})
+        fallback = (
+            f"{cue(alert.severity)} {escape(subject(alert))}: "
+            f"{fit(alert.author, 80, 500)}: {fit(alert.text, 150, 1000)}"
+        )
+        return self._payload(fallback, blocks, alert.severity == "high")
+
+    def digest_message(self, digest: Digest) -> dict[str, Any]:
+        title = digest_title(digest)
+        blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title, HEADER_MAX)}]
+        for alert in digest.alerts[:DIGEST_SHOWN]:
+            text = f"{alert.title} - {alert.text}" if alert.title else alert.text
+            line = (
+                f"{cue(alert.severity)} *{fit(alert.brand, 100, 600)}* · "
+                f"{escape(source_name(alert.source))} · {fit(alert.author, 80, 500)} · "
+                f"{ago(alert.created_at)}\n{fit(text, 200, 1100)}"
+            )
+            url = link(alert.url)
+            if url is not None and units(line) + units(escape(url)) + 10 <= TEXT_MAX:
+                line += f" <{escape(url)}|Open>"
+            blocks.append({"type": "section", "text": mrkdwn(line)})
+        more = len(digest.alerts) - DIGEST_SHOWN
+        if more > 0:
+            note = f"and {more} more: run `mention-monitor mentions --negative` on the server"
+            blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+        high = any(a.severity == "high" for a in digest.alerts)
+        return self._payload(escape(title), blocks, high)
+
+    def _payload(self, fallback: str, blocks: list[dict[str, Any]], high: bool) -> dict[str, Any]:
+        if high and self.config.mention_channel_on_high:
+            fallback = "<!channel> " + fallback  # the owner's choice in config.yaml, never a post's
+        return {"text": fallback, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+    # ------------------------------------------------------------ the wire
+
+    def _post(self, payload: dict[str, Any]) -> None:
+        url = self.config.webhook_url.get_secret_value()
+        pace = _pace(url)
+        with pace.lock:
+            if pace.last is not None:
+                wait = min(MIN_INTERVAL, pace.last + MIN_INTERVAL - self._clock())
+                if wait > 0:
+                    self._sleep(wait)
+            pace.last = self._clock()
+            try:
+                response = self.http.post(url, json=payload)
+            except httpx.TimeoutException as exc:
+                raise AlertError(self.config.name, "no answer from Slack in time") from exc
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise AlertError(
+                    self.config.name, f"cannot reach Slack: {type(exc).__name__}"
+                ) from exc
+        self._check(response)
+
+    def _check(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        body = response.text[:100].strip()
+        code = body if _CODE.fullmatch(body) else ""  # Slack's codes; never echo anything else
+        said = f"HTTP {status}" + (f" {code}" if code else "")
+        channel = self.config.name
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            wait = 30.0 if wait is None else wait
+            raise AlertError(
+                channel,
+                f"Slack is rate limiting this webhook ({said}); retrying in {wait:.0f}s",
+                retry_after=wait,
+            )
+        if status >= 500:
+            raise AlertError(channel, f"Slack had a server error ({said}); will retry")
+        if code in BROKEN_HOOK or status in (401, 403, 404, 405, 410):
+            what, fix = BROKEN_HOOK.get(code, ("Slack does not accept this webhook URL", ""))
+            raise ChannelMisconfigured(channel, f"Slack answered {said}: {what}; {fix}{NEW_HOOK}")
+        if code in BAD_MESSAGE:
+            raise AlertError(
+                channel,
+                f"Slack refused this message ({said}); it is not retried. This is a bug in "
+                "mention-monitor's Slack messages: please report it",
+                permanent=True,
+            )
+        if 400 <= status < 500:
+            raise AlertError(channel, f"Slack refused this message ({said})", permanent=True)
+        raise AlertError(channel, f"unexpected answer from Slack ({said}); will retry")
