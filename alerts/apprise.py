@@ -2,24 +2,26 @@
 
 Each entry of ``urls`` is an Apprise URL (https://github.com/caronc/apprise/wiki,
 one page per service: ``discord://webhook_id/webhook_token``,
-``tgram://bot_token/chat_id``, ``ntfys://topic``, ...). Auth and limits are the
-service's; Apprise sends with ``requests`` (not the service's httpx client), with
-its own timeouts (4 s connect, 4 s read), and with ``mention-monitor/<version>``
-as the User-Agent where the service takes one (Apprise's ``app_id``).
+``tgram://bot_token/chat_id``, ``ntfy://topic``, ...), checked by Apprise when
+the config is loaded. Auth and limits are the service's; Apprise sends with
+``requests`` (not the service's httpx client), with its own timeouts (4 s
+connect, 4 s read), and with ``mention-monitor/<version>`` as the User-Agent
+where the service takes one (Apprise's ``app_id``, also its display name).
 
 ``Apprise.notify()`` answers only True/False, so the reason for a failure is read
 from Apprise's log, captured with ``apprise.LogCapture`` during the call. Apprise
-URLs carry tokens everywhere (host, path, user, query), and Apprise logs URLs and
+URLs carry tokens everywhere (host, path, user, query) and Apprise logs URLs and
 hosts, so while we call it a filter on its logger (and on urllib3's, which logs
-request paths) removes every part of our URLs from each record, and the error we
-raise is scrubbed again. Calls are serialised (one lock) so that the captured
-log belongs to this call. A failure is transient (Apprise does not say more);
-no loadable URL at all is ChannelMisconfigured.
+request paths) removes every part of our URLs from each record; the error we
+raise is scrubbed again. Calls are serialised (one lock), so the captured log
+belongs to this call. A failure is transient (Apprise does not say more); no
+loadable URL at all is ChannelMisconfigured. Apprise has no return of "which
+URL failed": a retry goes to every URL again.
 
 Text from strangers is stripped of terminal escapes, controls and bidi
-overrides, and ``@`` gets a word joiner so ``@everyone``/``<@123>`` cannot
-ping (Discord finds pings in Markdown bodies); ``format: markdown`` also
-escapes Markdown and ``<`` (raw HTML) in it.
+overrides, and its ``@`` gets a word joiner so ``@everyone``/``<@123>`` cannot
+ping (Discord looks for pings in bodies in its Markdown mode);
+``format: markdown`` also escapes Markdown and ``<`` (raw HTML) in it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Annotated, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 import apprise
 import httpx
@@ -84,11 +86,11 @@ def secret_parts(url: str) -> set[str]:
     except ValueError:
         return parts
     pieces = re.split(r"[:@]", split.netloc) + split.path.split("/") + [split.fragment]
-    pieces += [value for _, value in parse_qsl(split.query, keep_blank_values=True)]
-    parts.add(split.netloc)
-    parts.update(p for p in pieces if len(p) > 3 and not (p.isdigit() and len(p) <= 5))
-    parts.update(c for c in credentials if c)
-    return {v for p in parts for v in (p, unquote(p)) if v}
+    pieces += [pair.partition("=")[2] for pair in re.split(r"[&;]", split.query)]
+    forms = {v for p in [split.netloc, *pieces] for v in (p, unquote(p), unquote_plus(p))}
+    parts.update(p for p in forms if len(p.strip()) > 3 and not (p.isdigit() and len(p) <= 5))
+    parts.update(v for c in credentials if c for v in (c, unquote(c)) if v.strip())
+    return parts
 
 
 class Scrubber:
@@ -103,11 +105,14 @@ class Scrubber:
 
 
 class _ScrubRecords(logging.Filter):
-    def __init__(self, scrub: Scrubber) -> None:
+    def __init__(self, scrub: Scrubber, *, quiet: bool = False) -> None:
         super().__init__()
         self.scrub = scrub
+        self.quiet = quiet
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.quiet:
+            return False
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: keep what it has, scrubbed
@@ -123,10 +128,11 @@ class _ScrubRecords(logging.Filter):
 
 
 @contextmanager
-def _guarded(urls: Sequence[str]) -> Iterator[Scrubber]:
-    """One apprise call at a time, with our URLs scrubbed from every log record it makes."""
+def _guarded(urls: Sequence[str], *, quiet: bool = False) -> Iterator[Scrubber]:
+    """One apprise call at a time, with our URLs scrubbed from every log record it makes
+    (or, ``quiet``, with its records dropped)."""
     scrub = Scrubber(urls)
-    records = _ScrubRecords(scrub)
+    records = _ScrubRecords(scrub, quiet=quiet)
     loggers = [logging.getLogger(name) for name in _LOGGERS]
     with _LOCK:
         for logger in loggers:
@@ -140,7 +146,7 @@ def _guarded(urls: Sequence[str]) -> Iterator[Scrubber]:
 
 def _understood(value: SecretStr) -> SecretStr:
     url = value.get_secret_value()
-    with _guarded([url]):
+    with _guarded([url], quiet=True):  # our error says it; apprise's would half-mask the URL
         plugin = apprise.Apprise.instantiate(url, asset=_asset())
     if plugin is None:
         scheme = scheme_of(url)
@@ -294,7 +300,7 @@ class AppriseChannel(Channel):
         if not ok:
             raise AlertError(
                 name,
-                f"apprise could not deliver: {_reason(said, scrub)}; will retry "
+                f"delivery failed (Apprise says: {_reason(said, scrub)}); will retry "
                 "(if it keeps failing, check the service and its URL)",
             )
 

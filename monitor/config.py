@@ -64,7 +64,9 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 class StrictModel(BaseModel):
     """Base of every config model: unknown keys are errors, never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True, populate_by_name=True
+    )
 
 
 def _non_empty_terms(values: list[str]) -> list[str]:
@@ -212,7 +214,7 @@ def _hint_for(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
         current = next((a for a in (annotation, *args) if _is_model(a)), None)
     if current is None:
         return ""
-    known = sorted(current.model_fields)
+    known = sorted(info.alias or name for name, info in current.model_fields.items())
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     if close:
         return f" (did you mean '{close[0]}'?)"

@@ -202,7 +202,9 @@ class Dispatcher:
             if self.strict:
                 raise
             log.exception("channel %s crashed while sending", name)
-            self._retry_later(channel, alerts, f"{type(exc).__name__}: {exc}", None, report)
+            # Only the type: the text of a library's exception can hold a secret URL.
+            message = f"unexpected {type(exc).__name__} in the channel (see the service log)"
+            self._retry_later(channel, alerts, message, None, report)
             raise _ChannelDown from exc
         try:
             self.store.mark_sent(ids, self.clock())

@@ -9,6 +9,7 @@ errors, so each connector has one place where the wire meets our error tree.
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,10 @@ from monitor.errors import (
 )
 
 USER_AGENT = f"mention-monitor/{__version__} (self-hosted brand mention monitor; python-httpx)"
+
+# httpx logs every request's full URL at INFO, and a Slack webhook's or an API's URL can be
+# its secret: whatever logging the host process sets up, httpx says only warnings.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def make_client(

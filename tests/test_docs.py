@@ -50,7 +50,8 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
 
 @pytest.mark.parametrize(("where", "model"), _models(), ids=[w for w, _ in _models()])
 def test_every_config_key_is_documented(where: str, model: type[BaseModel]) -> None:
-    missing = [key for key in model.model_fields if f"`{key}`" not in README]
+    keys = [info.alias or name for name, info in model.model_fields.items()]
+    missing = [key for key in keys if f"`{key}`" not in README]
     assert missing == [], f"{where}: keys missing from README.md: {missing}"
 
 
