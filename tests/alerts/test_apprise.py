@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,6 +14,7 @@ from monitor import __version__
 from monitor.config import parse_config
 from monitor.errors import AlertError, ChannelMisconfigured, ConfigError
 from monitor.models import Alert, Digest
+from tests.alerts.factories import make_alert
 from tests.standins.server import Response, StandIn
 
 TOKEN = "T0KEN-9f8e7d6c5b4a"
@@ -28,27 +28,8 @@ HOSTILE = [
 ]
 
 
-def alert(text: str = "Cold coffee, rude staff.", **extra: object) -> Alert:
-    values: dict[str, object] = dict(
-        id=1,
-        kind="mention",
-        channel="apprise",
-        severity="high",
-        brand="Acme Coffee",
-        source="hackernews",
-        author="grumpy",
-        url="https://news.ycombinator.com/item?id=1",
-        text=text,
-        created_at=datetime.now(UTC) - timedelta(minutes=5),
-        title=None,
-        compound=-0.7,
-        label="negative",
-        reasons=("vader -0.70",),
-        engagement={"score": 12, "comments": 3},
-        mention_id=7,
-    )
-    values.update(extra)
-    return Alert(**values)  # type: ignore[arg-type]
+def alert(text: str = "Cold coffee, rude staff.", **extra: Any) -> Alert:
+    return make_alert(text, **{"channel": "apprise", **extra})
 
 
 @pytest.fixture

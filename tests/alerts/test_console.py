@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -9,29 +10,11 @@ from alerts.console import ConsoleChannel, ConsoleConfig
 from alerts.render import ago
 from monitor.errors import AlertError
 from monitor.models import Alert
+from tests.alerts.factories import make_alert
 
 
-def alert(text: str, **extra: object) -> Alert:
-    values: dict[str, object] = dict(
-        id=1,
-        kind="mention",
-        channel="console",
-        severity="high",
-        brand="Acme Coffee",
-        source="hackernews",
-        author="grumpy",
-        url="https://news.ycombinator.com/item?id=1",
-        text=text,
-        created_at=datetime.now(UTC) - timedelta(minutes=5),
-        title=None,
-        compound=-0.7,
-        label="negative",
-        reasons=("vader -0.70",),
-        engagement={"score": 12, "comments": 3},
-        mention_id=7,
-    )
-    values.update(extra)
-    return Alert(**values)  # type: ignore[arg-type]
+def alert(text: str, **extra: Any) -> Alert:
+    return make_alert(text, **{"channel": "console", **extra})
 
 
 def send(a: Alert) -> str:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,6 +15,7 @@ from alerts.email import EmailChannel, EmailConfig
 from alerts.render import digest_title
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.models import Alert, Digest
+from tests.alerts.factories import make_alert
 from tests.standins.smtp import (
     AUTH_WITHOUT_STARTTLS,
     PASSWORD,
@@ -31,27 +31,8 @@ Servers = Callable[..., SMTPStandIn]
 OWNER = "owner@acme.example"
 
 
-def alert(text: str = "Cold coffee, rude staff. Never again.", **extra: object) -> Alert:
-    values: dict[str, object] = dict(
-        id=1,
-        kind="mention",
-        channel="email",
-        severity="high",
-        brand="Acme Coffee",
-        source="hackernews",
-        author="grumpy",
-        url="https://news.ycombinator.com/item?id=1",
-        text=text,
-        created_at=datetime.now(UTC) - timedelta(minutes=5),
-        title=None,
-        compound=-0.7,
-        label="negative",
-        reasons=("vader -0.70",),
-        engagement={"score": 12, "comments": 3},
-        mention_id=7,
-    )
-    values.update(extra)
-    return Alert(**values)  # type: ignore[arg-type]
+def alert(text: str = "Cold coffee, rude staff. Never again.", **extra: Any) -> Alert:
+    return make_alert(text, **{"channel": "email", **extra})
 
 
 def config(server: SMTPStandIn | None = None, **extra: Any) -> EmailConfig:

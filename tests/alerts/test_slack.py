@@ -18,6 +18,7 @@ from alerts.slack import SlackChannel, SlackConfig, escape
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import make_client
 from monitor.models import Alert, Digest
+from tests.alerts.factories import make_alert
 from tests.standins.server import Response, StandIn
 from tests.standins.slack import SlackWebhook
 
@@ -39,27 +40,15 @@ RAW = [
 ]
 
 
-def alert(text: str = "Cold coffee, rude staff.", **extra: object) -> Alert:
-    values: dict[str, object] = dict(
-        id=1,
-        kind="mention",
-        channel="slack",
-        severity="high",
-        brand="Acme Coffee",
-        source="hackernews",
-        author="grumpy",
-        url="https://news.ycombinator.com/item?id=1",
-        text=text,
-        created_at=datetime.now(UTC) - timedelta(minutes=5, seconds=10),
-        title=None,
-        compound=-0.7,
-        label="negative",
-        reasons=("vader -0.70",),
-        engagement={"score": 12, "comments": 3},
-        mention_id=7,
+def alert(text: str = "Cold coffee, rude staff.", **extra: Any) -> Alert:
+    return make_alert(
+        text,
+        **{
+            "channel": "slack",
+            "created_at": datetime.now(UTC) - timedelta(minutes=5, seconds=10),
+            **extra,
+        },
     )
-    values.update(extra)
-    return Alert(**values)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from monitor.config import parse_config
 from monitor.errors import AlertError, ChannelMisconfigured, ConfigError
 from monitor.http import USER_AGENT, make_client
 from monitor.models import Alert, Digest
+from tests.alerts.factories import make_alert
 from tests.standins.server import Request, Response, StandIn
 
 TOKEN = "T0KEN-9f8e7d6c5b4a"
@@ -33,28 +35,17 @@ HOSTILE = [
 ]
 
 
-def alert(text: str = "Cold coffee, rude staff.", **extra: object) -> Alert:
-    values: dict[str, object] = dict(
-        id=42,
-        kind="mention",
-        channel="webhook",
-        severity="high",
-        brand="Acme Coffee",
-        source="hackernews",
-        author="grumpy",
-        url="https://news.ycombinator.com/item?id=1",
-        text=text,
-        created_at=CREATED,
-        title=None,
-        compound=-0.7,
-        label="negative",
-        reasons=("vader -0.70",),
-        engagement={"score": 12, "comments": 3},
-        mention_id=7,
-        matched_terms=("Acme Coffee",),
+def alert(text: str = "Cold coffee, rude staff.", **extra: Any) -> Alert:
+    return make_alert(
+        text,
+        **{
+            "channel": "webhook",
+            "id": 42,
+            "created_at": CREATED,
+            "matched_terms": ("Acme Coffee",),
+            **extra,
+        },
     )
-    values.update(extra)
-    return Alert(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
