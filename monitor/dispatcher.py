@@ -12,8 +12,8 @@ Runs right after each poll and on a timer. Per channel, each round:
   is waiting, and items are marked sent only when the digest was accepted.
 - **instant** channels send each alert as it comes, except that inside
   ``quiet_hours`` only ``high`` alerts go out (the rest are held until the
-  window ends), and that more than ``flood_limit`` alerts within a minute
-  become one roll-up message listing them.
+  window ends), and that when more than ``flood_limit`` alerts would go out
+  within a minute, all that are due become one roll-up message listing them.
 
 Every row is claimed (pending -> sending) before it is sent, so two
 dispatchers never send one row. A transient failure puts the rows back with
@@ -132,19 +132,20 @@ class Dispatcher:
                 self.store.defer(held, quiet_until)
                 report.held += len(held)
             rows = [r for r in rows if r.severity == "high"]
+        if not rows:
+            return
         budget = config.flood_limit - self.store.sent_since(config.name, now - FLOOD_WINDOW)
-        single, rolled = (
-            (rows, []) if len(rows) <= budget else (rows[: max(budget, 0)], rows[max(budget, 0) :])
-        )
-        for row in single:
+        if len(rows) > budget:
+            # A flood: everything due goes out as one message listing it, not one per alert.
+            log.info("%s: %d alerts within a minute; sending one roll-up", config.name, len(rows))
+            claimed = self.store.claim_many([r.id for r in rows], self.clock())
+            if claimed:
+                self._deliver(channel, claimed, "rollup", report)
+            return
+        for row in rows:
             claimed = self.store.claim_many([row.id], self.clock())
             if claimed:
                 self._deliver(channel, claimed, None, report)
-        if rolled:
-            log.info("%s: %d alerts within a minute; sending one roll-up", config.name, len(rolled))
-            claimed = self.store.claim_many([r.id for r in rolled], self.clock())
-            if claimed:
-                self._deliver(channel, claimed, "rollup", report)
 
     def _digest(
         self, channel: Channel, rows: list[DueAlert], now: datetime, report: DispatchReport

@@ -244,14 +244,20 @@ def test_two_dispatchers_on_one_database_never_send_twice(tmp_path: Path) -> Non
 # ---------------------------------------------------------------- flood control
 
 
+def test_under_the_limit_each_alert_is_its_own_message(store: Store) -> None:
+    setup(store, 5)
+    a = Recorder("a", flood_limit=5)
+    assert make(store, a, clock=Clock()).dispatch().messages == 5
+    assert all(isinstance(m, Alert) for m in a.messages)
+
+
 def test_a_flood_becomes_one_rollup(store: Store) -> None:
     setup(store, 25)
     a, clock = Recorder("a", flood_limit=5), Clock()
     report = make(store, a, clock=clock).dispatch()
-    assert report.sent == 25 and report.messages == 6
-    singles = [m for m in a.messages if isinstance(m, Alert)]
-    (rollup,) = [m for m in a.messages if isinstance(m, Digest)]
-    assert len(singles) == 5 and rollup.kind == "rollup" and len(rollup.alerts) == 20
+    assert report.sent == 25 and report.messages == 1
+    (rollup,) = a.messages
+    assert isinstance(rollup, Digest) and rollup.kind == "rollup" and len(rollup.alerts) == 25
     # Within the same minute, the next alerts are rolled up too; a minute later, singles again.
     setup(store, 2, first=100)
     clock.advance(seconds=20)
@@ -267,8 +273,8 @@ def test_a_failed_rollup_keeps_every_item_for_the_retry(store: Store) -> None:
     setup(store, 12)
     a, clock = Recorder("a", flood_limit=1), Clock()
     d = make(store, a, clock=clock)
-    d.dispatch()  # one single, one roll-up of 11
-    assert len(a.delivered) == 12
+    d.dispatch()  # one roll-up of 12
+    assert len(a.delivered) == 12 and len(a.messages) == 1
     setup(store, 12, first=50)
     a.failures.append(AlertError("a", "503"))
     clock.advance(seconds=5)
