@@ -344,7 +344,10 @@ def run_pipeline(
             for offset in range(0, len(mentions), batch):
                 chunk = mentions[offset : offset + batch]
                 cursor = json.dumps({"since_id": chunk[-1].external_id})
-                new += len(pipeline.process(SOURCE, brand, chunk, cursor).new_ids)
+                batch_result = pipeline.process(
+                    SOURCE, brand.name, chunk, cursor, prefer=brand.name
+                )
+                new += len(batch_result.new_ids)
             seconds = time.perf_counter() - started
             if profiler is not None:
                 profiler.disable()

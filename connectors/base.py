@@ -1,11 +1,24 @@
 """The connector contract: what every source module provides.
 
-A connector is one class with a ``name``, a pydantic ``Config`` model and
-``fetch(queries, cursor) -> (mentions, new_cursor)``. ``queries`` are one
-brand's keywords; ``cursor`` is the opaque string the connector returned last
-time for that brand (None on the first poll). The connector searches as well as
-its API allows; the pipeline then matches every mention again locally, so a
-fuzzy API search is harmless.
+A connector is one class with a ``name``, a pydantic ``Config`` model (deriving
+from ``SourceConfig``) and ``fetch(queries, cursor) -> (mentions, new_cursor)``.
+
+- ``per_brand = True`` (the default): the pipeline calls ``fetch`` once per
+  brand, with that brand's keywords, and keeps a cursor per brand. For APIs
+  that search (HN, X, Bluesky, Mastodon).
+- ``per_brand = False``: ``fetch`` is called once per cycle with every watched
+  brand's keywords together, and one cursor. For sources that are read whole
+  (RSS feeds) or searched once for everything (Reddit, with OR).
+
+``cursor`` is the opaque string the connector returned last time (None on the
+first poll). The connector searches as well as its API allows; the pipeline
+then matches every mention again locally, so a fuzzy API search is harmless.
+
+Optional: ``refresh(ids) -> {external_id: engagement}`` re-reads the engagement
+of posts already seen (spread tracking); ``usage()`` reports a metered budget
+(X bills per post read); ``check(online)`` says whether credentials are present
+and, online, valid. ``self.state`` is a small key/value store of the source's
+own that survives restarts (never for secrets: it is the database).
 
 A connector raises only ConnectorError and its subclasses (monitor/errors.py),
 translated from library errors in one place, and never swallows a failure: the
@@ -16,8 +29,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import httpx
 
@@ -37,15 +51,55 @@ class SourceConfig(StrictModel):
 FetchResult = tuple[list[Mention], str | None]
 
 
+class SourceState(Protocol):
+    """A source's own persistent key/value notes (budgets, ETags). Never secrets."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class MemoryState:
+    """A SourceState that lives as long as the process: for tests and one-off use."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.values[key] = value
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A metered budget: ``used`` of ``limit`` units in ``period`` (e.g. posts read in 2026-11)."""
+
+    period: str
+    used: int
+    limit: int | None
+    unit: str = "posts read"
+    cost_usd: float | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        return self.used / self.limit if self.limit else None
+
+
 class Connector(ABC):
     """Base of every source. Subclasses set ``name`` and ``Config``."""
 
     name: ClassVar[str]
     Config: ClassVar[type[SourceConfig]]
+    per_brand: ClassVar[bool] = True
 
-    def __init__(self, config: SourceConfig, http: httpx.Client) -> None:
+    def __init__(
+        self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
+    ) -> None:
         self.config = config
         self.http = http
+        self.state: SourceState = state if state is not None else MemoryState()
 
     @property
     def base_url(self) -> str:
@@ -53,11 +107,23 @@ class Connector(ABC):
 
     @abstractmethod
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        """New mentions for one brand's keywords since ``cursor``, and the cursor to keep."""
+        """New mentions for these keywords since ``cursor``, and the cursor to keep."""
 
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""
         raise NotImplementedError(f"{self.name} cannot refresh engagement yet")
+
+    def usage(self) -> Usage | None:
+        """This month's metered use, for sources that bill or cap it; None otherwise."""
+        return None
+
+    def check(self, online: bool = False) -> list[str]:
+        """Lines for `mention-monitor check`: are credentials present (and, online, valid)?
+
+        Offline it must not touch the network. Online it makes the cheapest
+        authenticated request and raises AuthError (with the fix) if refused.
+        """
+        return ["no credentials needed"]
 
     def close(self) -> None:
         """Release what the connector holds (sessions, tokens). The HTTP client is the core's."""

@@ -131,8 +131,16 @@ _COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
 
 @cli.command()
 @config_option
-def check(config_path: Path) -> None:
-    """Validate the config and print what will be watched, where, and who is warned."""
+@click.option(
+    "--online", is_flag=True, help="Also ask each source whether its credentials are valid."
+)
+@click.pass_context
+def check(ctx: click.Context, config_path: Path, online: bool) -> None:
+    """Validate the config and print what will be watched, where, and who is warned.
+
+    With --online, each source is asked whether its credentials work; exits 1 if
+    one does not.
+    """
     from monitor.migrations import current
     from monitor.store import Store
 
@@ -157,6 +165,7 @@ def check(config_path: Path) -> None:
         }
         if extra:
             out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
+    failed = _check_sources(config, online)
     out("")
     out("Alert channels:")
     for channel in config.channels:
@@ -180,6 +189,47 @@ def check(config_path: Path) -> None:
         _status(store, config)
     finally:
         store.close()
+    if failed:
+        ctx.exit(1)
+
+
+def _check_sources(config: Any, online: bool) -> int:
+    """Each source's credentials (and, online, whether they work) and its metered usage."""
+    from monitor.errors import ConnectorError
+    from monitor.http import make_client
+    from monitor.migrations import current
+    from monitor.service import build_connectors
+    from monitor.store import Store
+
+    failed = 0
+    store = Store(config.database, migrate=False)
+    try:
+        has_db = current(store.engine) is not None
+        with make_client() as http:
+            connectors = build_connectors(config, http, store if has_db else None)
+            for name, connector in connectors.items():
+                click.echo(f"  {name} credentials:")
+                try:
+                    for line in connector.check(online):
+                        click.echo(f"    {terminal_safe(line)}")
+                except ConnectorError as exc:
+                    failed += 1
+                    click.echo(f"    FAILED: {terminal_safe(exc.message)}")
+                    if exc.hint:
+                        click.echo(f"    fix: {terminal_safe(exc.hint)}")
+                usage = connector.usage() if has_db else None
+                if usage is not None:
+                    click.echo(f"    usage: {_usage(usage)}")
+                connector.close()
+    finally:
+        store.close()
+    return failed
+
+
+def _usage(usage: Any) -> str:
+    limit = f" of {usage.limit}" if usage.limit else ""
+    cost = f", about ${usage.cost_usd:.2f}" if usage.cost_usd is not None else ""
+    return f"{usage.used}{limit} {usage.unit} in {usage.period}{cost}"
 
 
 def _when(value: datetime | None) -> str:
@@ -454,6 +504,8 @@ def stats(config_path: Path) -> None:
     """Mentions per brand, delivery per channel, source health and undeliverable alerts."""
     from datetime import timedelta
 
+    from monitor.http import make_client
+    from monitor.service import build_connectors
     from monitor.store import Store
 
     config = load_config(config_path)
@@ -471,6 +523,16 @@ def stats(config_path: Path) -> None:
             row = "".join(f"{f'{n} ({neg})':>10}" for n, neg in cells)
             click.echo(f"  {terminal_safe(brand.name):<34}{row}")
         _status(store, config)
+        with make_client() as http:
+            usages = {
+                name: connector.usage()
+                for name, connector in build_connectors(config, http, store).items()
+            }
+        metered = {name: u for name, u in usages.items() if u is not None}
+        if metered:
+            click.echo("Metered use:")
+            for name, usage in metered.items():
+                click.echo(f"  {name}: {_usage(usage)}")
     finally:
         store.close()
 

@@ -404,9 +404,14 @@ def _check_brands(top: _FileConfig, problems: _Problems) -> None:
                 )
 
 
+#: Names owners try that mean one of ours.
+_ALIASES = {"twitter": "x", "hn": "hackernews", "bsky": "bluesky", "atom": "rss", "feeds": "rss"}
+
+
 def _unknown(what: str, name: object, known: Any) -> str:
     names = sorted(str(k) for k in known)
-    close = difflib.get_close_matches(str(name), names, n=1)
+    alias = _ALIASES.get(str(name).lower())
+    close = [alias] if alias in names else difflib.get_close_matches(str(name), names, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names) or 'none'}"
     return f"unknown {what} '{name}' ({hint})"
 

@@ -11,7 +11,8 @@ tweepy, praw, smtplib) are translated at the boundary where they happen::
     │   ├── RateLimited        the API said "slow down" (carries .retry_after seconds)
     │   ├── FetchTimeout       no answer in time
     │   ├── SourceUnavailable  refused connection, DNS, 5xx: try again later
-    │   └── ParseError         the answer was not in the documented format
+    │   ├── ParseError         the answer was not in the documented format
+    │   └── BudgetExhausted    the owner's metered budget (X posts read) is used up
     ├── AlertError             a channel failed to deliver (carries .channel, .permanent,
     │   │                      .retry_after): transient unless permanent
     │   └── ChannelMisconfigured   the channel itself is wrong (revoked webhook, bad password):
@@ -80,6 +81,10 @@ class SourceUnavailable(ConnectorError):
 
 class ParseError(ConnectorError):
     """The source answered with something that is not its documented format."""
+
+
+class BudgetExhausted(ConnectorError):
+    """The source's metered budget for this period is used up; it resumes next period."""
 
 
 class AlertError(MonitorError):

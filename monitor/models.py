@@ -32,6 +32,9 @@ class Mention:
     author_followers: int | None = None
     engagement: dict[str, int] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Set by a source that knows the brand (an RSS feed configured with ``brand:``):
+    #: the mention is then matched against that brand's keywords only.
+    brand_hint: str | None = None
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:

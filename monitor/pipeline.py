@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector
-from monitor.config import BrandConfig, Config
-from monitor.errors import MonitorError, RateLimited
+from monitor.config import Config
+from monitor.errors import BudgetExhausted, MonitorError, RateLimited
 from monitor.matching import Match, Matcher
 from monitor.models import Mention
 from monitor.rules import decide
@@ -23,6 +23,9 @@ from monitor.sentiment import Scorer
 from monitor.store import NewMention, Store
 
 log = logging.getLogger(__name__)
+
+#: The cursor key of a source that is asked once for every brand together.
+ALL_BRANDS = "*"
 
 Clock = Callable[[], datetime]
 
@@ -83,12 +86,21 @@ class Pipeline:
             log.info("%s: rate limited; next poll after %s", name, health.retry_after_until)
             return report
         connector = self.connectors[name]
+        brands = self.config.brands_for(name)
+        # A per-brand source is asked once per brand; the others once for every brand together.
+        rounds: list[tuple[str, list[str], str | None]] = (
+            [(b.name, b.keywords, b.name) for b in brands]
+            if connector.per_brand
+            else [(ALL_BRANDS, [k for b in brands for k in b.keywords], None)]
+            if brands
+            else []
+        )
         try:
-            for brand in self.config.brands_for(name):
-                cursor = self.store.get_cursor(name, brand.name)
-                mentions, new_cursor = connector.fetch(brand.keywords, cursor)
+            for cursor_key, keywords, prefer in rounds:
+                cursor = self.store.get_cursor(name, cursor_key)
+                mentions, new_cursor = connector.fetch(keywords, cursor)
                 report.fetched += len(mentions)
-                batch = self.process(name, brand, mentions, new_cursor)
+                batch = self.process(name, cursor_key, mentions, new_cursor, prefer=prefer)
                 report.new += len(batch.new_ids)
                 report.negative += batch.negative
                 report.queued_alerts += batch.queued_alerts
@@ -108,12 +120,51 @@ class Pipeline:
                 report.new,
                 report.negative,
             )
+        self._check_budget(name, connector)
         return report
+
+    def _check_budget(self, name: str, connector: Connector) -> None:
+        """Warn the owner once at 80% and once at 100% of a metered monthly budget."""
+        try:
+            usage = connector.usage()
+        except MonitorError:
+            log.exception("%s: could not read its usage", name)
+            return
+        if usage is None or not usage.limit or usage.fraction is None:
+            return
+        for level in (100, 80):
+            if usage.fraction * 100 >= level:
+                break
+        else:
+            return
+        cost = f" (about ${usage.cost_usd:.2f})" if usage.cost_usd is not None else ""
+        if level == 100:
+            what = f"{name} has used its whole budget for {usage.period}: polling it is paused"
+            fix = "raise `monthly_read_budget` in config.yaml, or wait for next month"
+        else:
+            what = f"{name} has used {level}% of its budget for {usage.period}"
+            fix = "polling stops at 100%; raise `monthly_read_budget` or poll less often"
+        text = f"{what}: {usage.used} of {usage.limit} {usage.unit}{cost}. {fix}."
+        channels = [c.name for c in self.config.channels if c.enabled]
+        added = self.store.queue_notice(
+            "health",
+            f"budget:{name}:{usage.period}:{level}",
+            {"title": f"{name}: budget {level}% used", "text": text, "source": name},
+            "high" if level == 100 else "negative",
+            channels,
+            self.clock(),
+        )
+        if added:
+            log.warning("%s", text)
 
     def _failed(self, report: SourceReport, exc: Exception, now: datetime) -> None:
         report.error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         retry_until = None
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, BudgetExhausted):
+            month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            retry_until = (month + timedelta(days=32)).replace(day=1)
+            report.deferred_until = retry_until
+        elif isinstance(exc, RateLimited):
             interval = self.config.sources[report.source].every
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else interval
             retry_until = now + wait
@@ -127,19 +178,30 @@ class Pipeline:
             log.exception("%s: could not record the failure", report.source)
 
     def process(
-        self, source: str, brand: BrandConfig, mentions: Sequence[Mention], cursor: str | None
+        self,
+        source: str,
+        cursor_key: str,
+        mentions: Sequence[Mention],
+        cursor: str | None,
+        *,
+        prefer: str | None = None,
     ) -> BatchResult:
-        """Match, dedupe, score and decide a fetched batch, then store it with its cursor."""
+        """Match, dedupe, score and decide a fetched batch, then store it with its cursor.
+
+        ``cursor_key`` is the brand the batch was fetched for (or ALL_BRANDS);
+        ``prefer`` is the brand to file a mention under when it names several.
+        """
         watching = [b.name for b in self.config.brands_for(source)]
         matched: dict[tuple[str, str], tuple[Mention, list[Match]]] = {}
         for mention in mentions:
             key = (mention.source, mention.external_id)
             if key in matched:
                 continue  # the same post twice in one batch
-            matches = self.matcher.match(mention.full_text, watching)
+            among = [mention.brand_hint] if mention.brand_hint else watching
+            matches = self.matcher.match(mention.full_text, among)
             if matches:
                 # The brand it was fetched for comes first; the others still route.
-                matches.sort(key=lambda m: m.brand != brand.name)
+                matches.sort(key=lambda m: m.brand != prefer)
                 matched[key] = (mention, matches)
 
         known: set[tuple[str, str]] = set()
@@ -158,7 +220,7 @@ class Pipeline:
             items.append(
                 NewMention(mention, brands[0], terms, score, decision.severity, decision.channels)
             )
-        written = self.store.ingest(source, brand.name, items, cursor, now=self.clock())
+        written = self.store.ingest(source, cursor_key, items, cursor, now=self.clock())
         return BatchResult(
             new_ids=[mention_id for mention_id, _ in written],
             negative=sum(1 for _, item in written if item.score.negative),

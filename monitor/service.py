@@ -22,7 +22,7 @@ from monitor.errors import ConfigError
 from monitor.http import make_client
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, VaderScorer
-from monitor.store import Store
+from monitor.store import Store, StoreState
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,13 @@ def build_channels(configs: Iterable[Any], http: httpx.Client | None = None) -> 
     return {c.name: load_channel(c.type)(c, http=http) for c in configs if c.enabled}
 
 
-def build_connectors(config: Config, http: httpx.Client) -> dict[str, Connector]:
+def build_connectors(
+    config: Config, http: httpx.Client, store: Store | None = None
+) -> dict[str, Connector]:
     return {
-        name: load_connector(name)(source_config, http)
+        name: load_connector(name)(
+            source_config, http, StoreState(store, name) if store is not None else None
+        )
         for name, source_config in config.sources.items()
         if source_config.enabled
     }
@@ -60,7 +64,9 @@ class Service:
             channels if channels is not None else build_channels(config.channels, self.http)
         )
         self.connectors = (
-            connectors if connectors is not None else build_connectors(config, self.http)
+            connectors
+            if connectors is not None
+            else build_connectors(config, self.http, self.store)
         )
         self.pipeline = Pipeline(
             config,

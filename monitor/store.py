@@ -128,6 +128,8 @@ class AlertRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: For notices (kind "health", ...) that are about no mention: what to say.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CursorRow(Base):
@@ -136,6 +138,17 @@ class CursorRow(Base):
     source: Mapped[str] = mapped_column(String(40), primary_key=True)
     brand: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceStateRow(Base):
+    """A source's own notes that outlive the process (X's posts read this month)."""
+
+    __tablename__ = "source_state"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -569,6 +582,59 @@ class Store:
                 )
             )
 
+    def queue_notice(
+        self,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        severity: str,
+        channels: Sequence[str],
+        now: datetime,
+    ) -> int:
+        """Queue a notice (a health alert) once per (channel, kind, key); returns rows added."""
+        added = 0
+        with self.session() as s:
+            for channel in channels:
+                exists = s.scalar(
+                    select(AlertRow.id).where(
+                        AlertRow.channel == channel,
+                        AlertRow.kind == kind,
+                        AlertRow.dedupe_key == key,
+                    )
+                )
+                if exists is None:
+                    s.add(
+                        AlertRow(
+                            mention_id=None,
+                            channel=channel,
+                            kind=kind,
+                            dedupe_key=key,
+                            severity=severity,
+                            status=PENDING,
+                            attempts=0,
+                            created_at=now,
+                            next_attempt_at=now,
+                            payload=payload,
+                        )
+                    )
+                    added += 1
+        return added
+
+    # ------------------------------------------------------------ source state
+
+    def state_get(self, source: str, key: str) -> str | None:
+        with self.session() as s:
+            row = s.get(SourceStateRow, (source, key))
+            return row.value if row else None
+
+    def state_set(self, source: str, key: str, value: str) -> None:
+        with self.session() as s:
+            row = s.get(SourceStateRow, (source, key))
+            if row is None:
+                s.add(SourceStateRow(source=source, key=key, value=value, updated_at=_utcnow()))
+            else:
+                row.value, row.updated_at = value, _utcnow()
+
     # ------------------------------------------------------------ health
 
     def record_success(self, source: str, count: int, now: datetime) -> None:
@@ -617,7 +683,7 @@ class Store:
 
 def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
     if mention is None:
-        raise StorageError(f"alert {row.id} has no mention to describe")
+        return _notice(row)
     return Alert(
         id=row.id,
         kind=row.kind,
@@ -639,6 +705,45 @@ def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
         attempts=row.attempts,
         queued_at=row.created_at,
     )
+
+
+def _notice(row: AlertRow) -> Alert:
+    """A notice (health alert) rendered through the same Alert shape channels know."""
+    p = row.payload or {}
+    return Alert(
+        id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        severity=row.severity,  # type: ignore[arg-type]
+        brand=str(p.get("brand") or "mention-monitor"),
+        source=str(p.get("source") or "mention-monitor"),
+        author="mention-monitor",
+        url=str(p.get("url") or ""),
+        text=str(p.get("text") or ""),
+        created_at=row.created_at,
+        title=str(p["title"]) if p.get("title") else None,
+        compound=0.0,
+        label="neutral",
+        reasons=tuple(str(r) for r in p.get("reasons") or ()),
+        engagement={},
+        mention_id=None,
+        attempts=row.attempts,
+        queued_at=row.created_at,
+    )
+
+
+class StoreState:
+    """The SourceState a connector gets: its own rows of ``source_state``."""
+
+    def __init__(self, store: Store, source: str) -> None:
+        self.store = store
+        self.source = source
+
+    def get(self, key: str) -> str | None:
+        return self.store.state_get(self.source, key)
+
+    def set(self, key: str, value: str) -> None:
+        self.store.state_set(self.source, key, value)
 
 
 def stale_before(now: datetime, minutes: int = 10) -> datetime:

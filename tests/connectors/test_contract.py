@@ -1,5 +1,7 @@
 """The shared connector contract (STYLE.md item 9), run against every connector.
 
+Each connector's stand-in and config come from tests/connectors/cases/<name>.py.
+
 Each connector meets a stand-in of its API on loopback that answers 200, empty,
 401, 429 with Retry-After, 500, a timeout and malformed bodies; each fault must
 become the right error from monitor/errors.py, and through the pipeline a
@@ -8,12 +10,9 @@ recorded failure, never a crash.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -32,28 +31,10 @@ from monitor.http import make_client
 from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
-from tests.standins import hackernews
-from tests.standins.server import Response, Route, StandIn
+from tests.connectors.cases import Case, all_cases
+from tests.standins.server import Response, StandIn
 
-
-@dataclass
-class Case:
-    """How to stand in for one source: an API with one mention of "Acme" in it."""
-
-    name: str
-    make_api: Callable[[], Route]
-    config: Callable[[str], dict[str, Any]]
-
-
-CASES = {
-    "hackernews": Case(
-        "hackernews",
-        lambda: hackernews.HackerNewsAPI(
-            [hackernews.story(1, "Acme is terrible today", created=int(time.time()) - 60)]
-        ),
-        lambda url: {"base_url": url + hackernews.PREFIX, "timeout": "0.5s"},
-    ),
-}
+CASES = all_cases()
 
 
 def test_every_registered_connector_has_a_contract_case() -> None:

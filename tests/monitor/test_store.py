@@ -37,7 +37,7 @@ def test_migrations_build_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert current(store.engine) == "0002"
+    assert current(store.engine) == "0003"
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
@@ -55,6 +55,69 @@ def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> 
     upgrade(again.engine)  # already at head: a no-op that must not lose data
     assert [m.external_id for m in again.mentions()] == ["1"]
     assert again.get_cursor("hackernews", "Acme") == '{"created_at_i": 5}'
+    again.close()
+
+
+def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO mentions (source, external_id, brand, matched_terms, url, author, "
+                "text, created_at, first_seen_at, engagement, compound, label, negative, "
+                "severity, reasons, raw) VALUES ('hackernews', '1', 'Acme', '[]', 'u', 'a', "
+                "'old text', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '{}', -0.5, "
+                "'negative', 1, 'negative', '[]', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO alerts (mention_id, channel, kind, dedupe_key, severity, status, "
+                "attempts, created_at, next_attempt_at) VALUES (1, 'console', 'mention', "
+                "'hackernews:1', 'negative', 'pending', 0, '2026-01-01 00:00:00', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = Store(url)  # upgrades to the newest schema at start
+    assert current(store.engine) == "0003"
+    assert [m.text for m in store.mentions()] == ["old text"]
+    (due,) = store.due_alerts(NOW)
+    (alert,) = store.claim_many([due.id], NOW)
+    assert alert.text == "old text"
+    store.close()
+
+
+def test_notices_are_queued_once_per_channel_and_key(store: Store) -> None:
+    payload = {"title": "x: budget 80% used", "text": "8000 of 10000 posts read", "source": "x"}
+    assert (
+        store.queue_notice("health", "budget:x:2026-11:80", payload, "negative", ["a", "b"], NOW)
+        == 2
+    )
+    assert (
+        store.queue_notice("health", "budget:x:2026-11:80", payload, "negative", ["a", "b"], NOW)
+        == 0
+    )
+    alerts = store.claim_many([d.id for d in store.due_alerts(NOW)], NOW)
+    assert [(a.kind, a.title, a.source, a.mention_id) for a in alerts] == [
+        ("health", "x: budget 80% used", "x", None)
+    ] * 2
+
+
+def test_source_state_survives_reopening(tmp_path: Path) -> None:
+    from monitor.store import StoreState
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = Store(url)
+    StoreState(first, "x").set("reads:2026-11", "42")
+    first.close()
+    again = Store(url)
+    assert StoreState(again, "x").get("reads:2026-11") == "42"
+    assert StoreState(again, "reddit").get("reads:2026-11") is None
     again.close()
 
 

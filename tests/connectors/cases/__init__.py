@@ -1,0 +1,31 @@
+"""One module per connector: how the shared contract test stands in for its API.
+
+Each module defines ``CASE``: a ``Case`` whose stand-in API holds one mention of
+"Acme" ("Acme is terrible today") and whose config reaches it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.standins.server import Route
+
+
+@dataclass
+class Case:
+    name: str
+    make_api: Callable[[], Route]
+    config: Callable[[str], dict[str, Any]]  # stand-in root URL -> the source's config
+
+
+def all_cases() -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        case: Case = module.CASE
+        cases[case.name] = case
+    return cases

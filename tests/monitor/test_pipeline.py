@@ -1,0 +1,126 @@
+"""The pipeline's handling of the connector contract's options, on real SQLite and HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alerts.console import ConsoleConfig
+from connectors.base import FetchResult, Usage
+from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
+from monitor.config import BrandConfig, Config
+from monitor.errors import BudgetExhausted
+from monitor.http import make_client
+from monitor.pipeline import ALL_BRANDS, Pipeline
+from monitor.sentiment import VaderScorer
+from monitor.store import Store
+from tests.standins.hackernews import HackerNewsAPI, story
+
+ACME = BrandConfig(name="Acme", keywords=["Acme"])
+BOLT = BrandConfig(name="Bolt Bikes", keywords=["Bolt Bikes"])
+
+
+class Together(HackerNewsConnector):
+    """HN asked once for every brand, as RSS and Reddit are."""
+
+    per_brand = False
+
+
+class Metered(HackerNewsConnector):
+    """HN with a pretend monthly budget, as X has."""
+
+    used = 0
+    limit = 10
+    exhausted = False
+
+    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
+        if self.exhausted:
+            raise BudgetExhausted(self.name, "monthly read budget used up")
+        return super().fetch(queries, cursor)
+
+    def usage(self) -> Usage:
+        return Usage("2026-11", self.used, self.limit, cost_usd=self.used * 0.005)
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with make_client(timeout=5) as c:
+        yield c
+
+
+def pipeline(tmp_path: Path, connector: HackerNewsConnector) -> Pipeline:
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'p.db'}",
+        brands=[ACME, BOLT],
+        sources={"hackernews": connector.config},
+        channels=[ConsoleConfig.model_validate({"type": "console"})],
+    )
+    return Pipeline(
+        config, Store(config.database), VaderScorer(), {"hackernews": connector}, strict=True
+    )
+
+
+def test_a_source_asked_once_for_all_brands(
+    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: object, client: httpx.Client
+) -> None:
+    now = int(time.time())
+    hn_api.add(story(1, "Acme is awful", created=now), story(2, "Bolt Bikes broke", created=now))
+    p = pipeline(tmp_path, Together(HackerNewsConfig(base_url=hn_url), client))
+    report = p.poll_source("hackernews")
+    assert report.new == 2
+    assert {m.brand for m in p.store.mentions()} == {"Acme", "Bolt Bikes"}
+    assert p.store.get_cursor("hackernews", ALL_BRANDS) is not None
+    assert p.store.get_cursor("hackernews", "Acme") is None
+
+
+def test_brand_hint_limits_matching_to_that_brand(tmp_path: Path, client: httpx.Client) -> None:
+    from monitor.models import Mention
+
+    p = pipeline(tmp_path, Together(HackerNewsConfig(), client))
+    both = "Acme and Bolt Bikes are both awful"
+    mentions = [
+        Mention("rss", "a", "https://e/a", "x", both, datetime.now(UTC), brand_hint="Bolt Bikes"),
+        Mention(
+            "rss", "b", "https://e/b", "x", "Acme only", datetime.now(UTC), brand_hint="Bolt Bikes"
+        ),
+    ]
+    result = p.process("rss", ALL_BRANDS, mentions, None)
+    assert len(result.new_ids) == 1
+    (row,) = p.store.mentions()
+    assert row.brand == "Bolt Bikes" and row.matched_terms == ["Bolt Bikes"]
+
+
+def test_budget_notices_at_80_and_100_percent_once_each(
+    tmp_path: Path, hn_url: str, hn_server: object, client: httpx.Client
+) -> None:
+    connector = Metered(HackerNewsConfig(base_url=hn_url), client)
+    p = pipeline(tmp_path, connector)
+    connector.used = 7
+    p.poll_source("hackernews")
+    assert p.store.alert_counts() == {}
+    connector.used = 8
+    p.poll_source("hackernews")
+    p.poll_source("hackernews")
+    assert p.store.alert_counts() == {("console", "pending"): 1}
+    connector.used, connector.exhausted = 10, True
+    report = p.poll_source("hackernews")
+    assert report.error and "budget" in report.error
+    # Not polled again until the first day of next month.
+    today = datetime.now(UTC)
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    assert report.deferred_until == datetime(year, month, 1, tzinfo=UTC)
+    alerts = p.store.claim_many(
+        [d.id for d in p.store.due_alerts(datetime.now(UTC))], datetime.now(UTC)
+    )
+    assert [a.title for a in alerts] == [
+        "hackernews: budget 80% used",
+        "hackernews: budget 100% used",
+    ]
+    assert "10 of 10 posts read" in alerts[1].text and "$0.05" in alerts[1].text
+    assert [a.severity for a in alerts] == ["negative", "high"]
