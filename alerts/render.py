@@ -49,7 +49,9 @@ def sentiment(alert: Alert) -> str:
 
 def engagement(alert: Alert) -> str:
     return ", ".join(
-        f"{value} {ENGAGEMENT_WORDS.get(key, key)}"
+        f"{value}% upvoted"
+        if key == "upvote_ratio"
+        else f"{value} {ENGAGEMENT_WORDS.get(key, key)}"
         for key, value in sorted(alert.engagement.items())
     )
 

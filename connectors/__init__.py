@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 
 REGISTRY: dict[str, str] = {
     "hackernews": "connectors.hackernews:HackerNewsConnector",
+    "x": "connectors.x:XConnector",
+    "reddit": "connectors.reddit:RedditConnector",
+    "bluesky": "connectors.bluesky:BlueskyConnector",
+    "mastodon": "connectors.mastodon:MastodonConnector",
+    "rss": "connectors.rss:RSSConnector",
 }
 
 

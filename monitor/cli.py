@@ -114,6 +114,8 @@ def _show_value(value: Any) -> str:
     """A config value as `check` prints it: secrets masked, header values too."""
     if isinstance(value, SecretStr):
         return "****" if value.get_secret_value() else "(empty)"
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and "?" in value:
+        return value.split("?", 1)[0] + "?…"  # a feed's query string may hold its token
     if isinstance(value, list):
         return "[" + ", ".join(_show_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -159,7 +161,8 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     out("Sources:")
     for name, source in config.sources.items():
         state = "" if source.enabled else "  (disabled)"
-        out(f"  {name}: every {format_duration(source.every)} from {source.base_url}{state}")
+        where = f" from {source.base_url}" if source.base_url else ""
+        out(f"  {name}: every {format_duration(source.every)}{where}{state}")
         extra = {
             k: v for k, v in source if k not in _COMMON_SOURCE_KEYS and v not in (None, [], "")
         }

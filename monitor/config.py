@@ -296,6 +296,7 @@ def parse_config(
     channels = _validate_channels(_list(raw_channels), brand_names, problems)
     if top is not None:
         _check_brands(top, problems)
+        _check_brand_references(sources, {b.name for b in top.brands}, problems)
         database = _resolve_database(top.database, base_dir or Path.cwd(), problems)
     problems.raise_if_any()
     assert top is not None
@@ -406,6 +407,25 @@ def _check_brands(top: _FileConfig, problems: _Problems) -> None:
 
 #: Names owners try that mean one of ours.
 _ALIASES = {"twitter": "x", "hn": "hackernews", "bsky": "bluesky", "atom": "rss", "feeds": "rss"}
+
+
+def _check_brand_references(
+    sources: dict[str, Any], brand_names: set[str], problems: _Problems
+) -> None:
+    """A source setting named `brand` (an RSS feed's) must name a brand under `brands:`."""
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "brand" and isinstance(value, str) and value not in brand_names:
+                    problems.add((*path, key), _unknown("brand", value, brand_names))
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*path, i))
+
+    for name, source in sources.items():
+        walk(source.model_dump(by_alias=True), ("sources", name))
 
 
 def _unknown(what: str, name: object, known: Any) -> str:

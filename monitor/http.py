@@ -11,7 +11,8 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -60,6 +61,40 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+#: Headers APIs use instead of Retry-After: X and Bluesky send an epoch time, Reddit
+#: seconds until the window resets, Mastodon an ISO 8601 time.
+RESET_HEADERS = ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset")
+
+
+def parse_reset(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a rate-limit reset header: epoch seconds, seconds, or ISO time."""
+    if not value:
+        return None
+    now = time.time() if now is None else now
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return max(0.0, when.timestamp() - now)
+    return max(0.0, number - now) if number > 1_000_000_000 else max(0.0, number)
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    """How long a 429 asks us to wait: Retry-After, else the API's reset header."""
+    wait = parse_retry_after(response.headers.get("Retry-After"))
+    if wait is not None:
+        return wait
+    for header in RESET_HEADERS:
+        wait = parse_reset(response.headers.get(header))
+        if wait is not None:
+            return wait
+    return None
+
+
 def raise_for_status(
     source: str, response: httpx.Response, *, auth_hint: str | None = None
 ) -> None:
@@ -74,7 +109,7 @@ def raise_for_status(
             hint=auth_hint or "check the credentials for this source in config.yaml",
         )
     if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = retry_after_of(response)
         wait = f"; it asks us to wait {retry_after:.0f}s" if retry_after is not None else ""
         raise RateLimited(
             source, f"{host} is rate limiting us (HTTP 429){wait}", retry_after=retry_after
@@ -90,7 +125,7 @@ def get_json(
     source: str,
     url: str,
     *,
-    params: Mapping[str, str | int] | None = None,
+    params: Mapping[str, str | int | Sequence[str]] | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: float | None = None,
     auth_hint: str | None = None,

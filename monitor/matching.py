@@ -8,7 +8,8 @@ every mention is matched again here, the same way for every source:
   phrase matches across any run of spaces or a hyphen ("acme  coffee",
   "acme-coffee");
 - ``@handle`` and ``#tag`` keywords match only that exact handle or tag;
-  a plain keyword also matches its handle and tag forms ("#acme");
+  a plain keyword also matches its handle and tag forms ("#acme", and for a
+  phrase the joined form: "Acme Coffee" matches "#AcmeCoffee");
 - a brand's ``exclude`` terms drop the mention for that brand.
 """
 
@@ -32,6 +33,9 @@ def _pattern(term: str) -> str:
     if term.startswith(("@", "#")):
         # The exact handle or tag: not preceded by a word char or another @/#.
         return rf"(?<![\w@#]){body}(?![\w])"
+    if len(words) > 1:
+        # A phrase also matches its joined handle and tag: "Acme Coffee" -> #acmecoffee.
+        body = rf"(?:{body}|(?<=[@#]){re.escape(''.join(words))})"
     return rf"(?<![\w]){body}(?![\w])"
 
 

@@ -18,7 +18,8 @@ class Mention:
     """One public post, comment or article, normalised from whatever source it came from.
 
     ``engagement`` holds the counters the source has, named ``likes``, ``reposts``,
-    ``replies``, ``quotes``, ``score`` or ``comments``. ``raw`` is the source's own
+    ``replies``, ``quotes``, ``score`` or ``comments`` (and Reddit's ``upvote_ratio``, a
+    percentage, not a counter). ``raw`` is the source's own
     record, kept for debugging.
     """
 

@@ -45,6 +45,7 @@ class SourceReport:
     queued_alerts: int = 0
     error: str | None = None
     deferred_until: datetime | None = None
+    budget_exhausted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -120,11 +121,15 @@ class Pipeline:
                 report.new,
                 report.negative,
             )
-        self._check_budget(name, connector)
+        self._check_budget(name, connector, exhausted=report.budget_exhausted)
         return report
 
-    def _check_budget(self, name: str, connector: Connector) -> None:
-        """Warn the owner once at 80% and once at 100% of a metered monthly budget."""
+    def _check_budget(self, name: str, connector: Connector, *, exhausted: bool = False) -> None:
+        """Warn the owner once at 80% and once at 100% of a metered monthly budget.
+
+        ``exhausted``: the connector refused to read more (it stops a little short of
+        the limit when less than one page is left), which counts as 100%.
+        """
         try:
             usage = connector.usage()
         except MonitorError:
@@ -133,7 +138,7 @@ class Pipeline:
         if usage is None or not usage.limit or usage.fraction is None:
             return
         for level in (100, 80):
-            if usage.fraction * 100 >= level:
+            if usage.fraction * 100 >= level or (exhausted and level == 100):
                 break
         else:
             return
@@ -160,11 +165,10 @@ class Pipeline:
     def _failed(self, report: SourceReport, exc: Exception, now: datetime) -> None:
         report.error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
         retry_until = None
-        if isinstance(exc, BudgetExhausted):
-            month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            retry_until = (month + timedelta(days=32)).replace(day=1)
-            report.deferred_until = retry_until
-        elif isinstance(exc, RateLimited):
+        # A used-up budget is not deferred: the connector refuses without a request, and a
+        # budget the owner raises takes effect on the next poll.
+        report.budget_exhausted = isinstance(exc, BudgetExhausted)
+        if isinstance(exc, RateLimited):
             interval = self.config.sources[report.source].every
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else interval
             retry_until = now + wait

@@ -123,3 +123,13 @@ def test_empty_answer_keeps_the_cursor(hn_url: str, client: httpx.Client) -> Non
     mentions, new_cursor = connector(hn_url, client).fetch(["nothing here"], cursor)
     assert mentions == []
     assert new_cursor == cursor
+
+
+def test_rate_limit_reset_headers_when_there_is_no_retry_after() -> None:
+    from monitor.http import parse_reset
+
+    now = 1_700_000_000.0
+    assert parse_reset("1700000060", now=now) == 60  # epoch (X, Bluesky)
+    assert parse_reset("42", now=now) == 42  # seconds (Reddit)
+    assert parse_reset("2023-11-14T22:14:20Z", now=now) == 60  # ISO (Mastodon)
+    assert parse_reset("soon", now=now) is None

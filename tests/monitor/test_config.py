@@ -92,7 +92,7 @@ alerts:
         "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write a number "
         "and a unit, like 30s, 5m, 1h, 2d",
         "config.yaml:10: sources.hackernews.base_urll: unknown key (did you mean 'base_url'?)",
-        "config.yaml:11: sources.twitter: unknown source 'twitter' (known: hackernews)",
+        "config.yaml:11: sources.twitter: unknown source 'twitter' (did you mean 'x'?)",
         "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' "
         "(known: apprise, console, email, slack, webhook)",
     ]
@@ -194,3 +194,15 @@ def test_a_plugin_whose_library_is_missing_says_what_to_install(
         load_class(registry, "lost", "source")
     with pytest.raises(ConfigError, match="unknown source 'other'"):
         load_class(registry, "other", "source")
+
+
+def test_a_feed_for_a_brand_must_name_a_configured_brand() -> None:
+    text = GOOD.replace(
+        "    every: 5m\n",
+        "    every: 5m\n  rss:\n    feeds:\n      - url: https://example.com/feed.xml\n"
+        "        brand: Acme Cofee\n",
+    )
+    assert problems(text) == [
+        "config.yaml:11: sources.rss.feeds[0].brand: unknown brand 'Acme Cofee' "
+        "(did you mean 'Acme Coffee'?)"
+    ]

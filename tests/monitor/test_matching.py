@@ -51,6 +51,14 @@ def test_no_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(text) == []
 
 
+def test_a_phrase_matches_its_joined_hashtag_and_handle() -> None:
+    m = Matcher([BrandConfig(name="Acme Coffee", keywords=["Acme Coffee"])])
+    assert m.match("so good #AcmeCoffee")[0].terms == ("Acme Coffee",)
+    assert m.match("hey @acmecoffee!") != []
+    assert m.match("acmecoffee.com is down") == []  # the joined word alone is not the phrase
+    assert m.match("#acmecoffeeshop") == []
+
+
 def test_matched_terms_are_reported(matcher: Matcher) -> None:
     (match,) = matcher.match("Acme, answer me @acmecoffee")
     assert match.terms == ("Acme", "@acmecoffee")

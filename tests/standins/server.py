@@ -22,9 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 class Request:
     method: str
     path: str
-    params: dict[str, str]
+    params: dict[str, str]  # the last value of each query parameter
     headers: dict[str, str]
     body: bytes
+    multi: dict[str, list[str]] = field(default_factory=dict)  # every value, for repeated keys
 
 
 @dataclass
@@ -69,6 +70,7 @@ class StandIn:
                     params={k: v[-1] for k, v in parse_qs(parts.query).items()},
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=self.rfile.read(length) if length else b"",
+                    multi=parse_qs(parts.query),
                 )
                 with stand_in._lock:
                     stand_in.requests.append(request)
@@ -100,8 +102,8 @@ class StandIn:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def fail_next(self, response: Response, times: int = 1) -> None:
         for _ in range(times):
