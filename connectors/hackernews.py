@@ -1,15 +1,25 @@
 """Hacker News, through the Algolia HN Search API (no key needed).
 
 API: https://hn.algolia.com/api  (``GET /search_by_date``)
-Auth: none. Limits: 10,000 requests per hour per IP address.
+Auth: none. Limits: 10,000 requests per hour per IP address; at most 1,000 hits
+per query (``hitsPerPage`` up to 1,000, pagination capped at 1,000 hits).
 
-Each poll asks for stories and comments newer than the brand's cursor
-(``numericFilters=created_at_i>...``), newest first, page by page. Algolia's
-query language has no OR, so a brand costs one request per distinct search
-term (``@acme`` and ``#acme`` are one term, ``acme``) plus the pages actually
-needed. The cursor is the newest ``created_at_i`` seen; each poll reaches back
-``overlap`` before it, because Algolia indexes items a little after they are
-posted, and the store drops what it has already seen.
+Algolia's query language has no OR, so searching each keyword would cost a
+request per keyword per brand. Hacker News is small (about 10,000 stories and
+comments a day, some 35 every five minutes), so this connector instead reads
+*every* story and comment posted since the cursor, in one request per poll for
+all brands together (``per_brand = False``), and keeps those that contain a
+keyword's longest word; the pipeline then matches them properly. Nothing
+depends on Algolia's tokenising of handles, tags or phrases.
+
+Windows: each request asks for ``created_at_i`` in ``(start, end]``. If more
+items fall in the window than one answer holds (after a long outage), the
+window is shrunk in proportion to the count Algolia reports (``nbHits``), and
+the poll walks forward window by window
+(at most ``max_requests``); the cursor is the end of what was read completely,
+so nothing is skipped and the next poll goes on from there. Each poll reaches
+back ``overlap`` before the cursor, because Algolia indexes items a little
+after they are posted; the store drops what it has already seen.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from connectors.base import Connector, FetchResult, SourceConfig
 from monitor.config import Duration
 from monitor.errors import ParseError
 from monitor.http import get_json
+from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -38,20 +49,10 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 class HackerNewsConfig(SourceConfig):
     base_url: str = "https://hn.algolia.com/api/v1"
     tags: list[str] = ["story", "comment"]
-    hits_per_page: int = Field(default=100, ge=1, le=1000)
-    max_pages: int = Field(default=5, ge=1, le=50)
+    hits_per_page: int = Field(default=1000, ge=10, le=1000)
+    max_requests: int = Field(default=10, ge=1, le=100)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=10)
-
-
-def search_terms(keywords: Sequence[str]) -> list[str]:
-    """Distinct Algolia queries for a brand: @handles and #tags become plain words."""
-    terms: dict[str, str] = {}
-    for keyword in keywords:
-        term = " ".join(keyword.lstrip("@#").split())
-        if term:
-            terms.setdefault(term.casefold(), f'"{term}"' if " " in term else term)
-    return list(terms.values())
 
 
 class HackerNewsConnector(Connector):
@@ -60,64 +61,97 @@ class HackerNewsConnector(Connector):
     name = "hackernews"
     Config = HackerNewsConfig
     config: HackerNewsConfig
+    per_brand = False
 
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        newest = self._read_cursor(cursor)
-        if newest is None:
-            since = int(time.time() - self.config.lookback.total_seconds())
+        covered = self._read_cursor(cursor)
+        now = int(time.time())
+        if covered is None:
+            start = now - int(self.config.lookback.total_seconds())
         else:
-            since = newest - int(self.config.overlap.total_seconds())
+            start = covered - int(self.config.overlap.total_seconds())
+        needles = keyword_needles(queries)
         found: dict[str, Mention] = {}
-        for term in search_terms(queries):
-            for hit in self._search(term, since):
+        end, requests = now, 0
+        while start < now and requests < self.config.max_requests:
+            hits, total = self._window(start, end)
+            requests += 1
+            if total > len(hits) and end - start > 1:
+                # Too many for one answer: a window that should hold about 90% of a page.
+                end = start + max(1, int((end - start) * 0.9 * len(hits) / total))
+                continue
+            for hit in hits:
                 mention = self._to_mention(hit)
-                if mention is not None:
+                if mention is not None and any(n in normalise(mention.full_text) for n in needles):
                     found.setdefault(mention.external_id, mention)
+            covered = max(covered or 0, end)
+            start, end = end, now
+        if start < now:
+            log.warning(
+                "hackernews: still catching up after %d requests; the rest comes next poll",
+                requests,
+            )
         mentions = sorted(found.values(), key=lambda m: m.created_at)
-        if mentions:
-            newest = max(newest or 0, max(int(m.raw["created_at_i"]) for m in mentions))
-        return mentions, json.dumps({"created_at_i": newest}) if newest is not None else cursor
+        new_cursor = json.dumps({"covered_until": covered}) if covered is not None else cursor
+        return mentions, new_cursor
 
-    def _read_cursor(self, cursor: str | None) -> int | None:
-        if not cursor:
-            return None
-        try:
-            return int(json.loads(cursor)["created_at_i"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("hackernews: ignoring an unreadable cursor %r", cursor[:80])
-            return None
+    def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Points and comment counts of stories, 100 a request (``tags=story,(story_1,...)``).
 
-    def _search(self, term: str, since: int) -> list[dict[str, Any]]:
-        hits: list[dict[str, Any]] = []
-        tags = ",".join(self.config.tags)
-        for page in range(self.config.max_pages):
+        Algolia has no points for comments, so comment ids get nothing back.
+        """
+        found: dict[str, dict[str, int]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 100):
+            chunk = unique[start : start + 100]
             body = get_json(
                 self.http,
                 self.name,
-                f"{self.base_url}/search_by_date",
+                f"{self.base_url}/search",
                 params={
-                    "query": term,
-                    "tags": f"({tags})" if len(self.config.tags) > 1 else tags,
-                    "numericFilters": f"created_at_i>{since}",
-                    "hitsPerPage": self.config.hits_per_page,
-                    "page": page,
+                    "tags": "story,(" + ",".join(f"story_{i}" for i in chunk) + ")",
+                    "hitsPerPage": len(chunk),
                 },
                 timeout=self.config.timeout.total_seconds(),
             )
             if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
                 raise ParseError(self.name, "search answer has no `hits` list")
-            hits.extend(h for h in body["hits"] if isinstance(h, dict))
-            pages = body.get("nbPages")
-            if not isinstance(pages, int) or page + 1 >= pages or not body["hits"]:
-                break
-        else:
-            log.warning(
-                "hackernews: more than %d new items for %s in one poll; older ones were skipped "
-                "(raise max_pages or poll more often)",
-                self.config.max_pages * self.config.hits_per_page,
-                term,
-            )
-        return hits
+            for hit in body["hits"]:
+                mention = self._to_mention(hit) if isinstance(hit, dict) else None
+                if mention is not None and mention.external_id in chunk:
+                    found[mention.external_id] = mention.engagement
+        return found
+
+    def _read_cursor(self, cursor: str | None) -> int | None:
+        if not cursor:
+            return None
+        try:
+            data = json.loads(cursor)
+            return int(data.get("covered_until", data.get("created_at_i")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("hackernews: ignoring an unreadable cursor %r", cursor[:80])
+            return None
+
+    def _window(self, start: int, end: int) -> tuple[list[dict[str, Any]], int]:
+        """The items posted in (start, end] that one answer holds, and how many there are."""
+        tags = ",".join(self.config.tags)
+        body = get_json(
+            self.http,
+            self.name,
+            f"{self.base_url}/search_by_date",
+            params={
+                "tags": f"({tags})" if len(self.config.tags) > 1 else tags,
+                "numericFilters": f"created_at_i>{start},created_at_i<={end}",
+                "hitsPerPage": self.config.hits_per_page,
+                "page": 0,
+            },
+            timeout=self.config.timeout.total_seconds(),
+        )
+        if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
+            raise ParseError(self.name, "search answer has no `hits` list")
+        hits = [h for h in body["hits"] if isinstance(h, dict)]
+        total = body.get("nbHits")
+        return hits, total if isinstance(total, int) else len(hits)
 
     def _to_mention(self, hit: dict[str, Any]) -> Mention | None:
         try:
@@ -126,8 +160,7 @@ class HackerNewsConnector(Connector):
         except (KeyError, TypeError, ValueError):
             log.warning("hackernews: skipping a hit without objectID/created_at_i")
             return None
-        is_comment = hit.get("comment_text") is not None
-        if is_comment:
+        if hit.get("comment_text") is not None:
             title = None
             text = html_to_text(str(hit.get("comment_text") or ""))
         else:

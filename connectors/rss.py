@@ -42,7 +42,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,7 +63,7 @@ from monitor.errors import (
     SourceUnavailable,
 )
 from monitor.http import raise_for_status
-from monitor.matching import normalise
+from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -146,16 +146,6 @@ def unwrap_google_link(link: str) -> str:
             if _is_web_url(target.strip()):
                 return target.strip()
     return link
-
-
-def keyword_needles(keywords: Iterable[str]) -> set[str]:
-    """The longest word of each keyword, as the matcher's cheap first test has it."""
-    needles = set()
-    for keyword in keywords:
-        words = normalise(keyword).lstrip("@#").split()
-        if words:
-            needles.add(max(words, key=len))
-    return needles
 
 
 def _digest(value: str) -> str:

@@ -39,6 +39,20 @@ def _pattern(term: str) -> str:
     return rf"(?<![\w]){body}(?![\w])"
 
 
+def keyword_needles(keywords: Iterable[str]) -> set[str]:
+    """The longest word of each keyword: every match contains one of them.
+
+    A text that contains none cannot match, so the matcher (and a source that reads
+    everything, like RSS or Hacker News) can rule it out with a substring test.
+    """
+    needles = set()
+    for keyword in keywords:
+        words = normalise(keyword).lstrip("@#").split()
+        if words:
+            needles.add(max(words, key=len))
+    return needles
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     brand: str
@@ -50,7 +64,7 @@ class _BrandMatcher:
         self.name = brand.name
         # Every match contains the longest word of some keyword: a cheap substring test
         # rules most texts out before any regular expression runs.
-        self.needles = {max(normalise(kw).lstrip("@#").split(), key=len) for kw in brand.keywords}
+        self.needles = keyword_needles(brand.keywords)
         self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
         self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
         self.exclude = (

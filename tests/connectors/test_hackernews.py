@@ -2,31 +2,30 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from connectors.hackernews import HackerNewsConfig, HackerNewsConnector, search_terms
+from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
 from monitor.http import USER_AGENT, make_client
 from tests.standins.hackernews import HackerNewsAPI, comment, story
 from tests.standins.server import StandIn
 
 
 @pytest.fixture
-def client() -> httpx.Client:
+def client() -> Iterator[httpx.Client]:
     with make_client(timeout=5) as c:
         yield c
 
 
 def connector(url: str, client: httpx.Client, **extra: object) -> HackerNewsConnector:
-    return HackerNewsConnector(HackerNewsConfig(base_url=url, **extra), client)
+    return HackerNewsConnector(HackerNewsConfig.model_validate({"base_url": url, **extra}), client)
 
 
-def test_search_terms_fold_handles_and_tags_into_one_query() -> None:
-    assert search_terms(["Acme Coffee", "@acmecoffee", "#acmecoffee", "#AcmeCoffee"]) == [
-        '"Acme Coffee"',
-        "acmecoffee",
-    ]
+def window(request: object) -> tuple[int, int]:
+    filters = request.params["numericFilters"].split(",")  # type: ignore[attr-defined]
+    return int(filters[0].split(">")[1]), int(filters[1].split("<=")[1])
 
 
 def test_fetch_normalises_stories_and_comments(
@@ -57,11 +56,26 @@ def test_fetch_normalises_stories_and_comments(
     assert c.title is None  # a comment's story title is context, not its text
     assert c.text == "I love Acme Coffee's beans.\nSecond para"
     assert c.engagement == {}
-    assert json.loads(cursor or "{}") == {"created_at_i": now - 30}
+    assert json.loads(cursor or "{}")["covered_until"] >= now
     request = hn_server.requests[0]
-    assert request.params["query"] == '"Acme Coffee"'
+    assert "query" not in request.params  # everything new is read; matching is local
     assert request.params["tags"] == "(story,comment)"
     assert request.headers["user-agent"] == USER_AGENT
+
+
+def test_one_request_per_poll_for_every_brand_and_keyword(
+    hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    now = int(time.time())
+    hn_api.add(
+        story(1, "Acme Coffee is cold", created=now - 5),
+        comment(2, "loving #boltbikes", created=now - 4),
+        comment(3, "nothing to see here", created=now - 3),
+    )
+    keywords = ["Acme Coffee", "@acmecoffee", "#acmecoffee", "Bolt Bikes", "@boltbikes"]
+    mentions, _ = connector(hn_url, client).fetch(keywords, None)
+    assert sorted(m.external_id for m in mentions) == ["1", "2"]  # "3" has no keyword's word
+    assert len(hn_server.requests) == 1
 
 
 def test_cursor_reaches_back_by_overlap_and_first_poll_by_lookback(
@@ -69,43 +83,46 @@ def test_cursor_reaches_back_by_overlap_and_first_poll_by_lookback(
 ) -> None:
     conn = connector(hn_url, client, overlap="10m", lookback="2h")
     before = int(time.time())
-    conn.fetch(["acme"], None)
-    first = int(hn_server.requests[-1].params["numericFilters"].split(">")[1])
-    assert before - 7200 - 2 <= first <= before - 7200 + 2
-    conn.fetch(["acme"], json.dumps({"created_at_i": 1_000_000}))
-    assert hn_server.requests[-1].params["numericFilters"] == f"created_at_i>{1_000_000 - 600}"
+    _, cursor = conn.fetch(["acme"], None)
+    start, end = window(hn_server.requests[-1])
+    assert before - 7200 - 2 <= start <= before - 7200 + 2 and end >= before
+    covered = json.loads(cursor or "{}")["covered_until"]
+    conn.fetch(["acme"], cursor)
+    assert window(hn_server.requests[-1])[0] == covered - 600
 
 
-def test_pages_until_the_last_page(
+def test_an_outage_is_caught_up_window_by_window_without_gaps(
     hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
     now = int(time.time())
-    hn_api.add(*(story(1000 + i, f"acme story {i}", created=now - i) for i in range(25)))
-    mentions, _ = connector(hn_url, client, hits_per_page=10).fetch(["acme"], None)
-    assert len(mentions) == 25
-    assert [r.params["page"] for r in hn_server.requests] == ["0", "1", "2"]
+    hn_api.add(*(comment(1000 + i, f"acme {i}", created=now - 3600 + i * 10) for i in range(300)))
+    conn = connector(hn_url, client, hits_per_page=100, lookback="2h", max_requests=4)
+    mentions, cursor = conn.fetch(["acme"], None)
+    windows = [window(r) for r in hn_server.requests]
+    assert all(a < b for a, b in windows)
+    # Each window that was used starts where the previous used one ended: no gap.
+    assert len(mentions) < 300
+    seen = {m.external_id for m in mentions}
+    covered = json.loads(cursor or "{}")["covered_until"]
+    assert all(int(m.raw["created_at_i"]) <= covered for m in mentions)
+    for _ in range(20):
+        if covered >= now:
+            break
+        more, cursor = conn.fetch(["acme"], cursor)
+        seen |= {m.external_id for m in more}
+        covered = json.loads(cursor or "{}")["covered_until"]
+    assert seen == {str(1000 + i) for i in range(300)}
 
 
-def test_page_cap_keeps_the_newest_and_says_so(
-    hn_api: HackerNewsAPI, hn_url: str, client: httpx.Client, caplog: pytest.LogCaptureFixture
-) -> None:
-    now = int(time.time())
-    hn_api.add(*(story(1000 + i, f"acme story {i}", created=now - i) for i in range(25)))
-    mentions, _ = connector(hn_url, client, hits_per_page=10, max_pages=2).fetch(["acme"], None)
-    assert len(mentions) == 20
-    assert min(m.external_id for m in mentions) == "1000"
-    assert "older ones were skipped" in caplog.text
-
-
-def test_one_request_per_distinct_term_and_no_duplicates(
+def test_refresh_reads_story_points_100_ids_a_request(
     hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
-    hn_api.add(story(7, "Acme Coffee aka acmecoffee on socials"))
-    mentions, _ = connector(hn_url, client).fetch(
-        ["Acme Coffee", "@acmecoffee", "#acmecoffee"], None
-    )
-    assert [m.external_id for m in mentions] == ["7"]
-    assert len(hn_server.requests) == 2
+    hn_api.add(*(story(i, f"story {i}", points=i, comments=2 * i) for i in range(1, 251)))
+    found = connector(hn_url, client).refresh([str(i) for i in range(1, 251)] + ["99999"])
+    assert len(hn_server.requests) == 3
+    assert found["7"] == {"score": 7, "comments": 14} and len(found) == 250
+    assert hn_server.requests[0].path.endswith("/search")
+    assert hn_server.requests[0].params["tags"].startswith("story,(story_1,story_2,")
 
 
 def test_a_hit_without_id_is_skipped_not_fatal(
@@ -118,11 +135,11 @@ def test_a_hit_without_id_is_skipped_not_fatal(
     assert [m.external_id for m in mentions] == ["9"]
 
 
-def test_empty_answer_keeps_the_cursor(hn_url: str, client: httpx.Client) -> None:
-    cursor = json.dumps({"created_at_i": int(time.time())})
-    mentions, new_cursor = connector(hn_url, client).fetch(["nothing here"], cursor)
-    assert mentions == []
-    assert new_cursor == cursor
+def test_an_old_style_cursor_is_still_understood(
+    hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    connector(hn_url, client, overlap="1m").fetch(["acme"], json.dumps({"created_at_i": 5000}))
+    assert window(hn_server.requests[-1])[0] == 5000 - 60
 
 
 def test_rate_limit_reset_headers_when_there_is_no_retry_after() -> None:

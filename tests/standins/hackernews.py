@@ -1,10 +1,13 @@
 """A stand-in for the Algolia Hacker News Search API (https://hn.algolia.com/api).
 
-Serves ``GET /api/v1/search_by_date`` from an in-memory list of items in the
-documented hit format, honouring ``query`` (every word, case-insensitive, in
-the title or text, like Algolia's default), ``tags`` (``story``, ``comment``
-or an OR-group ``(story,comment)``), ``numericFilters=created_at_i>N``,
-``hitsPerPage`` and ``page``, newest first.
+Serves ``GET /api/v1/search_by_date`` and ``GET /api/v1/search`` from an
+in-memory list of items in the documented hit format, honouring ``query``
+(every word, case-insensitive, in the title or text, like Algolia's default),
+``tags`` (comma-separated tags are ANDed, a parenthesised group is ORed:
+``story,(story_1,story_2)``), ``numericFilters`` on ``created_at_i`` with
+``<``, ``<=``, ``>``, ``>=`` (comma-separated, ANDed), ``hitsPerPage`` and
+``page``; ``search_by_date`` answers newest first. ``nbHits`` counts every
+match, as Algolia does, so a client can tell that an answer was cut short.
 """
 
 from __future__ import annotations
@@ -83,27 +86,37 @@ class HackerNewsAPI:
         self.items.extend(items)
 
     def __call__(self, request: Request) -> Response:
-        if request.path != f"{PREFIX}/search_by_date":
+        if request.path not in (f"{PREFIX}/search_by_date", f"{PREFIX}/search"):
             return Response(404, {"message": "Not Found", "status": 404})
         p = request.params
         words = [w.casefold() for w in re.findall(r"\w+", p.get("query", ""))]
-        tags = [t for t in re.split(r"[(),]", p.get("tags", "")) if t]
-        since = -math.inf
+        # "a,(b,c)" -> [{"a"}, {"b", "c"}]: every group must have one of its tags.
+        groups = [
+            set(g.strip("()").split(","))
+            for g in re.findall(r"\([^)]*\)|[^,()]+", p.get("tags", ""))
+        ]
+        tests = []
         for part in filter(None, p.get("numericFilters", "").split(",")):
-            match = re.fullmatch(r"created_at_i>(\d+)", part)
+            match = re.fullmatch(r"created_at_i(<=|>=|<|>)(\d+)", part)
             if not match:
                 return Response(400, {"message": f"bad numericFilters {part}", "status": 400})
-            since = int(match.group(1))
+            tests.append((match.group(1), int(match.group(2))))
         per_page = int(p.get("hitsPerPage", 20))
         page = int(p.get("page", 0))
+        compare = {
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
 
         def hit(item: dict[str, Any]) -> bool:
             text = " ".join(
                 str(item.get(k) or "") for k in ("title", "story_text", "comment_text")
             ).casefold()
             return (
-                item["created_at_i"] > since
-                and (not tags or any(t in item["_tags"] for t in tags))
+                all(compare[op](item["created_at_i"], n) for op, n in tests)
+                and all(group & set(item["_tags"]) for group in groups)
                 and all(re.search(rf"\b{re.escape(w)}", text) for w in words)
             )
 
