@@ -1,0 +1,163 @@
+"""API economy: the HTTP requests one poll cycle makes per source, and per day.
+
+Measured: a config of 5 brands x 10 keywords (phrases, @handles, #tags, words)
+on every source, each pointed at its loopback stand-in API (tests/standins/,
+the same ones the contract test uses). One real poll cycle per source through
+the production pipeline; the stand-in counts the requests, split into search
+requests (what the floor is about) and the rest (sign-in, token, comments
+listing, hashtag timelines, feeds). Then the requests per day at the source's
+default interval, against the API's documented free/basic limit.
+
+Floor (issue 4): one cycle makes at most one search request per brand per
+source (two where a query must be split), plus pages actually needed. The
+stand-ins hold one post, so no further page is needed here.
+
+Run: ``.venv/bin/python benchmarks/api_economy.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for the loopback stand-ins in tests/
+
+from connectors import load_connector  # noqa: E402
+from monitor.config import BrandConfig, Config  # noqa: E402
+from monitor.http import make_client  # noqa: E402
+from monitor.pipeline import Pipeline  # noqa: E402
+from monitor.sentiment import VaderScorer  # noqa: E402
+from monitor.store import Store, StoreState  # noqa: E402
+from tests.connectors.cases import all_cases  # noqa: E402
+from tests.standins.server import Request, StandIn  # noqa: E402
+
+BRANDS = 5
+
+
+@dataclass
+class Rule:
+    is_search: Callable[[Request], bool]
+    limit: str  # the documented free/basic limit
+    per_day_limit: float | None  # the same, per day, for the comparison
+    note: str = ""
+
+
+RULES = {
+    "hackernews": Rule(
+        lambda r: r.path.endswith("/search_by_date"),
+        "10,000 requests/hour per IP (hn.algolia.com/api)",
+        240_000,
+        "reads every new item once for all brands: Algolia has no OR",
+    ),
+    "x": Rule(
+        lambda r: r.path.endswith("/tweets/search/recent"),
+        "450 requests/15 min per app; pay-per-use, $0.005 a post read",
+        43_200,
+    ),
+    "reddit": Rule(
+        lambda r: r.path.endswith("/search"),
+        "100 queries/min per OAuth client (Reddit Data API wiki)",
+        144_000,
+        "one OR query for every brand; comments of listed subreddits in one listing",
+    ),
+    "bluesky": Rule(
+        lambda r: r.path.endswith("app.bsky.feed.searchPosts"),
+        "3,000 requests/5 min per IP; createSession 30/5 min (docs.bsky.app rate limits)",
+        864_000,
+        "searchPosts has no OR (bluesky-social/atproto#3751): one request per distinct term",
+    ),
+    "mastodon": Rule(
+        lambda r: r.path.endswith("/api/v2/search"),
+        "300 requests/5 min per IP or token; 300 paging requests/15 min",
+        28_800,
+        "search has no OR: one request per keyword (with a token); hashtag timelines "
+        "are one read per tag",
+    ),
+    "rss": Rule(
+        lambda r: False,
+        "none published; conditional GET (304) when unchanged",
+        None,
+        "not searched: each feed is read once per poll for every brand",
+    ),
+}
+
+#: Settings a source needs for the benchmark's shape (e.g. Reddit's subreddits).
+EXTRA: dict[str, dict[str, object]] = {"reddit": {"subreddits": ["coffee", "espresso"]}}
+
+
+def brands() -> list[BrandConfig]:
+    names = ["Acme Coffee", "Roastery Lane", "Bolt Bikes", "Harbour Bakery", "Fern Florist"]
+    out = []
+    for name in names[:BRANDS]:
+        joined = name.replace(" ", "").lower()
+        first = name.split()[0]
+        keywords = [
+            name,
+            f"@{joined}",
+            f"#{joined}",
+            f"{name} app",
+            f"{name} delivery",
+            f"{first} Lisbon",
+            f"{first} Porto",
+            f"{joined}.com",
+            f"#{first.lower()}fans",
+            f"{name} refund",
+        ]
+        out.append(BrandConfig(name=name, keywords=keywords))
+    return out
+
+
+def main() -> int:
+    configured = brands()
+    print(f"{len(configured)} brands x {len(configured[0].keywords)} keywords, one poll cycle:")
+    print(
+        f"  {'source':<11}{'search':>7}{'other':>7}{'floor':>7}  {'per day':>9}  documented limit"
+    )
+    failures = 0
+    for name, case in sorted(all_cases().items()):
+        rule = RULES[name]
+        cls = load_connector(name)
+        with tempfile.TemporaryDirectory() as tmp, StandIn(case.make_api()) as server:
+            raw = {**case.config(server.url), "timeout": "10s", **EXTRA.get(name, {})}
+            source = cls.Config.model_validate(raw)
+            config = Config(
+                path=None,
+                database=f"sqlite:///{Path(tmp) / 'e.db'}",
+                brands=configured,
+                sources={name: source},
+                channels=[],
+            )
+            store = Store(config.database)
+            with make_client() as http:
+                connector = cls(source, http, StoreState(store, name))
+                pipeline = Pipeline(config, store, VaderScorer(), {name: connector})
+                report = pipeline.poll_source(name)
+                connector.close()
+            store.close()
+            requests = list(server.requests)
+        searches = sum(1 for r in requests if rule.is_search(r))
+        other = len(requests) - searches
+        ceiling = 2 * (len(configured) if cls.per_brand else 1)
+        ok = searches <= ceiling
+        failures += not ok
+        per_day = len(requests) * 86400 / source.every.total_seconds()
+        share = f" ({per_day / rule.per_day_limit:.1%} of it)" if rule.per_day_limit else ""
+        verdict = "PASS" if ok else "FAIL"
+        print(
+            f"  {name:<11}{searches:>7}{other:>7}{verdict:>7}  {per_day:>9,.0f}  "
+            f"{rule.limit}{share}"
+        )
+        if report.error:
+            print(f"    poll error: {report.error}")
+        if rule.note:
+            print(f"    {rule.note}")
+    print(f"floor (<= 1 search request per brand per source, 2 if split): {failures} over")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
