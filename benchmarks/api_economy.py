@@ -59,7 +59,7 @@ RULES = {
         43_200,
     ),
     "reddit": Rule(
-        lambda r: r.path.endswith("/search"),
+        lambda r: r.path.removesuffix(".json").rstrip("/").endswith("/search"),
         "100 queries/min per OAuth client (Reddit Data API wiki)",
         144_000,
         "one OR query for every brand; comments of listed subreddits in one listing",
@@ -74,8 +74,8 @@ RULES = {
         lambda r: r.path.endswith("/api/v2/search"),
         "300 requests/5 min per IP or token; 300 paging requests/15 min",
         28_800,
-        "search has no OR: one request per keyword (with a token); hashtag timelines "
-        "are one read per tag",
+        "search (opt-in) has no OR; tags: one read per 4 tags once a tag is known on the "
+        "server, each unused tag alone once an hour (this first cycle is the dearest)",
     ),
     "rss": Rule(
         lambda r: False,
@@ -136,6 +136,8 @@ def main() -> int:
                 connector = cls(source, http, StoreState(store, name))
                 pipeline = Pipeline(config, store, VaderScorer(), {name: connector})
                 report = pipeline.poll_source(name)
+                if "--paths" in sys.argv:
+                    print(name, [r.path for r in server.requests])
                 connector.close()
             store.close()
             requests = list(server.requests)

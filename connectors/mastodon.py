@@ -1,31 +1,46 @@
-"""Mastodon: public hashtag timelines and, with a token, full-text search, on chosen servers.
+"""Mastodon: public hashtag timelines and, opted in with a token, word search, on chosen servers.
 
-API: https://docs.joinmastodon.org/methods/timelines/#tag (``GET /api/v1/timelines/tag/:hashtag``),
-https://docs.joinmastodon.org/methods/search/#v2 (``GET /api/v2/search?type=statuses``) and
-https://docs.joinmastodon.org/methods/statuses/ (``GET /api/v1/statuses?id[]=``, 4.3+).
-Auth: none for hashtag timelines (unless the server has closed them to anonymous readers);
-full-text search needs a user access token with the ``read`` scope. Without one, only tags.
-Limits (https://docs.joinmastodon.org/api/rate-limits/): 300 requests per 5 minutes per IP
-(or per token), and 300 *paging* requests (``min_id``/``max_id``) per 15 minutes.
+API: https://docs.joinmastodon.org/methods/timelines/#tag (``GET /api/v1/timelines/tag/:hashtag``
+with ``any[]``/``none[]``), https://docs.joinmastodon.org/methods/search/#v2 (``GET /api/v2/search
+?type=statuses``) and https://docs.joinmastodon.org/methods/statuses/ (``GET /api/v1/statuses
+?id[]=``, 4.3+). Auth: none for hashtag timelines (unless the server has closed them to anonymous
+readers); word search needs a user access token with the ``read`` scope and ``search: true``.
+Limits (https://docs.joinmastodon.org/api/rate-limits/): 300 requests per 5 minutes per IP (or
+per token), and 300 *paging* requests (with ``min_id``/``max_id``) per 15 minutes per IP.
 
 Each configured server is read on its own. Every keyword of a brand becomes a hashtag with its
 spaces and punctuation removed ("Acme Coffee", "@acmecoffee" and "#AcmeCoffee" all give
-#acmecoffee), plus the ``tags`` of the config. A tag timeline is read forward from the cursor
-with ``min_id``, page by page (the ``Link`` header's ``prev``), so a page cap never skips
-anything: the rest comes next poll. With a token, each keyword is also searched, newest first.
+#acmecoffee), plus the ``tags`` of the config. One request reads up to four of them: the path
+tag and three ``any[]`` (Mastodon's TagFeed::LIMIT_PER_MODE takes four tags, path included).
+The path tag must exist on that server: for a tag nobody there has used, Mastodon answers ``[]``
+and ignores ``any[]`` (the ``any[]`` tags themselves may be unused). So the brand's tags are
+*warm* on a server once one of them is known to exist (it came back in an answer): then each
+poll reads them all, led by known tags, in ceil(tags / 4) requests; more when fewer tags are
+known than that, as a known tag then leads again with ``none[]`` of itself (not to read its
+posts twice) and 3 more tags. While none is known (*cold*), each tag is asked alone for its
+newest page (no ``min_id``: no paging request) once per ``unused_tags_every``, so the first post
+ever to use a brand's tag on a server can come that late.
 
-The cursor keeps, per server and per tag or search, the newest status id seen. Mastodon ids are
+Cursor, per server: the brand's tag feed keeps the newest status id read, the ids seen within
+``overlap`` of it, the tags known to exist, and when cold tags were last asked. Mastodon ids are
 snowflakes (milliseconds << 16), and a post federated late gets an id from its own time, below
-ids already seen: so each poll starts ``overlap`` before the newest id, and the cursor also keeps
-the ids seen inside that window, so nothing is returned twice. A status found on several servers
-(or tags) is one mention: its ``uri`` is the same everywhere and is the external id.
+ids already seen: so each poll reads forward (``min_id``, the ``Link`` header's ``prev``) from
+``overlap`` before the newest id and skips the ids seen; a page cap (``max_pages``) leaves the
+rest for the next poll. A version-1 cursor (one entry per tag) is carried over: that poll asks
+every tag alone, each from its own old position. A status found on several servers (or tags) is
+one mention: its ``uri`` is the same everywhere and is the external id.
 
-Cost per poll and brand: for each server, one request per distinct tag (plus one per further
-page of ``limit`` new statuses; re-reading the overlap costs a page only when more than
-``limit`` statuses fall inside it), and with a token one more per distinct keyword. One failing
-server fails the whole poll: no cursor moves, so nothing is lost, and the error names the host.
-``refresh`` asks the server each status was found on: 20 ids a request on Mastodon 4.3+, one
-request per status before (that server and local id are kept in ``self.state``).
+Word search (``search: true``, servers with a token) only finds posts of people who opted in to
+search, on servers with full-text search. It cannot OR keywords (every word is a must), so it
+costs one request per remaining keyword: @handles and #tags are left to the timelines, and a
+keyword containing all the words of another (e.g. "Acme Coffee app" and "Acme Coffee") is dropped.
+With it on, a poll exceeds the product's floor of one search request per brand and source.
+
+Cost per poll and brand, per server: warm, ceil(tags / 4) requests (+1 per further page of
+``limit`` new statuses); cold, one per tag once per ``unused_tags_every`` and none in between;
+with search, one per remaining keyword. One failing server fails the whole poll: no cursor moves,
+so nothing is lost, and the error names the host. ``refresh`` asks the server each status was
+found on: 20 ids a request on 4.3+, one per status before (server and local id in ``self.state``).
 """
 
 from __future__ import annotations
@@ -35,10 +50,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -54,8 +69,10 @@ from monitor.text import html_to_text
 log = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int | list[str]]
+Mark = dict[str, Any]  # one feed's cursor: n (newest id), s (ids seen), and for tags k, t, f
 BATCH = 20  # ids per GET /api/v1/statuses (the server's DEFAULT_STATUSES_LIMIT)
-KEEP_SEEN = 200  # ids remembered per timeline inside the overlap window
+KEEP_SEEN = 200  # ids remembered per feed inside the overlap window
+TAGS_PER_REQUEST = 4  # TagFeed::LIMIT_PER_MODE: the path tag and three any[]
 ENGAGEMENT = {  # our name -> the Status field (quotes_count since Mastodon 4.5)
     "likes": "favourites_count",
     "reposts": "reblogs_count",
@@ -99,10 +116,12 @@ class MastodonConfig(SourceConfig):
     access_token: SecretStr | None = None
     instances: list[Instance] = []
     tags: list[str] = []
+    search: bool = False
     limit: int = Field(default=40, ge=1, le=40)
     max_pages: int = Field(default=5, ge=1, le=50)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=15)
+    unused_tags_every: Duration = timedelta(hours=1)
 
     @field_validator("base_url")
     @classmethod
@@ -119,6 +138,11 @@ class MastodonConfig(SourceConfig):
         urls = [i.url for i in self.instances]
         if len(set(urls)) != len(urls):
             raise ValueError("the same server is listed twice under `instances`")
+        if self.search and all(s.access_token is None for s in self.servers()):
+            raise ValueError(
+                "`search: true` needs an `access_token` (Mastodon searches words only for a "
+                "signed-in account): add one, or remove `search`"
+            )
         return self
 
     def servers(self) -> list[Instance]:
@@ -136,13 +160,48 @@ def hashtags(keywords: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
 
 
 def search_queries(keywords: Sequence[str]) -> list[str]:
-    """Distinct search queries: '#'/'@' dropped (Mastodon won't full-text search those)."""
-    queries: dict[str, str] = {}
+    """Word searches for a brand's keywords, in keyword order.
+
+    @handles and #tags are left to the hashtag timelines. Mastodon ANDs the words of a query,
+    so a keyword whose words include all the words of another is covered by it and dropped.
+    """
+    queries: dict[frozenset[str], str] = {}
     for keyword in keywords:
-        term = " ".join(keyword.lstrip("@#").split())
-        if term:
-            queries.setdefault(term.casefold(), f'"{term}"' if " " in term else term)
-    return list(queries.values())
+        if keyword.strip().startswith(("@", "#")):
+            continue
+        words = [w for w in (re.sub(r"^\W+|\W+$", "", w) for w in keyword.split()) if w]
+        if words:  # a word with ':' could read as an operator (from:, is:): quote it
+            terms = [f'"{w}"' if ":" in w else w for w in words]
+            queries.setdefault(frozenset(w.casefold() for w in words), " ".join(terms))
+    return [q for words, q in queries.items() if not any(other < words for other in queries)]
+
+
+@dataclass(frozen=True)
+class TagGroup:
+    """One tag-timeline request: ``lead`` in the path (it must exist), the rest as any[]."""
+
+    lead: str
+    more: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # none[]: when ``lead`` leads again, not its posts twice
+
+
+def tag_groups(tags: Sequence[str], known: Collection[str]) -> list[TagGroup]:
+    """The fewest requests that read every tag, each led by a tag known to exist."""
+    leads = [t for t in tags if t in known]
+    if not leads:
+        return []
+    count = 1
+    while min(count, len(leads)) * TAGS_PER_REQUEST + max(0, count - len(leads)) * 3 < len(tags):
+        count += 1
+    leads = leads[:count]
+    rest = [t for t in tags if t not in leads]
+    groups: list[TagGroup] = []
+    for i in range(count):
+        lead, again = (leads[i], False) if i < len(leads) else (leads[0], True)
+        take = TAGS_PER_REQUEST - 1
+        groups.append(TagGroup(lead, tuple(rest[:take]), (lead,) if again else ()))
+        rest = rest[take:]
+    return groups
 
 
 def id_key(status_id: str) -> tuple[int, str]:
@@ -158,19 +217,17 @@ def snowflake_time(status_id: str) -> float | None:
     return (int(status_id) >> 16) / 1000 if status_id.isdigit() else None
 
 
-@dataclass(frozen=True)
-class Timeline:
-    server: Instance
-    kind: str  # "tag" or "search"
-    term: str
+class Read(NamedTuple):
+    """What one request (and its further pages) gave."""
 
-    @property
-    def key(self) -> str:
-        return f"{self.server.url} {self.kind}:{self.term}"
+    lead: str  # the path tag, or the search query
+    statuses: list[dict[str, Any]]
+    floor: str  # statuses at or below this id are not new for this read
+    reach: str | None = None  # the newest id read, when a page cap stopped it early
 
 
 class MastodonConnector(Connector):
-    """Statuses on Mastodon servers that carry a brand's hashtag or (with a token) its words."""
+    """Statuses on Mastodon servers that carry a brand's hashtag or (opted in) its words."""
 
     name = "mastodon"
     Config = MastodonConfig
@@ -185,52 +242,93 @@ class MastodonConnector(Connector):
     # ------------------------------------------------------------------ fetch
 
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        marks = self._read_cursor(cursor)
-        new_marks: dict[str, dict[str, Any]] = {}
+        old = self._read_cursor(cursor)
+        tags = hashtags(queries, self.config.tags)
+        texts = search_queries(queries) if self.config.search else []
         found: dict[str, Mention] = {}
-        for timeline in self._plan(queries):
-            mark = marks.get(timeline.key, {})
-            seen = set(mark.get("s", ()))
-            floor = self._floor(mark.get("n"))
-            if len(seen) >= KEEP_SEEN:  # never reach back past what can be told apart
-                floor = max(floor, min(seen, key=id_key), key=id_key)
-            read = self._read_tag if timeline.kind == "tag" else self._read_search
-            statuses = read(timeline, floor, seen)
-            for status in statuses:
-                if status["id"] in seen or id_key(status["id"]) <= id_key(floor):
+        servers: dict[str, dict[str, Any]] = {}
+        for server in self.config.servers():
+            before = old.get(server.url, {})
+            entry: dict[str, Any] = {}
+            if tags:
+                entry["tags"] = self._read_tags(server, tags, before.get("tags", {}), found)
+            if texts and server.access_token is not None:
+                searched = before.get("search", {})
+                entry["search"] = {
+                    q: self._read_search(server, q, searched.get(q, {}), found) for q in texts
+                }
+            servers[server.url] = entry
+        mentions = sorted(found.values(), key=lambda m: m.created_at)
+        return mentions, json.dumps({"v": 2, "servers": servers}, separators=(",", ":"))
+
+    def _read_tags(
+        self, server: Instance, tags: list[str], mark: Mark, found: dict[str, Mention]
+    ) -> Mark:
+        known = set(mark.get("k", ())) & set(tags)
+        asked = mark.get("t")
+        floor, seen = self._window(mark)
+        if known:
+            reads = [self._group(server, g, floor, seen) for g in tag_groups(tags, known)]
+        elif asked is None or time.time() - asked >= self.config.unused_tags_every.total_seconds():
+            asked, floors = time.time(), mark.get("f", {})
+            reads = [self._probe(server, tag, floor, floors.get(tag), seen) for tag in tags]
+        else:
+            return mark  # cold, and asked lately: nothing until unused_tags_every has passed
+        new, learned = self._advance(server, mark, floor, seen, reads, found)
+        new["k"] = [t for t in tags if t in known | learned]
+        if asked is not None:
+            new["t"] = asked
+        return new
+
+    def _read_search(
+        self, server: Instance, query: str, mark: Mark, found: dict[str, Mention]
+    ) -> Mark:
+        floor, seen = self._window(mark)
+        return self._advance(
+            server, mark, floor, seen, [self._search(server, query, floor)], found
+        )[0]
+
+    def _window(self, mark: Mark) -> tuple[str, set[str]]:
+        """Where a feed is read from, and the ids already seen above that."""
+        seen = set(mark.get("s", ()))
+        floor = self._floor(mark.get("n"))
+        if len(seen) >= KEEP_SEEN:  # never reach back past what can be told apart
+            floor = max(floor, min(*seen, mark.get("n", floor), key=id_key), key=id_key)
+        return floor, seen
+
+    def _advance(
+        self,
+        server: Instance,
+        mark: Mark,
+        floor: str,
+        seen: set[str],
+        reads: list[Read],
+        found: dict[str, Mention],
+    ) -> tuple[Mark, set[str]]:
+        """New mentions from one feed's reads into ``found``; its new mark and the tags seen."""
+        learned: set[str] = set()
+        for one in reads:
+            learned |= {one.lead} if one.statuses else set()
+            for status in one.statuses:
+                post = status["reblog"] if isinstance(status.get("reblog"), dict) else status
+                learned |= {str(t.get("name", "")).casefold() for t in _tags_of(post)}
+                if status["id"] in seen or id_key(status["id"]) <= id_key(one.floor):
                     continue
-                mention = self._to_mention(status, timeline.server)
+                mention = self._to_mention(status, server)
                 if mention is not None and mention.external_id not in found:
                     found[mention.external_id] = mention
-                    where = {"server": timeline.server.url, "id": mention.raw["id"]}
+                    where = {"server": server.url, "id": mention.raw["id"]}
                     self.state.set(_where_key(mention.external_id), json.dumps(where))
-            # The newest id seen, and the ids seen within `overlap` of it (not to repeat them).
-            ids = seen | {s["id"] for s in statuses}
+        # The newest id read (or, if a page cap stopped a read, the least far one got), and the
+        # ids seen within `overlap` of it, not to repeat them.
+        ids = seen | {s["id"] for one in reads for s in one.statuses}
+        behind = [one.reach for one in reads if one.reach is not None]
+        if behind:
+            newest = min(behind, key=id_key)
+        else:
             newest = max([*ids, mark.get("n", floor)], key=id_key)
-            keep = sorted((i for i in ids if id_key(i) > id_key(self._floor(newest))), key=id_key)
-            new_marks[timeline.key] = {"n": newest, "s": keep[-KEEP_SEEN:]}
-        mentions = sorted(found.values(), key=lambda m: m.created_at)
-        return mentions, json.dumps({"timelines": new_marks}, separators=(",", ":"))
-
-    def _plan(self, keywords: Sequence[str]) -> list[Timeline]:
-        tags = hashtags(keywords, self.config.tags)
-        queries = search_queries(keywords)
-        plan: list[Timeline] = []
-        for server in self.config.servers():
-            plan += [Timeline(server, "tag", tag) for tag in tags]
-            if server.access_token is not None:
-                plan += [Timeline(server, "search", q) for q in queries]
-        return plan
-
-    def _read_cursor(self, cursor: str | None) -> dict[str, dict[str, Any]]:
-        if not cursor:
-            return {}
-        try:
-            marks = json.loads(cursor)["timelines"]
-            return {k: {"n": str(v["n"]), "s": [str(i) for i in v["s"]]} for k, v in marks.items()}
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("mastodon: ignoring an unreadable cursor %r", cursor[:80])
-            return {}
+        keep = sorted((i for i in ids if id_key(i) > id_key(self._floor(newest))), key=id_key)
+        return {"n": newest, "s": keep[-KEEP_SEEN:]}, learned
 
     def _floor(self, newest: str | None) -> str:
         """Read from ``lookback`` ago on the first poll, then from ``overlap`` before the newest."""
@@ -239,19 +337,38 @@ class MastodonConnector(Connector):
         at = snowflake_time(newest)
         return newest if at is None else snowflake_at(at - self.config.overlap.total_seconds())
 
-    def _read_tag(self, timeline: Timeline, floor: str, seen: set[str]) -> list[dict[str, Any]]:
+    def _probe(
+        self, server: Instance, tag: str, floor: str, own: str | None, seen: set[str]
+    ) -> Read:
+        """A tag not known to exist, alone: its newest page, then forward if that was all new.
+
+        ``own``: where a version-1 cursor had got to on this tag, not to return that again.
+        """
+        if own is not None:
+            floor = max(floor, self._floor(own), key=id_key)
+        path = f"/api/v1/timelines/tag/{quote(tag, safe='')}"
+        response = self._request(server, path, {"limit": self.config.limit}, missing=True)
+        if response.status_code == 404:  # the documented answer for a tag nobody has used
+            return Read(tag, [], floor)
+        page = self._statuses(self._list(response, "tag timeline"))
+        if len(page) < self.config.limit or any(id_key(s["id"]) <= id_key(floor) for s in page):
+            return Read(tag, page, floor)
+        more = self._group(server, TagGroup(tag), floor, seen)
+        return Read(tag, page + more.statuses, floor, more.reach)
+
+    def _group(self, server: Instance, group: TagGroup, floor: str, seen: set[str]) -> Read:
         """Forward from ``floor``; pages of statuses already seen (the overlap) are not counted."""
         statuses: list[dict[str, Any]] = []
-        path = f"/api/v1/timelines/tag/{quote(timeline.term, safe='')}"
+        path = f"/api/v1/timelines/tag/{quote(group.lead, safe='')}"
+        tags = {k: v for k, v in (("any[]", group.more), ("none[]", group.exclude)) if v}
         min_id, pages = floor, 0
         for _ in range(self.config.max_pages + KEEP_SEEN // self.config.limit + 1):
-            params: Params = {"min_id": min_id, "limit": self.config.limit}
-            response = self._request(timeline.server, path, params, missing=True)
-            if response.status_code == 404:  # nobody on this server has used the tag yet
+            params: Params = {**{k: list(v) for k, v in tags.items()}, "min_id": min_id}
+            params = {**params, "limit": self.config.limit}
+            response = self._request(server, path, params, missing=True)
+            if response.status_code == 404:  # the lead tag is gone: nothing to read here
                 break
-            body = self._json(response)
-            if not isinstance(body, list):
-                raise ParseError(self.name, f"{timeline.server.host}: tag timeline is not a list")
+            body = self._list(response, "tag timeline")
             page = self._statuses(body)
             statuses += page
             pages += any(s["id"] not in seen for s in page)
@@ -261,28 +378,30 @@ class MastodonConnector(Connector):
                 log.info(
                     "mastodon: over %d new statuses for #%s on %s; the rest come next poll",
                     pages * self.config.limit,
-                    timeline.term,
-                    timeline.server.host,
+                    " #".join([group.lead, *group.more]),
+                    server.host,
                 )
-                break
+                return Read(group.lead, statuses, floor, max((s["id"] for s in page), key=id_key))
             prev = response.links.get("prev", {}).get("url")  # newer page: min_id=newest here
             next_min = httpx.URL(prev).params.get("min_id") if prev else None
             next_min = next_min or max((s["id"] for s in page), key=id_key)
             if id_key(next_min) <= id_key(min_id):
                 break
             min_id = next_min
-        return statuses
+        else:
+            return Read(group.lead, statuses, floor, min_id)
+        return Read(group.lead, statuses, floor)
 
-    def _read_search(self, timeline: Timeline, floor: str, seen: set[str]) -> list[dict[str, Any]]:
+    def _search(self, server: Instance, query: str, floor: str) -> Read:
         statuses: list[dict[str, Any]] = []
         for page in range(self.config.max_pages):
-            params: dict[str, str | int | list[str]] = {"q": timeline.term, "type": "statuses"}
+            params: dict[str, str | int | list[str]] = {"q": query, "type": "statuses"}
             params |= {"resolve": "false", "limit": self.config.limit, "min_id": floor}
             if page:
                 params["offset"] = page * self.config.limit  # allowed with a user token
-            body = self._json(self._request(timeline.server, "/api/v2/search", params))
+            body = self._json(self._request(server, "/api/v2/search", params))
             if not isinstance(body, dict) or not isinstance(body.get("statuses"), list):
-                raise ParseError(self.name, f"{timeline.server.host}: search has no `statuses`")
+                raise ParseError(self.name, f"{server.host}: search has no `statuses`")
             statuses += self._statuses(body["statuses"])
             if len(body["statuses"]) < self.config.limit:
                 break
@@ -291,10 +410,28 @@ class MastodonConnector(Connector):
                 "mastodon: more than %d new search results for %s on %s; older ones were "
                 "skipped (raise max_pages or poll more often)",
                 self.config.max_pages * self.config.limit,
-                timeline.term,
-                timeline.server.host,
+                query,
+                server.host,
             )
-        return statuses
+        return Read(query, statuses, floor)
+
+    def _read_cursor(self, cursor: str | None) -> dict[str, dict[str, Any]]:
+        """Per server: {"tags": mark, "search": {query: mark}}; a version-1 cursor converted."""
+        if not cursor:
+            return {}
+        try:
+            data = json.loads(cursor)
+            if "timelines" in data:
+                return _from_version_1(data["timelines"])
+            servers: dict[str, dict[str, Any]] = {}
+            for url, entry in data["servers"].items():
+                servers[url] = {"search": {q: _mark(m) for q, m in entry.get("search", {}).items()}}
+                if "tags" in entry:
+                    servers[url]["tags"] = _mark(entry["tags"])
+            return servers
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("mastodon: ignoring an unreadable cursor %r", cursor[:80])
+            return {}
 
     def _statuses(self, items: list[Any]) -> list[dict[str, Any]]:
         out = [s for s in items if isinstance(s, dict) and isinstance(s.get("id"), str)]
@@ -363,10 +500,7 @@ class MastodonConnector(Connector):
                 if response.status_code == 404:  # before Mastodon 4.3
                     self._no_batch.add(server.url)
                     break
-                body = self._json(response)
-                if not isinstance(body, list):
-                    raise ParseError(self.name, f"{server.host}: statuses answer is not a list")
-                found += self._statuses(body)
+                found += self._statuses(self._list(response, "statuses answer"))
             else:
                 return found
         found = []
@@ -383,12 +517,19 @@ class MastodonConnector(Connector):
         lines: list[str] = []
         for server in self.config.servers():
             if server.access_token is None:
+                how = HOW_TO_GET_ONE.format(host=server.host)
                 lines.append(
-                    f"{server.host}: no access token: hashtag timelines only "
-                    f"(full-text search needs one: {HOW_TO_GET_ONE.format(host=server.host)})"
+                    f"{server.host}: no access token: hashtag timelines only"
+                    + (f" (word search needs one: {how})" if self.config.search else "")
                 )
                 continue
-            lines.append(f"{server.host}: access token set: hashtag timelines and search")
+            if self.config.search:
+                lines.append(f"{server.host}: access token set: hashtag timelines and word search")
+            else:
+                lines.append(
+                    f"{server.host}: access token set: hashtag timelines (word search is off; "
+                    "`search: true` turns it on)"
+                )
             if online:
                 path = "/api/v1/accounts/verify_credentials"
                 body = self._json(self._request(server, path, {}))
@@ -438,6 +579,12 @@ class MastodonConnector(Connector):
             host = response.request.url.host
             raise ParseError(self.name, f"{host} answered with something that is not JSON") from exc
 
+    def _list(self, response: httpx.Response, what: str) -> list[Any]:
+        body = self._json(response)
+        if not isinstance(body, list):
+            raise ParseError(self.name, f"{response.request.url.host}: {what} is not a list")
+        return body
+
     def _rate_limited(self, server: Instance, response: httpx.Response) -> RateLimited:
         wait = retry_after_of(response)  # Mastodon sends X-RateLimit-Reset, an ISO 8601 time
         after = f"; it resets in {wait:.0f}s" if wait is not None else ""
@@ -445,9 +592,46 @@ class MastodonConnector(Connector):
             self.name,
             f"{server.host} is rate limiting us (HTTP 429){after}",
             retry_after=wait,
-            hint="Mastodon allows 300 paging requests per 15 minutes: poll less often or "
-            "watch fewer tags",
+            hint="Mastodon allows 300 paging requests per 15 minutes: poll less often, "
+            "watch fewer tags or turn `search` off",
         )
+
+
+def _mark(raw: Any) -> Mark:
+    """A cursor entry, type-checked (a TypeError or KeyError makes the cursor unreadable)."""
+    mark: Mark = {"s": [str(i) for i in raw.get("s", [])]}
+    if "n" in raw:
+        mark["n"] = str(raw["n"])
+    if "k" in raw:
+        mark["k"] = [str(t) for t in raw["k"]]
+    if raw.get("t") is not None:
+        mark["t"] = float(raw["t"])
+    if "f" in raw:
+        mark["f"] = {str(t): str(n) for t, n in raw["f"].items()}
+    return mark
+
+
+def _from_version_1(timelines: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{"<url> tag:<t>" | "<url> search:<q>": {n, s}} -> per server; tags asked alone once."""
+    servers: dict[str, dict[str, Any]] = {}
+    for key, raw in timelines.items():
+        url, _, what = key.partition(" ")
+        kind, _, term = what.partition(":")
+        mark = _mark(raw)
+        entry = servers.setdefault(url, {"search": {}})
+        if kind == "search":
+            entry["search"][" ".join(term.replace('"', " ").split())] = mark
+        elif kind == "tag" and "n" in mark:
+            tags = entry.setdefault("tags", {"s": [], "f": {}})
+            tags["f"][term] = mark["n"]  # where this tag had got to
+            tags["s"] = sorted({*tags["s"], *mark["s"]}, key=id_key)[-KEEP_SEEN:]
+            tags["n"] = min(tags.get("n", mark["n"]), mark["n"], key=id_key)
+    return servers
+
+
+def _tags_of(post: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = post.get("tags")
+    return [t for t in tags if isinstance(t, dict)] if isinstance(tags, list) else []
 
 
 def _engagement(post: dict[str, Any]) -> dict[str, int]:

@@ -15,9 +15,12 @@ from connectors.base import MemoryState
 from connectors.mastodon import (
     MastodonConfig,
     MastodonConnector,
+    TagGroup,
     hashtags,
     search_queries,
+    snowflake_at,
     snowflake_time,
+    tag_groups,
 )
 from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited, SourceUnavailable
 from monitor.http import make_client
@@ -58,6 +61,19 @@ def tag_requests(server: StandIn) -> list[Request]:
     return [r for r in server.requests if r.path.startswith("/api/v1/timelines/tag/")]
 
 
+def tags_mark(cursor: str | None, url: str) -> dict[str, Any]:
+    mark: dict[str, Any] = json.loads(cursor or "{}")["servers"][url]["tags"]
+    return mark
+
+
+def later(cursor: str | None, seconds: float) -> str:
+    """The cursor as it would look ``seconds`` later: cold tags last asked that much earlier."""
+    data = json.loads(cursor or "{}")
+    for entry in data["servers"].values():
+        entry["tags"]["t"] -= seconds
+    return json.dumps(data)
+
+
 # ---------------------------------------------------------------- keywords
 
 
@@ -71,10 +87,40 @@ def test_every_keyword_becomes_one_hashtag_without_spaces_or_punctuation() -> No
     ]  # "1984" is no hashtag on Mastodon: a tag needs a letter
 
 
-def test_search_queries_drop_the_tag_and_handle_signs_and_quote_phrases() -> None:
-    assert search_queries(["Acme Coffee", "@acmecoffee", "#acmecoffee", "acme  coffee"]) == [
-        '"Acme Coffee"',
-        "acmecoffee",
+def test_search_queries_leave_handles_and_tags_and_drop_keywords_another_covers() -> None:
+    keywords = [
+        "Acme Coffee app",  # covered by "Acme Coffee": Mastodon ANDs the words
+        "Acme Coffee",
+        "@acmecoffee",  # handles and tags: the hashtag timelines read those
+        "#acmecoffee",
+        "acme  coffee",  # the same words
+        "coffee, ACME delivery!",  # the same words and more, in another order
+        "Acme Lisbon",
+        "acmecoffee.com",
+        "Acme to:go",  # "to:" would be an operator
+    ]
+    assert search_queries(keywords) == [
+        "Acme Coffee",
+        "Acme Lisbon",
+        "acmecoffee.com",
+        'Acme "to:go"',
+    ]
+
+
+def test_tag_groups_are_four_tags_a_request_led_by_tags_known_to_exist() -> None:
+    tags = ["acme", "acmecoffee", "acmelisbon", "acmeporto", "acmefans", "acmeapp"]
+    assert tag_groups(tags, set()) == []
+    assert tag_groups(tags[:4], {"acmeporto"}) == [
+        TagGroup("acmeporto", ("acme", "acmecoffee", "acmelisbon"))
+    ]
+    assert tag_groups(tags, {"acme", "acmeporto"}) == [
+        TagGroup("acme", ("acmecoffee", "acmelisbon", "acmefans")),
+        TagGroup("acmeporto", ("acmeapp",)),
+    ]
+    # One known tag for six: it leads twice, the second time without its own posts.
+    assert tag_groups(tags, {"acme"}) == [
+        TagGroup("acme", ("acmecoffee", "acmelisbon", "acmeporto")),
+        TagGroup("acme", ("acmefans", "acmeapp"), exclude=("acme",)),
     ]
 
 
@@ -140,12 +186,114 @@ def test_hashtag_timeline_without_a_token(
     )
     assert mention.raw == raw
     assert cursor
-    # Only the tag timeline, anonymously: no search without a token.
+    # Only the tag timeline, anonymously: no search without a token. A tag not yet known to
+    # exist is asked for its newest page (no min_id: not a paging request).
     assert paths(server) == ["/api/v1/timelines/tag/acmecoffee"]
     request = server.requests[0]
     assert "authorization" not in request.headers
-    assert request.params["limit"] == "40"
-    assert "min_id" in request.params
+    assert request.params == {"limit": "40"}
+    assert tags_mark(cursor, server.url)["k"] == ["acmecoffee"]
+
+
+def test_a_brands_tags_are_one_request_with_any_once_one_is_known(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    keywords = ["Acme Coffee", "@acmecoffee", "#AcmeFans", "Acme Lisbon"]
+    api.add(m.status("Acme Coffee opens", tags=("acmecoffee",), created=time.time() - 600))
+    conn = connector(client, base_url=server.url)
+    first, cursor = conn.fetch(keywords, None)
+    assert [x.text for x in first] == ["Acme Coffee opens #acmecoffee"]
+    assert len(server.requests) == 3  # the first poll asks each tag alone
+    server.requests.clear()
+    api.add(
+        m.status("cold latte", tags=("acmefans",), created=time.time() - 20),
+        m.status("rude staff", tags=("acmelisbon",), created=time.time() - 10),
+    )
+    second, cursor = conn.fetch(keywords, cursor)
+    assert [x.text for x in second] == ["cold latte #acmefans", "rude staff #acmelisbon"]
+    [request] = server.requests
+    assert request.path == "/api/v1/timelines/tag/acmecoffee"
+    assert request.multi["any[]"] == ["acmefans", "acmelisbon"]
+    assert "min_id" in request.params and "none[]" not in request.multi
+    server.requests.clear()
+    assert conn.fetch(keywords, cursor)[0] == []
+    assert len(server.requests) == 1
+
+
+def test_the_tag_in_the_path_is_one_that_exists_on_that_server(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    # Mastodon answers [] for a path tag nobody there has used, whatever any[] says: leading
+    # with the brand's first tag (#acmecoffee) would read nothing here.
+    keywords = ["Acme Coffee", "Acme Lisbon"]
+    api.add(m.status("Acme in Lisbon", tags=("acmelisbon",), created=time.time() - 600))
+    conn = connector(client, base_url=server.url)
+    _, cursor = conn.fetch(keywords, None)
+    server.requests.clear()
+    api.add(m.status("Acme Lisbon was closed", tags=("acmelisbon",), created=time.time() - 20))
+    api.add(m.status("first ever #acmecoffee", tags=("acmecoffee",), created=time.time() - 10))
+    mentions, cursor = conn.fetch(keywords, cursor)
+    assert [x.text for x in mentions] == [
+        "Acme Lisbon was closed #acmelisbon",
+        "first ever #acmecoffee #acmecoffee",
+    ]
+    [request] = server.requests
+    assert request.path == "/api/v1/timelines/tag/acmelisbon"
+    assert request.multi["any[]"] == ["acmecoffee"]
+
+
+def test_more_than_four_tags_take_as_few_requests_as_mastodon_allows(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    keywords = ["Acme", "Acme Coffee", "Acme Lisbon", "Acme Porto", "Acme Fans", "Acme App"]
+    api.add(m.status("Acme", tags=("acme",), created=time.time() - 600))
+    conn = connector(client, base_url=server.url)
+    _, cursor = conn.fetch(keywords, None)
+    server.requests.clear()
+    both = m.status("Acme app crashed", tags=("acme", "acmeapp"), created=time.time() - 30)
+    api.add(both, m.status("Acme fans", tags=("acmefans",), created=time.time() - 20))
+    mentions, cursor = conn.fetch(keywords, cursor)
+    assert sorted(x.text for x in mentions) == [
+        "Acme app crashed #acme #acmeapp",
+        "Acme fans #acmefans",
+    ]
+    assert [
+        (r.path.rsplit("/", 1)[1], r.multi["any[]"], r.multi.get("none[]")) for r in server.requests
+    ] == [
+        ("acme", ["acmecoffee", "acmelisbon", "acmeporto"], None),
+        ("acme", ["acmefans", "acmeapp"], ["acme"]),  # #acme's posts came in the first
+    ]
+    # Each request's answer: the second did not carry the status tagged #acme and #acmeapp.
+    assert tags_mark(cursor, server.url)["k"] == ["acme", "acmefans", "acmeapp"]
+    server.requests.clear()
+    assert conn.fetch(keywords, cursor)[0] == []
+    assert [r.path.rsplit("/", 1)[1] for r in server.requests] == ["acme", "acmefans"]
+
+
+def test_tags_nobody_has_used_are_asked_alone_once_per_unused_tags_every(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    conn = connector(client, base_url=server.url, unused_tags_every="1h")
+    keywords = ["Zebra Roasters", "#zebrabeans"]
+    assert conn.fetch(keywords, None)[0] == []
+    assert [(r.path, r.params) for r in server.requests] == [
+        ("/api/v1/timelines/tag/zebraroasters", {"limit": "40"}),
+        ("/api/v1/timelines/tag/zebrabeans", {"limit": "40"}),
+    ]
+    _, cursor = conn.fetch(keywords, None)
+    server.requests.clear()
+    nothing, cursor = conn.fetch(keywords, cursor)
+    api.add(m.status("Zebra Roasters, never again", tags=("zebrabeans",), created=time.time() - 5))
+    nothing_yet, cursor = conn.fetch(keywords, cursor)
+    assert nothing == nothing_yet == [] and server.requests == []  # not asked again so soon
+    # An hour on, they are asked again; what was posted meanwhile comes now, not lost.
+    found, cursor = conn.fetch(keywords, later(cursor, 3600))
+    assert [x.text for x in found] == ["Zebra Roasters, never again #zebrabeans"]
+    assert len(server.requests) == 2
+    server.requests.clear()
+    assert conn.fetch(keywords, cursor)[0] == []
+    [request] = server.requests  # now one is known: both in one request, every poll
+    assert request.path.endswith("/zebrabeans") and request.multi["any[]"] == ["zebraroasters"]
 
 
 def test_search_only_with_a_token_sent_as_bearer_and_never_logged(
@@ -153,27 +301,56 @@ def test_search_only_with_a_token_sent_as_bearer_and_never_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     api.add(m.status("Had a coffee at Acme Coffee, never again", created=time.time() - 30))
-    conn = connector(client, base_url=server.url, access_token=TOKEN)
-    mentions, _ = conn.fetch(["Acme Coffee", "#acmecoffee"], None)
-    assert [m_.text for m_ in mentions] == ["Had a coffee at Acme Coffee, never again"]
+    api.add(m.status("Acme Porto, slow", tags=("acmeporto",), created=time.time() - 20))
+    conn = connector(client, base_url=server.url, access_token=TOKEN, search=True)
+    mentions, _ = conn.fetch(["Acme Coffee", "#acmecoffee", "Acme Coffee app", "Acme Porto"], None)
+    # The #acmeporto post is found by its tag and by search: one mention.
+    assert [m_.text for m_ in mentions] == [
+        "Had a coffee at Acme Coffee, never again",
+        "Acme Porto, slow #acmeporto",
+    ]
     assert paths(server) == [
         "/api/v1/timelines/tag/acmecoffee",
+        "/api/v1/timelines/tag/acmecoffeeapp",
+        "/api/v1/timelines/tag/acmeporto",
         "/api/v2/search",
         "/api/v2/search",
     ]
     searches = [r for r in server.requests if r.path == "/api/v2/search"]
-    assert [r.params["q"] for r in searches] == ['"Acme Coffee"', "acmecoffee"]
+    assert [r.params["q"] for r in searches] == ["Acme Coffee", "Acme Porto"]
     assert all(r.params["type"] == "statuses" for r in searches)
     assert all(r.params["resolve"] == "false" for r in searches)
     assert {r.headers["authorization"] for r in server.requests} == {f"Bearer {TOKEN}"}
     assert TOKEN not in caplog.text
 
 
+def test_search_is_off_by_default_even_with_a_token(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    api.add(m.status("Acme is fine", created=time.time() - 30))
+    conn = connector(client, base_url=server.url, access_token=TOKEN)
+    assert conn.fetch(["Acme"], None)[0] == []
+    assert paths(server) == ["/api/v1/timelines/tag/acme"]
+
+
+def test_search_true_needs_a_token_somewhere() -> None:
+    with pytest.raises(ValidationError, match="`search: true` needs an `access_token`"):
+        MastodonConfig.model_validate({"search": True})
+    config = MastodonConfig.model_validate(
+        {
+            "search": True,
+            "instances": [{"url": "a.example", "access_token": "x"}, {"url": "b.example"}],
+        }
+    )
+    assert config.search  # searched where there is a token, tags only elsewhere
+
+
 def test_search_covers_only_opted_in_accounts_on_the_server(
     api: m.MastodonAPI, server: StandIn, client: httpx.Client
 ) -> None:
     api.add(m.status("Acme is great", indexable=False), m.status("Acme is fine", username="bo"))
-    mentions, _ = connector(client, base_url=server.url, access_token=TOKEN).fetch(["Acme"], None)
+    conn = connector(client, base_url=server.url, access_token=TOKEN, search=True)
+    mentions, _ = conn.fetch(["Acme"], None)
     assert [x.text for x in mentions] == ["Acme is fine"]
 
 
@@ -225,10 +402,7 @@ def test_two_servers_in_one_config_and_a_status_seen_on_both_is_one_mention(
     assert {x.author for x in mentions} == {"alice@127.0.0.1", "carol@127.0.0.1"}
     assert "authorization" not in server.requests[0].headers  # each server its own token
     assert other.requests[0].headers["authorization"] == "Bearer other-token"
-    assert {k.split(" ")[0] for k in json.loads(cursor or "{}")["timelines"]} == {
-        server.url,
-        other.url,
-    }
+    assert set(json.loads(cursor or "{}")["servers"]) == {server.url, other.url}
 
 
 def test_no_duplicates_across_polls_and_nothing_skipped_across_a_restart(
@@ -258,30 +432,49 @@ def test_a_status_federated_late_with_an_older_id_is_still_caught_once(
     late, cursor = conn.fetch(["Acme"], cursor)
     assert [x.text for x in late] == ["Acme late #acme"]
     assert conn.fetch(["Acme"], cursor)[0] == []
-    newest = json.loads(cursor or "{}")["timelines"][f"{server.url} tag:acme"]["n"]
+    newest = tags_mark(cursor, server.url)["n"]
     floor = tag_requests(server)[-1].params["min_id"]
     assert (snowflake_time(newest) or 0) - (snowflake_time(floor) or 0) == pytest.approx(900)
 
 
-def test_first_poll_reaches_back_lookback(server: StandIn, client: httpx.Client) -> None:
-    before = time.time()
-    connector(client, base_url=server.url, lookback="2h").fetch(["Acme"], None)
-    floor = snowflake_time(tag_requests(server)[0].params["min_id"])
-    assert floor is not None and before - 7200 - 2 <= floor <= before - 7200 + 2
+def test_first_poll_reaches_back_lookback(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    now = time.time()
+    api.add(m.status("Acme 3h ago", tags=("acme",), created=now - 3 * 3600))
+    api.add(m.status("Acme 1h ago", tags=("acme",), created=now - 3600))
+    mentions, cursor = connector(client, base_url=server.url, lookback="2h").fetch(["Acme"], None)
+    assert [x.text for x in mentions] == ["Acme 1h ago #acme"]
+    assert tags_mark(cursor, server.url)["n"] == api.statuses[1]["id"]
 
 
 def test_pages_forward_with_min_id_from_the_link_header(
     api: m.MastodonAPI, server: StandIn, client: httpx.Client
 ) -> None:
     now = time.time()
+    api.add(m.status("Acme before", tags=("acme",), created=now - 300))
+    conn = connector(client, base_url=server.url)
+    _, cursor = conn.fetch(["Acme"], None)
+    server.requests.clear()
     api.add(*(m.status(f"Acme {i}", tags=("acme",), created=now - 200 + i) for i in range(95)))
-    mentions, _ = connector(client, base_url=server.url).fetch(["Acme"], None)
+    mentions, _ = conn.fetch(["Acme"], cursor)
     assert len(mentions) == 95
     assert [m_.text for m_ in mentions][:2] == ["Acme 0 #acme", "Acme 1 #acme"]
     requests = tag_requests(server)
     assert len(requests) == 3
     ordered = sorted(api.statuses, key=lambda s: int(s["id"]))
     assert [r.params["min_id"] for r in requests[1:]] == [ordered[39]["id"], ordered[79]["id"]]
+
+
+def test_a_new_tag_with_more_than_a_page_is_read_forward_from_the_floor(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    now = time.time()
+    api.add(*(m.status(f"Acme {i}", tags=("acme",), created=now - 200 + i) for i in range(45)))
+    mentions, _ = connector(client, base_url=server.url).fetch(["Acme"], None)
+    assert len(mentions) == 45
+    # The newest page was all new: the rest was read forward from the lookback floor.
+    assert [("min_id" in r.params) for r in tag_requests(server)] == [False, True, True]
 
 
 def test_a_page_cap_leaves_the_rest_for_the_next_poll_without_a_gap(
@@ -296,8 +489,9 @@ def test_a_page_cap_leaves_the_rest_for_the_next_poll_without_a_gap(
         mentions, cursor = conn.fetch(["Acme"], cursor)
         seen += [x.external_id for x in mentions]
     assert len(seen) == len(set(seen)) == 95
-    # The overlap re-read of statuses already seen does not eat into max_pages.
-    assert len(tag_requests(server)) == 2 + 4 + 5 + 5
+    # The overlap re-read of statuses already seen does not eat into max_pages. (The first
+    # poll asks the tag for its newest page first, then 2 pages forward from the floor.)
+    assert len(tag_requests(server)) == 1 + 2 + 4 + 5 + 5
 
 
 def test_a_hashtag_nobody_used_is_no_mentions_not_an_error(
@@ -306,6 +500,64 @@ def test_a_hashtag_nobody_used_is_no_mentions_not_an_error(
     mentions, cursor = connector(client, base_url=server.url).fetch(["Zebra Roasters"], None)
     assert mentions == [] and cursor
     assert paths(server) == ["/api/v1/timelines/tag/zebraroasters"]
+
+
+def test_the_documented_404_for_an_unused_hashtag_is_no_mentions_too(
+    client: httpx.Client,
+) -> None:
+    api = m.MastodonAPI([m.status("Acme", tags=("acme",))], missing_tag_404=True)
+    with m.serve(api) as server:
+        mentions, _ = connector(client, base_url=server.url).fetch(["Acme", "Zebra"], None)
+    assert [x.text for x in mentions] == ["Acme #acme"]
+
+
+def test_a_version_1_cursor_is_carried_over_without_gaps_or_repeats(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    now = time.time()
+    older = m.status("Acme older", tags=("acme",), created=now - 3600)
+    last = m.status("Acme last seen", tags=("acme",), created=now - 1800)
+    api.add(older, last)
+    old_cursor = json.dumps(
+        {
+            "timelines": {
+                f"{server.url} tag:acme": {"n": last["id"], "s": [last["id"]]},
+                f"{server.url} tag:acmecoffee": {"n": snowflake_at(now - 86400), "s": []},
+                f'{server.url} search:"Acme Coffee"': {"n": last["id"], "s": []},
+            }
+        }
+    )
+    api.add(m.status("Acme new", tags=("acme",), created=now - 60))
+    api.add(m.status("Acme Coffee new", tags=("acmecoffee",), created=now - 30))
+    conn = connector(client, base_url=server.url)
+    mentions, cursor = conn.fetch(["Acme", "Acme Coffee"], old_cursor)
+    assert [x.text for x in mentions] == ["Acme new #acme", "Acme Coffee new #acmecoffee"]
+    assert len(server.requests) == 2  # each tag asked alone, from where it had got to
+    server.requests.clear()
+    assert conn.fetch(["Acme", "Acme Coffee"], cursor)[0] == []
+    assert len(server.requests) == 1
+    # An unreadable cursor is no crash: the poll reaches back `lookback`.
+    again, _ = conn.fetch(["Acme"], '{"timelines": {"x tag:acme": {"n": []}}}')
+    assert [x.text for x in again] == ["Acme older #acme", "Acme last seen #acme", "Acme new #acme"]
+
+
+def test_the_standin_reads_any_all_and_none_like_mastodon(
+    api: m.MastodonAPI, server: StandIn, client: httpx.Client
+) -> None:
+    names = {"a": ("a",), "ab": ("a", "b"), "c": ("c",), "d": ("d",), "e": ("e",)}
+    api.add(*(m.status(k, tags=v) for k, v in names.items()))
+
+    def texts(tag: str, **params: list[str]) -> list[str]:
+        query = {f"{k}[]": v for k, v in params.items()}
+        body = client.get(f"{server.url}/api/v1/timelines/tag/{tag}", params=query).json()
+        return sorted(s["content"].split(" ")[0].removeprefix("<p>") for s in body)
+
+    assert texts("a") == ["a", "ab"]
+    assert texts("a", any=["c", "nosuchtag"]) == ["a", "ab", "c"]
+    assert texts("a", any=["b", "c", "d", "e"]) == ["a", "ab", "c", "d"]  # 4 with the path
+    assert texts("a", all=["b"]) == ["ab"]
+    assert texts("a", any=["c"], none=["b"]) == ["a", "c"]
+    assert texts("nosuchtag", any=["a"]) == []  # no path tag: any[] is not looked at
 
 
 def test_a_404_page_that_is_not_the_api_is_an_error(client: httpx.Client) -> None:
@@ -421,8 +673,18 @@ def test_check_says_what_each_server_can_do_offline_and_tests_tokens_online(
     )
     offline = conn.check()
     assert server.requests == []
-    assert offline[0] == "127.0.0.1: access token set: hashtag timelines and search"
-    assert offline[1].startswith("b.example: no access token: hashtag timelines only")
+    assert offline == [
+        "127.0.0.1: access token set: hashtag timelines (word search is off; "
+        "`search: true` turns it on)",
+        "b.example: no access token: hashtag timelines only",
+    ]
+    searching = connector(
+        client,
+        search=True,
+        instances=[{"url": server.url, "access_token": TOKEN}, {"url": "https://b.example"}],
+    ).check()
+    assert searching[0] == "127.0.0.1: access token set: hashtag timelines and word search"
+    assert searching[1].startswith("b.example: no access token: hashtag timelines only (word")
     online = connector(client, base_url=server.url, access_token=TOKEN).check(online=True)
     assert online[-1] == "127.0.0.1: the token works (account @shop)"
     assert paths(server) == ["/api/v1/accounts/verify_credentials"]

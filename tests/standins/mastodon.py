@@ -2,10 +2,16 @@
 
 Serves, from an in-memory list of Status entities in the documented format:
 
-- ``GET /api/v1/timelines/tag/:hashtag``: ``max_id``, ``since_id``, ``min_id`` (the page just
-  above it, still newest first), ``limit`` (default 20, max 40); a ``Link`` header with
-  ``next`` (``max_id``) and ``prev`` (``min_id``); 404 ``{"error": "Record not found"}`` for a
-  hashtag nobody has used; 401 without a token when ``feeds_need_login``.
+- ``GET /api/v1/timelines/tag/:hashtag``: ``any[]``, ``all[]``, ``none[]`` (statuses with the
+  path tag or any of ``any[]``, with all of ``all[]``, with none of ``none[]``; as Mastodon's
+  TagFeed, the path tag and ``any[]`` together are cut to 4 tags, ``all[]`` and ``none[]`` to 4
+  each), ``max_id``, ``since_id``, ``min_id`` (the page just above it, still newest first),
+  ``limit`` (default 20, max 40); a ``Link`` header with ``next`` (``max_id``) and ``prev``
+  (``min_id``) that, like Mastodon's, keeps only ``limit`` and the id, not the tag parameters.
+  A path tag that does not exist on the server (no status here ever carried it, nor is it in
+  ``extra_tags``) gives ``200 []`` whatever ``any[]`` says, as Mastodon's TagController does
+  (``@tag.nil? ? []``); with ``missing_tag_404`` it gives the documented 404
+  ``{"error": "Record not found"}`` instead. 401 without a token when ``feeds_need_login``.
 - ``GET /api/v2/search``: ``q``, ``type``, ``resolve``, ``limit``, ``offset``, ``min_id``,
   ``max_id``. Statuses only for a logged-in token (as Mastodon does), newest first, and only
   from accounts that opted in to search (``indexable``); ``offset`` or ``resolve=true``
@@ -24,17 +30,16 @@ from __future__ import annotations
 import html
 import itertools
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 from tests.standins.server import Request, Response, StandIn
 
 DOMAIN = "mastodon.example"
 _seq = itertools.count(1)
-_raw = threading.local()
+TAGS_PER_MODE = 4  # TagFeed::LIMIT_PER_MODE
 
 
 def snowflake(created: float) -> str:
@@ -142,11 +147,14 @@ class MastodonAPI:
         tokens: set[str] | None = None,
         batch: bool = True,
         feeds_need_login: bool = False,
+        missing_tag_404: bool = False,
     ) -> None:
         self.statuses: list[dict[str, Any]] = list(statuses or [])
         self.tokens = set(tokens or ())
         self.batch = batch
         self.feeds_need_login = feeds_need_login
+        self.missing_tag_404 = missing_tag_404
+        self.extra_tags: set[str] = set()  # tags that exist with no status here (e.g. deleted)
         self.rate_limit: int | None = None  # requests allowed before 429
         self.reset_at = datetime.now(UTC) + timedelta(minutes=5)
         self.calls = 0
@@ -208,9 +216,26 @@ class MastodonAPI:
         return sorted(found, key=lambda s: _key(s["id"]), reverse=True)[:limit]
 
     def _tag(self, request: Request, tag: str) -> Response:
-        tagged = [s for s in self.statuses if tag in {t["name"] for t in s["tags"]}]
-        if not tagged:
-            return Response(404, {"error": "Record not found"})
+        existing = self.extra_tags | {t["name"] for s in self.statuses for t in s["tags"]}
+        if tag not in existing:
+            if self.missing_tag_404:
+                return Response(404, {"error": "Record not found"})
+            return Response(200, [])  # any[] is never looked at without the path tag
+
+        def given(name: str) -> list[str]:  # Rails reads both any[]=a&any[]=b and any=a
+            values = request.multi.get(f"{name}[]", []) + request.multi.get(name, [])
+            return list(dict.fromkeys(v.casefold() for v in values))
+
+        any_of = set(list(dict.fromkeys([tag, *given("any")]))[:TAGS_PER_MODE])
+        all_of = set(given("all")[:TAGS_PER_MODE])
+        none_of = set(given("none")[:TAGS_PER_MODE])
+        tagged = [
+            s
+            for s in self.statuses
+            if (names := {t["name"] for t in s["tags"]}) & any_of
+            and all_of <= names
+            and not names & none_of
+        ]
         page = self._page(tagged, request.params)
         headers = {}
         if page:
@@ -249,28 +274,12 @@ class MastodonAPI:
         return next((s for s in self.statuses if s["id"] == status_id), None)
 
     def _many(self, request: Request) -> Response:
-        query = getattr(_raw, "query", None)
-        ids = parse_qs(query).get("id[]", []) if query is not None else []
-        if not ids and "id[]" in request.params:
-            ids = [request.params["id[]"]]
+        ids = request.multi.get("id[]", [])
         if len(ids) > 20:
             return Response(422, {"error": "Validation failed"})
         return Response(200, [s for i in ids if (s := self._by_id(i)) is not None])
 
 
 def serve(api: MastodonAPI) -> StandIn:
-    """A StandIn for ``api`` that also hands it repeated query parameters (``id[]=1&id[]=2``).
-
-    tests.standins.server keeps only the last value of a repeated parameter, and the batch
-    statuses method needs them all: the handler notes the raw query string first.
-    """
-    stand_in = StandIn(api)
-    base: Any = stand_in.server.RequestHandlerClass
-
-    class Handler(base):  # type: ignore[misc, valid-type]
-        def _handle(self) -> None:
-            _raw.query = urlsplit(self.path).query
-            super()._handle()
-
-    stand_in.server.RequestHandlerClass = Handler
-    return stand_in
+    """A StandIn for ``api`` (repeated query parameters reach it through ``Request.multi``)."""
+    return StandIn(api)

@@ -13,6 +13,8 @@ CASE = Case(
         [mastodon.status("Acme is terrible today", tags=("acme",), created=time.time() - 60)],
         tokens={TOKEN},
     ),
-    # With a token, both the hashtag timeline (#acme) and full-text search are read.
+    # A token, as most users give one; word search stays off (the default, `search: false`),
+    # so the hashtag timeline (#acme) is what is read. tests/connectors/test_mastodon.py
+    # covers `search: true`.
     lambda url: {"base_url": url, "access_token": TOKEN, "timeout": "0.5s"},
 )
