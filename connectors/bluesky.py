@@ -21,8 +21,9 @@ times (timestamps only) are kept in ``self.state``, and beyond 5 logins in 5 min
 day, or while Bluesky's own 429 on login lasts, the connector raises RateLimited instead of
 logging in. 429 answers give ``retry_after`` from Retry-After or RateLimit-Reset (epoch seconds).
 
-Search: Bluesky documents quoted phrases but no OR, so a brand costs one request per distinct
-term (``@acme`` and ``#acme`` are one term, ``acme``), ``sort=latest``, paging with ``cursor`` up
+Search: Bluesky documents quoted phrases but no OR (bluesky-social/atproto#3751), so a brand
+costs one request per distinct term (``@acme`` and ``#acme`` are one term, ``acme``; a keyword
+containing another, "Acme Coffee app", is covered by it), ``sort=latest``, paging with ``cursor`` up
 to ``max_pages``. ``since`` (inclusive) filters on a post's sortAt, the earlier of its createdAt
 and indexedAt. The cursor is ``{"since": newest sortAt seen, "seen": {uri: sortAt}}`` for the
 posts of the last ``overlap``: each poll asks from ``since - overlap`` (posts are indexed a little
@@ -104,13 +105,31 @@ class _Session:
 
 
 def search_terms(keywords: Sequence[str]) -> list[str]:
-    """Distinct searchPosts queries for a brand: @handles and #tags become plain words."""
+    """Distinct searchPosts queries for a brand: @handles and #tags become plain words.
+
+    Search is AND over words and phrases, so a keyword that contains another keyword's
+    words in a row ("Acme Coffee app" holds "Acme Coffee") is covered by it and dropped.
+    """
     terms: dict[str, str] = {}
     for keyword in keywords:
         term = " ".join(keyword.replace('"', " ").lstrip("@#").split())
         if term:
-            terms.setdefault(term.casefold(), f'"{term}"' if " " in term else term)
-    return list(terms.values())
+            terms.setdefault(term.casefold(), term)
+
+    def covered(words: list[str]) -> bool:
+        for other in terms:
+            inner = other.split()
+            if inner != words and any(
+                words[i : i + len(inner)] == inner for i in range(len(words) - len(inner) + 1)
+            ):
+                return True
+        return False
+
+    return [
+        f'"{term}"' if " " in term else term
+        for key, term in terms.items()
+        if not covered(key.split())
+    ]
 
 
 def parse_time(value: object) -> datetime | None:

@@ -301,3 +301,9 @@ def test_check_offline_and_online(
     assert "logged in as acme.bsky.social (did:plc:acmeowner)" in conn.check(online=True)[1]
     with pytest.raises(AuthError):
         connector(server, client, app_password="nope-nope-nope-nope").check(online=True)
+
+
+def test_a_keyword_containing_another_is_not_searched_again() -> None:
+    terms = search_terms(["Acme Coffee", "Acme Coffee app", "acme coffee refund", "Coffee Acme"])
+    assert terms == ['"Acme Coffee"', '"Coffee Acme"']
+    assert search_terms(["acmecoffee", "acmecoffee.com"]) == ["acmecoffee", "acmecoffee.com"]
