@@ -434,18 +434,41 @@ def mentions(
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Use this config's `sentiment:` settings.",
+    help="Use this config's `sentiment:` settings and its brands' names.",
+)
+@click.option(
+    "--brand",
+    default=None,
+    metavar="NAME",
+    help="Apply this brand's `sentiment:` tuning (trouble terms, sensitivity); needs -c.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def score(config_path: Path | None, as_json: bool) -> None:
-    """Score texts read from stdin, one per line; print one result per line, in order."""
-    from monitor.config import SentimentConfig
-    from monitor.sentiment import VaderScorer
+def score(config_path: Path | None, brand: str | None, as_json: bool) -> None:
+    """Score texts read from stdin, one per line; print one result per line, in order.
 
-    settings = load_config(config_path).sentiment if config_path else SentimentConfig()
-    scorer = VaderScorer(settings)
+    Each result has the verdict (negative or not), the compound score from -1 to 1,
+    the label and the reasons: VADER's score and the complaint cues it found.
+    """
+    from monitor.config import SentimentConfig
+    from monitor.sentiment import make_scorer
+
+    if config_path is None:
+        if brand is not None:
+            raise click.BadParameter("needs -c CONFIG, where the brand is", param_hint="--brand")
+        scorer = make_scorer(SentimentConfig())
+    else:
+        config = load_config(config_path)
+        if brand is not None:
+            names = {b.name.casefold(): b.name for b in config.brands}
+            if brand.casefold() not in names:
+                raise click.BadParameter(
+                    f"no brand '{brand}' in {config_path} (brands: {', '.join(names.values())})",
+                    param_hint="--brand",
+                )
+            brand = names[brand.casefold()]
+        scorer = make_scorer(config.sentiment, config.brands)
     for line in sys.stdin:
-        result = scorer.score(line.rstrip("\n"))
+        result = scorer.score(line.rstrip("\n"), brand=brand)
         if as_json:
             click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
         else:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -76,6 +76,25 @@ def _non_empty_terms(values: list[str]) -> list[str]:
     return cleaned
 
 
+Sensitivity = Literal["low", "normal", "high"]
+
+
+class BrandSentiment(StrictModel):
+    """A brand's own tuning of the complaint scorer (``brands[].sentiment``)."""
+
+    #: Words or phrases that mean trouble in this trade ("cold", "soggy" for a café).
+    trouble: list[str] = []
+    #: Words or phrases that are not trouble here ("killer", "sick" for a skate shop).
+    not_trouble: list[str] = []
+    #: ``high`` flags more mentions, ``low`` fewer; unset: ``sentiment.sensitivity``.
+    sensitivity: Sensitivity | None = None
+
+    @field_validator("trouble", "not_trouble")
+    @classmethod
+    def _terms(cls, value: list[str]) -> list[str]:
+        return _non_empty_terms(value)
+
+
 class BrandConfig(StrictModel):
     """One brand to watch: what it is called and the words that mean it."""
 
@@ -83,6 +102,7 @@ class BrandConfig(StrictModel):
     keywords: list[str]
     exclude: list[str] = []
     sources: list[str] | None = None
+    sentiment: BrandSentiment | None = None
 
     @field_validator("keywords")
     @classmethod
@@ -98,10 +118,17 @@ class BrandConfig(StrictModel):
 
 
 class SentimentConfig(StrictModel):
-    """When a mention counts as negative, and when it is serious."""
+    """When a mention counts as negative, and when it is serious.
 
+    ``scorer``: ``complaint`` (VADER plus complaint cues, the default) or ``vader``
+    (VADER alone). ``sensitivity`` moves the complaint scorer's threshold for every
+    brand that does not set its own.
+    """
+
+    scorer: Literal["complaint", "vader"] = "complaint"
     negative_below: float = Field(default=-0.05, ge=-1, le=1)
     high_below: float = Field(default=-0.6, ge=-1, le=1)
+    sensitivity: Sensitivity = "normal"
 
 
 class AlertsConfig(StrictModel):

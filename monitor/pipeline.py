@@ -217,7 +217,7 @@ class Pipeline:
         for key, (mention, matches) in matched.items():
             if key in known:
                 continue
-            score = self.scorer.score(mention.full_text)
+            score = self.scorer.score(mention.full_text, brand=matches[0].brand)
             brands = [m.brand for m in matches]
             decision = decide(brands, score, self.config.channels, self.config.sentiment)
             terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))

@@ -21,7 +21,7 @@ from monitor.dispatcher import Dispatcher, DispatchReport
 from monitor.errors import ConfigError
 from monitor.http import make_client
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
-from monitor.sentiment import Scorer, VaderScorer
+from monitor.sentiment import Scorer, make_scorer
 from monitor.store import Store, StoreState
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Service:
         self.pipeline = Pipeline(
             config,
             self.store,
-            scorer or VaderScorer(config.sentiment),
+            scorer or make_scorer(config.sentiment, config.brands),
             self.connectors,
             clock=clock,
             strict=strict,

@@ -87,7 +87,7 @@ alerts:
 """
     assert problems(text) == [
         "config.yaml:4: brands[0].colour: unknown key "
-        "(known keys: exclude, keywords, name, sources)",
+        "(known keys: exclude, keywords, name, sentiment, sources)",
         "config.yaml:6: brands[1].keywords: an entry is empty",
         "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write a number "
         "and a unit, like 30s, 5m, 1h, 2d",

@@ -1,11 +1,9 @@
-"""Sentiment scoring behind one small interface.
+"""The scorer interface and the plain VADER scorer (the baseline).
 
-``Scorer.score(text) -> Score(compound, label, negative, reasons)``. For now the
-scorer is VADER (Hutto and Gilbert, 2014; MIT licence), which ships its lexicon
-inside its package, so nothing is downloaded at run time. ``reasons`` names
-VADER's compound score and the negative words it found, so an owner can see
-why a mention was flagged. The negative threshold is configurable
-(``sentiment.negative_below``).
+VADER (Hutto and Gilbert, 2014; MIT licence) ships its lexicon inside its
+package, so nothing is downloaded at run time. ``reasons`` names VADER's
+compound score and the negative words it found, so an owner can see why a
+mention was flagged. The negative threshold is ``sentiment.negative_below``.
 """
 
 from __future__ import annotations
@@ -22,7 +20,13 @@ _WORD = re.compile(r"[\w']+")
 
 
 class Scorer(Protocol):
-    def score(self, text: str) -> Score: ...
+    """Anything that turns a mention's text into a Score.
+
+    ``brand`` names the brand the mention was filed under, for scorers that
+    apply per-brand tuning; others ignore it.
+    """
+
+    def score(self, text: str, brand: str | None = None) -> Score: ...
 
 
 def label_for(compound: float, negative: bool) -> Label:
@@ -30,6 +34,17 @@ def label_for(compound: float, negative: bool) -> Label:
     if negative:
         return "negative"
     return "positive" if compound >= 0.05 else "neutral"
+
+
+def negative_words(text: str, lexicon: dict[str, float], limit: int = 5) -> list[str]:
+    """The strongly negative VADER words in ``text``, first seen first."""
+    words: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if lexicon.get(word, 0.0) < -1.0 and word not in words:
+            words.append(word)
+            if len(words) == limit:
+                break
+    return words
 
 
 class VaderScorer:
@@ -40,17 +55,14 @@ class VaderScorer:
         self._vader = SentimentIntensityAnalyzer()
         self._lexicon: dict[str, float] = self._vader.lexicon
 
-    def score(self, text: str) -> Score:
+    def score(self, text: str, brand: str | None = None) -> Score:
         compound = float(self._vader.polarity_scores(text)["compound"])
         negative = compound <= self.config.negative_below
         reasons = [f"vader {compound:+.2f}"]
         if negative:
-            words = []
-            for word in _WORD.findall(text.lower()):
-                if self._lexicon.get(word, 0.0) < -1.0 and word not in words:
-                    words.append(word)
+            words = negative_words(text, self._lexicon)
             if words:
-                reasons.append("negative words: " + ", ".join(words[:5]))
+                reasons.append("negative words: " + ", ".join(words))
         return Score(
             compound=compound,
             label=label_for(compound, negative),
