@@ -48,8 +48,8 @@ from pydantic import Field, SecretStr, field_validator
 
 from connectors.base import Connector, FetchResult, SourceConfig, SourceState
 from monitor.config import Duration
-from monitor.errors import AuthError, FetchTimeout, ParseError, RateLimited, SourceUnavailable
-from monitor.http import parse_retry_after, raise_for_status
+from monitor.errors import AuthError, ParseError, RateLimited
+from monitor.http import parse_retry_after, raise_for_status, send
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -408,22 +408,16 @@ class BlueskyConnector(Connector):
         """One XRPC call: the one place where httpx's errors become ours."""
         url = f"{self.base_url}/xrpc/{nsid}"
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        host = httpx.URL(url).host
-        try:
-            return self.http.request(
-                method,
-                url,
-                params=tuple(params) if params else None,
-                json=body,
-                headers=headers,
-                timeout=self.config.timeout.total_seconds(),
-            )
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(self.name, f"no answer from {host} in time") from exc
-        except httpx.TransportError as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot reach {host}: {type(exc).__name__}"
-            ) from exc
+        return send(
+            self.http,
+            self.name,
+            method,
+            url,
+            params=tuple(params) if params else None,
+            json=body,
+            headers=headers,
+            timeout=self.config.timeout.total_seconds(),
+        )
 
     def _json(self, response: httpx.Response, nsid: str) -> dict[str, Any]:
         host = response.request.url.host

@@ -61,8 +61,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connectors.base import Connector, FetchResult, SourceConfig, SourceState
 from monitor.config import Duration, StrictModel
-from monitor.errors import FetchTimeout, ParseError, RateLimited, SourceUnavailable
-from monitor.http import raise_for_status, retry_after_of
+from monitor.errors import ParseError, RateLimited
+from monitor.http import raise_for_status, retry_after_of, send
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -546,19 +546,15 @@ class MastodonConnector(Connector):
         headers: dict[str, str] = {}
         if server.access_token is not None:
             headers["Authorization"] = f"Bearer {server.access_token.get_secret_value()}"
-        try:
-            response = self.http.get(
-                server.url + path,
-                params=params,
-                headers=headers,
-                timeout=self.config.timeout.total_seconds(),
-            )
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(self.name, f"no answer from {server.host} in time") from exc
-        except httpx.TransportError as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot reach {server.host}: {type(exc).__name__}"
-            ) from exc
+        response = send(
+            self.http,
+            self.name,
+            "GET",
+            server.url + path,
+            params=params,
+            headers=headers,
+            timeout=self.config.timeout.total_seconds(),
+        )
         if response.status_code == 429:
             raise self._rate_limited(server, response)
         if missing and response.status_code == 404 and _is_api_error(response):

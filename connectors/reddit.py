@@ -61,7 +61,7 @@ from monitor.errors import (
     RateLimited,
     SourceUnavailable,
 )
-from monitor.http import parse_reset, parse_retry_after, raise_for_status
+from monitor.http import parse_reset, parse_retry_after, raise_for_status, send
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -485,20 +485,15 @@ class RedditConnector(Connector):
     def _feed(self, url: str, limit: int) -> list[Any]:
         """GET one feed; transport errors and statuses become ours, 429s back off."""
         self._pacer.wait()
-        host = httpx.URL(url).host
-        try:
-            response = self.http.get(
-                url,
-                params={"limit": limit},
-                headers={"User-Agent": self.config.user_agent, "Accept": FEED_ACCEPT},
-                timeout=self.config.timeout.total_seconds(),
-            )
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(self.name, f"no answer from {host} in time") from exc
-        except httpx.TransportError as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot reach {host}: {type(exc).__name__}"
-            ) from exc
+        response = send(
+            self.http,
+            self.name,
+            "GET",
+            url,
+            params={"limit": limit},
+            headers={"User-Agent": self.config.user_agent, "Accept": FEED_ACCEPT},
+            timeout=self.config.timeout.total_seconds(),
+        )
         try:
             raise_for_status(self.name, response, auth_hint=FEED_HINT)
         except RateLimited as exc:
@@ -511,7 +506,9 @@ class RedditConnector(Connector):
             raise RateLimited(self.name, message, retry_after=wait) from exc
         parsed = feedparser.parse(response.content)
         if not parsed.get("version"):
-            raise ParseError(self.name, f"{host} answered with something that is not a feed")
+            raise ParseError(
+                self.name, f"{response.request.url.host} answered with something that is not a feed"
+            )
         return list(parsed.entries)
 
     def _from_entry(self, entry: Any) -> Mention | None:

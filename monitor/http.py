@@ -120,6 +120,20 @@ def raise_for_status(
     raise ConnectorError(source, f"{host} answered HTTP {status}: {excerpt}")
 
 
+def send(client: httpx.Client, source: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request, with httpx's own failures (timeouts, refused connections) made ours.
+
+    The status is the caller's to judge (``raise_for_status``, or an API's own rules).
+    """
+    host = httpx.URL(url).host
+    try:
+        return client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(source, f"no answer from {host} in time") from exc
+    except httpx.TransportError as exc:
+        raise SourceUnavailable(source, f"cannot reach {host}: {type(exc).__name__}") from exc
+
+
 def get_json(
     client: httpx.Client,
     source: str,
@@ -131,18 +145,16 @@ def get_json(
     auth_hint: str | None = None,
 ) -> Any:
     """GET a JSON document, with every failure mapped to a ConnectorError subclass."""
-    host = httpx.URL(url).host
-    try:
-        response = client.get(
-            url,
-            params=params,
-            headers=headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-        )
-    except httpx.TimeoutException as exc:
-        raise FetchTimeout(source, f"no answer from {host} in time") from exc
-    except httpx.TransportError as exc:
-        raise SourceUnavailable(source, f"cannot reach {host}: {type(exc).__name__}") from exc
+    response = send(
+        client,
+        source,
+        "GET",
+        url,
+        params=params,
+        headers=headers,
+        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+    )
+    host = response.request.url.host
     raise_for_status(source, response, auth_hint=auth_hint)
     try:
         return response.json()
