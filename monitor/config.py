@@ -136,6 +136,7 @@ class AlertsConfig(StrictModel):
     dispatch_every: Duration = timedelta(seconds=30)
     give_up_after: Duration = timedelta(hours=24)
     retry_base: Duration = timedelta(seconds=30)
+    health_after: int = Field(default=3, ge=1)
     channels: list[dict[str, Any]] = []
 
 

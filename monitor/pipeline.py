@@ -113,7 +113,16 @@ class Pipeline:
             if self.strict:
                 raise
         else:
-            self.store.record_success(name, report.new, self.clock())
+            failures, episode = self.store.record_success(name, report.new, self.clock())
+            if failures >= self.config.alerts.health_after:
+                self._health_notice(
+                    name,
+                    f"recovered:{name}:{episode}",
+                    f"{name} works again",
+                    f"{name} is polling again after {failures} failed polls in a row. "
+                    "Mentions posted meanwhile are fetched as far back as the source allows.",
+                    "info",
+                )
             log.info(
                 "%s: %d fetched, %d new, %d negative",
                 name,
@@ -150,17 +159,13 @@ class Pipeline:
             what = f"{name} has used {level}% of its budget for {usage.period}"
             fix = "polling stops at 100%; raise `monthly_read_budget` or poll less often"
         text = f"{what}: {usage.used} of {usage.limit} {usage.unit}{cost}. {fix}."
-        channels = [c.name for c in self.config.channels if c.enabled]
-        added = self.store.queue_notice(
-            "health",
+        self._health_notice(
+            name,
             f"budget:{name}:{usage.period}:{level}",
-            {"title": f"{name}: budget {level}% used", "text": text, "source": name},
+            f"{name}: budget {level}% used",
+            text,
             "high" if level == 100 else "negative",
-            channels,
-            self.clock(),
         )
-        if added:
-            log.warning("%s", text)
 
     def _failed(self, report: SourceReport, exc: Exception, now: datetime) -> None:
         report.error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
@@ -175,11 +180,42 @@ class Pipeline:
             report.deferred_until = retry_until
         log.warning("source %s failed: %s", report.source, report.error)
         try:
-            self.store.record_failure(
+            failures, episode = self.store.record_failure(
                 report.source, report.error, now, retry_after_until=retry_until
             )
         except MonitorError:
             log.exception("%s: could not record the failure", report.source)
+            return
+        if failures == self.config.alerts.health_after and not report.budget_exhausted:
+            hint = getattr(exc, "hint", None)
+            fix = f" Fix: {hint}." if hint else ""
+            self._health_notice(
+                report.source,
+                f"failing:{report.source}:{episode}",
+                f"{report.source} has stopped working",
+                f"{report.source} failed {failures} polls in a row, so new mentions there are "
+                f"not being seen. Last error: {report.error}.{fix} "
+                "`mention-monitor check` shows its state.",
+                "negative",  # quiet hours hold it: a source down is not worth waking for
+            )
+
+    def _health_notice(self, source: str, key: str, title: str, text: str, severity: str) -> None:
+        """Tell every channel once about a source that stopped working, or works again."""
+        channels = [c.name for c in self.config.channels if c.enabled]
+        try:
+            added = self.store.queue_notice(
+                "health",
+                key,
+                {"title": title, "text": text, "source": source},
+                severity,
+                channels,
+                self.clock(),
+            )
+        except MonitorError:
+            log.exception("%s: could not queue a health alert", source)
+            return
+        if added:
+            log.warning("%s: %s", title, text)
 
     def process(
         self,

@@ -637,24 +637,29 @@ class Store:
 
     # ------------------------------------------------------------ health
 
-    def record_success(self, source: str, count: int, now: datetime) -> None:
+    def record_success(self, source: str, count: int, now: datetime) -> tuple[int, str]:
+        """Returns the failures in a row that this success ends, and that run's episode key."""
         with self.session() as s:
             row = self._health_row(s, source)
+            ended = (row.consecutive_failures or 0, _episode(row.last_success_at))
             row.last_attempt_at = row.last_success_at = now
             row.consecutive_failures = 0
             row.last_count = count
             row.total_count = (row.total_count or 0) + count
             row.retry_after_until = None
+            return ended
 
     def record_failure(
         self, source: str, error: str, now: datetime, *, retry_after_until: datetime | None = None
-    ) -> None:
+    ) -> tuple[int, str]:
+        """Returns the failures in a row so far, and a key for this run of failures."""
         with self.session() as s:
             row = self._health_row(s, source)
             row.last_attempt_at = row.last_error_at = now
             row.last_error = error[:2000]
             row.consecutive_failures = (row.consecutive_failures or 0) + 1
             row.retry_after_until = retry_after_until
+            return row.consecutive_failures, _episode(row.last_success_at)
 
     def health(self) -> dict[str, SourceHealthRow]:
         with self.session() as s:
@@ -705,6 +710,11 @@ def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
         attempts=row.attempts,
         queued_at=row.created_at,
     )
+
+
+def _episode(last_success: datetime | None) -> str:
+    """Names a run of failures by the success before it, so each run alerts once."""
+    return last_success.strftime("%Y%m%dT%H%M%S") if last_success else "never"
 
 
 def _notice(row: AlertRow) -> Alert:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +20,7 @@ from monitor.pipeline import ALL_BRANDS, Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
 from tests.standins.hackernews import HackerNewsAPI, story
+from tests.standins.server import StandIn
 
 ACME = BrandConfig(name="Acme", keywords=["Acme"])
 BOLT = BrandConfig(name="Bolt Bikes", keywords=["Bolt Bikes"])
@@ -121,3 +122,37 @@ def test_budget_notices_at_80_and_100_percent_once_each(
     ]
     assert "9 of 10 posts read" in alerts[1].text and "$0.04" in alerts[1].text
     assert [a.severity for a in alerts] == ["negative", "high"]
+
+
+def test_a_source_failing_n_polls_in_a_row_alerts_once_then_says_it_recovered(
+    tmp_path: Path, hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    from tests.standins.server import Response
+
+    p = pipeline(tmp_path, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
+    now = datetime.now(UTC)
+
+    def notices() -> list[tuple[str, str]]:
+        due = p.store.due_alerts(now + timedelta(days=1))
+        return [(a.title or "", a.text) for a in p.store.claim_many([d.id for d in due], now)]
+
+    hn_server.fail_next(Response(503, b"down"), times=5)
+    for _ in range(2):
+        p.poll_source("hackernews")
+    assert notices() == []
+    p.poll_source("hackernews")  # the third failure in a row
+    ((title, text),) = notices()
+    assert title == "hackernews has stopped working"
+    assert "failed 3 polls in a row" in text and "HTTP 503" in text
+    p.poll_source("hackernews")
+    p.poll_source("hackernews")
+    assert notices() == []  # once per run of failures
+    assert p.poll_source("hackernews").ok
+    ((title, text),) = notices()
+    assert title == "hackernews works again" and "after 5 failed polls" in text
+    # A new run of failures alerts again; a short one (below health_after) does not.
+    hn_server.fail_next(Response(503, b"down"), times=2)
+    p.poll_source("hackernews")
+    p.poll_source("hackernews")
+    assert p.poll_source("hackernews").ok
+    assert notices() == []
