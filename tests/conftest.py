@@ -6,12 +6,21 @@ import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor.config import Config, load_config
+from monitor.http import make_client
 from monitor.store import Store
 from tests.standins.hackernews import PREFIX, HackerNewsAPI
 from tests.standins.server import StandIn
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    """The core's HTTP client, as a connector gets it (short timeout for tests)."""
+    with make_client(timeout=5) as c:
+        yield c
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from connectors.base import MemoryState
 from connectors.bluesky import BlueskyConfig, BlueskyConnector, search_terms
 from monitor.errors import AuthError, RateLimited
-from monitor.http import USER_AGENT, make_client
+from monitor.http import USER_AGENT
 from tests.standins.bluesky import RAW_QUERY, BlueskyAPI, BlueskyStandIn, post
 from tests.standins.server import Request, Response
 
@@ -32,12 +32,6 @@ def api() -> BlueskyAPI:
 def server(api: BlueskyAPI) -> Iterator[BlueskyStandIn]:
     with BlueskyStandIn(api) as s:
         yield s
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 def connector(

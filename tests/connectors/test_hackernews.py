@@ -2,21 +2,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
-from monitor.http import USER_AGENT, make_client
+from monitor.http import USER_AGENT
 from tests.standins.hackernews import HackerNewsAPI, comment, story
 from tests.standins.server import StandIn
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 def connector(url: str, client: httpx.Client, **extra: object) -> HackerNewsConnector:

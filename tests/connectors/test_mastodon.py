@@ -23,17 +23,10 @@ from connectors.mastodon import (
     tag_groups,
 )
 from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited, SourceUnavailable
-from monitor.http import make_client
 from tests.standins import mastodon as m
 from tests.standins.server import Request, Response, StandIn
 
 TOKEN = "s3cret-token-value"
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 @pytest.fixture

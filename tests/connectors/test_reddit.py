@@ -19,7 +19,6 @@ from connectors.reddit import (
     search_queries,
 )
 from monitor.errors import AuthError, ParseError, RateLimited
-from monitor.http import make_client
 from tests.standins.reddit import RedditAPI, comment, submission
 from tests.standins.server import Response, StandIn
 
@@ -54,12 +53,6 @@ def api() -> RedditAPI:
 def server(api: RedditAPI) -> Iterator[StandIn]:
     with StandIn(api) as s:
         yield s
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 def connector(

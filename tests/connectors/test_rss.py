@@ -33,12 +33,6 @@ def server(site: FeedSite) -> Iterator[StandIn]:
         yield s
 
 
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
-
-
 def connector(
     server: StandIn, client: httpx.Client, feeds: list[object], state: MemoryState | None = None
 ) -> RSSConnector:

@@ -20,17 +20,10 @@ from connectors.x import (
     search_terms,
 )
 from monitor.errors import AuthError, BudgetExhausted, ConnectorError, RateLimited
-from monitor.http import make_client
 from tests.standins import x
 from tests.standins.server import StandIn
 
 SEARCH = "/2/tweets/search/recent"
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from alerts.console import ConsoleConfig
 from connectors.base import FetchResult, Usage
 from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
 from monitor.config import BrandConfig, Config
 from monitor.errors import BudgetExhausted
-from monitor.http import make_client
 from monitor.pipeline import ALL_BRANDS, Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
@@ -46,12 +44,6 @@ class Metered(HackerNewsConnector):
 
     def usage(self) -> Usage:
         return Usage("2026-11", self.used, self.limit, cost_usd=self.used * 0.005)
-
-
-@pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(timeout=5) as c:
-        yield c
 
 
 def pipeline(tmp_path: Path, connector: HackerNewsConnector) -> Pipeline:
