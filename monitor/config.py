@@ -137,6 +137,7 @@ class AlertsConfig(StrictModel):
     give_up_after: Duration = timedelta(hours=24)
     retry_base: Duration = timedelta(seconds=30)
     health_after: int = Field(default=3, ge=1)
+    silence_factor: float = Field(default=10.0, ge=2)
     channels: list[dict[str, Any]] = []
 
 

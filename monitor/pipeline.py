@@ -8,6 +8,7 @@ re-raises unexpected errors instead of only logging them.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,8 @@ class Pipeline:
                 raise
         else:
             failures, episode = self.store.record_success(name, report.new, self.clock())
+            if report.new == 0:
+                self._check_silence(name)
             if failures >= self.config.alerts.health_after:
                 self._health_notice(
                     name,
@@ -198,6 +201,29 @@ class Pipeline:
                 "`mention-monitor check` shows its state.",
                 "negative",  # quiet hours hold it: a source down is not worth waking for
             )
+
+    def _check_silence(self, name: str) -> None:
+        """Alert once when a source that polls fine has brought nothing new for far longer
+        than its own history says is normal (a search that quietly stopped matching, an
+        API that answers but returns nothing). Needs 20 mentions of history."""
+        arrivals = self.store.arrivals(name)
+        if len(arrivals) < 20:
+            return
+        gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(arrivals))
+        normal = max(gaps[len(gaps) // 2], 3600.0)  # the median gap, at least an hour
+        silent = (self.clock() - arrivals[0]).total_seconds()
+        if silent < self.config.alerts.silence_factor * normal:
+            return
+        hours = silent / 3600
+        self._health_notice(
+            name,
+            f"silent:{name}:{arrivals[0]:%Y%m%dT%H%M%S}",
+            f"{name} has gone quiet",
+            f"{name} answers, but has brought no new mention for {hours:.0f} hours, while it "
+            f"usually brings one every {normal / 3600:.1f} hours. Check its keywords, "
+            "credentials and settings (`mention-monitor check --online`).",
+            "negative",
+        )
 
     def _health_notice(self, source: str, key: str, title: str, text: str, severity: str) -> None:
         """Tell every channel once about a source that stopped working, or works again."""

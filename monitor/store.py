@@ -661,6 +661,18 @@ class Store:
             row.retry_after_until = retry_after_until
             return row.consecutive_failures, _episode(row.last_success_at)
 
+    def arrivals(self, source: str, limit: int = 50) -> list[datetime]:
+        """When the source's newest stored mentions were first seen, newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(MentionRow.first_seen_at)
+                    .where(MentionRow.source == source)
+                    .order_by(MentionRow.first_seen_at.desc())
+                    .limit(limit)
+                )
+            )
+
     def health(self) -> dict[str, SourceHealthRow]:
         with self.session() as s:
             return {row.source: row for row in s.scalars(select(SourceHealthRow))}

@@ -148,3 +148,30 @@ def test_a_source_failing_n_polls_in_a_row_alerts_once_then_says_it_recovered(
     p.poll_source("hackernews")
     assert p.poll_source("hackernews").ok
     assert notices() == []
+
+
+def test_a_source_gone_quiet_for_far_longer_than_usual_alerts_once(
+    tmp_path: Path, hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    from monitor.models import Mention, Score
+    from monitor.store import NewMention
+
+    p = pipeline(tmp_path, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(30):  # one mention every 2 hours
+        seen = start + timedelta(hours=2 * i)
+        m = Mention("hackernews", str(i), "https://e/x", "a", "Acme", seen)
+        item = NewMention(m, "Acme", ("Acme",), Score(0.1, "neutral", False), "info", ())
+        p.store.ingest("hackernews", "other", [item], None, now=seen)
+    last = start + timedelta(hours=58)
+    clock = [last + timedelta(hours=19)]
+    p.clock = lambda: clock[0]
+    p.poll_source("hackernews")  # 19 h of quiet: less than 10 x 2 h
+    assert p.store.alert_counts() == {}
+    clock[0] = last + timedelta(hours=21)
+    p.poll_source("hackernews")
+    p.poll_source("hackernews")
+    assert p.store.alert_counts() == {("console", "pending"): 1}
+    (alert,) = p.store.claim_many([d.id for d in p.store.due_alerts(clock[0])], clock[0])
+    assert alert.title == "hackernews has gone quiet"
+    assert "21 hours" in alert.text and "every 2.0 hours" in alert.text
