@@ -175,7 +175,9 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         brands = ", ".join(channel.brands) if channel.brands else "all brands"
         state = "" if channel.enabled else "  (disabled)"
         out(f"  {channel.name} ({channel.type}): {channel.min_severity}, {brands}{state}")
-        extra = {k: v for k, v in channel if k not in _COMMON_CHANNEL_KEYS}
+        extra = {
+            k: v for k, v in channel if k not in _COMMON_CHANNEL_KEYS and v not in (None, [], "")
+        }
         if extra:
             out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
     out("")
