@@ -31,21 +31,66 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
+from pydantic import Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
 
 
+class SpreadRule(StrictModel):
+    """When a tracked negative post on this source escalates (``sources.<name>.spread``).
+
+    Engagement is the sum of the post's counters (points + comments, likes +
+    reposts + replies + quotes, ...) plus ``spread.reply_weight`` for each
+    negative reply seen. A post is ``spreading`` when its engagement per hour,
+    since it was posted, since it was first seen, or since the last reading, is
+    at least ``spreading`` and it gained at least ``min_gain`` over that span;
+    ``viral`` likewise with ``viral``. ``followers``: an author with at least this
+    many followers makes a negative post spreading at once (sources that report
+    followers: X, Mastodon). ``schedule`` overrides ``spread.schedule`` here.
+    """
+
+    spreading: float = Field(gt=0)
+    viral: float = Field(gt=0)
+    min_gain: int = Field(default=5, ge=1)
+    followers: int | None = Field(default=None, ge=1)
+    schedule: list[Duration] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _viral_above_spreading(self) -> SpreadRule:
+        if self.viral <= self.spreading:
+            raise ValueError("`viral` must be above `spreading` (both are engagement per hour)")
+        return self
+
+
 class SourceConfig(StrictModel):
     """Keys every source accepts. A connector's own model adds its own keys."""
+
+    #: A source that can re-read engagement sets its own thresholds here.
+    SPREAD: ClassVar[dict[str, Any]] = {}
 
     every: Duration = timedelta(minutes=5)
     base_url: str
     timeout: Duration = timedelta(seconds=20)
     enabled: bool = True
+    spread: SpreadRule | None = Field(default=None, validate_default=True)
+
+    @field_validator("spread", mode="before")
+    @classmethod
+    def _spread_defaults(cls, value: object) -> object:
+        """The owner's keys over this source's defaults, so one key can be changed alone."""
+        if not cls.SPREAD:
+            if value is not None:
+                raise ValueError("this source cannot re-read engagement, so it has no `spread`")
+            return None
+        if value is None:
+            return dict(cls.SPREAD)
+        if isinstance(value, dict):
+            return {**cls.SPREAD, **value}
+        return value
 
 
 FetchResult = tuple[list[Mention], str | None]
@@ -112,6 +157,10 @@ class Connector(ABC):
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""
         raise NotImplementedError(f"{self.name} cannot refresh engagement yet")
+
+    def can_refresh(self) -> bool:
+        """Whether ``refresh`` works here (a connector may lack it, or lack it in one mode)."""
+        return type(self).refresh is not Connector.refresh and self.config.spread is not None
 
     def usage(self) -> Usage | None:
         """This month's metered use, for sources that bill or cap it; None otherwise."""

@@ -41,7 +41,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field, SecretStr, field_validator
@@ -79,6 +79,8 @@ Params = list[tuple[str, str]]
 
 
 class BlueskyConfig(SourceConfig):
+    #: Escalation thresholds (likes + reposts + replies + quotes), per hour; see SpreadRule.
+    SPREAD: ClassVar[dict[str, Any]] = {"spreading": 20, "viral": 100, "min_gain": 8}
     base_url: str = "https://bsky.social"
     handle: str | None = None
     app_password: SecretStr | None = None
@@ -170,6 +172,23 @@ def _xrpc_error(response: httpx.Response) -> str | None:
 def _token_rejected(response: httpx.Response) -> bool:
     status = response.status_code
     return status == 401 or (status == 400 and _xrpc_error(response) in TOKEN_ERRORS)
+
+
+def _answers(record: dict[str, Any]) -> str | None:
+    """The post this one replies to (its thread's root) or quotes, by AT URI."""
+    reply = record.get("reply")
+    if isinstance(reply, dict):
+        root = reply.get("root")
+        if isinstance(root, dict) and isinstance(root.get("uri"), str):
+            return str(root["uri"])
+    embed = record.get("embed")
+    if isinstance(embed, dict):
+        quoted = embed.get("record")
+        if isinstance(quoted, dict) and isinstance(quoted.get("record"), dict):
+            quoted = quoted["record"]  # app.bsky.embed.recordWithMedia
+        if isinstance(quoted, dict) and isinstance(quoted.get("uri"), str):
+            return str(quoted["uri"])
+    return None
 
 
 def engagement(post: dict[str, Any]) -> dict[str, int]:
@@ -275,6 +294,7 @@ class BlueskyConnector(Connector):
             created_at=created or sort_at,
             engagement=engagement(post),
             raw=post,
+            reply_to=_answers(record),
         )
         return mention, sort_at
 

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -47,6 +47,8 @@ ITEM_URL = "https://news.ycombinator.com/item?id={}"
 
 
 class HackerNewsConfig(SourceConfig):
+    #: Escalation thresholds (points + comments) per hour; see SpreadRule.
+    SPREAD: ClassVar[dict[str, Any]] = {"spreading": 10, "viral": 40, "min_gain": 5}
     base_url: str = "https://hn.algolia.com/api/v1"
     tags: list[str] = ["story", "comment"]
     hits_per_page: int = Field(default=1000, ge=10, le=1000)
@@ -181,4 +183,5 @@ class HackerNewsConnector(Connector):
             created_at=datetime.fromtimestamp(created, UTC),
             engagement=engagement,
             raw=hit,
+            reply_to=str(hit["story_id"]) if hit.get("story_id") is not None else None,
         )

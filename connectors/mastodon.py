@@ -53,7 +53,7 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -112,6 +112,13 @@ class Instance(StrictModel):
 
 
 class MastodonConfig(SourceConfig):
+    #: Escalation thresholds (favourites + boosts + replies), per hour; see SpreadRule.
+    SPREAD: ClassVar[dict[str, Any]] = {
+        "spreading": 10,
+        "viral": 50,
+        "min_gain": 5,
+        "followers": 5_000,
+    }
     base_url: str = "https://mastodon.social"
     access_token: SecretStr | None = None
     instances: list[Instance] = []

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
 import httpx
@@ -94,6 +94,8 @@ _PRAW_ONLY = {"comment_limit", "comment_sort"}
 
 
 class RedditConfig(SourceConfig):
+    #: Escalation thresholds (score + comments), per hour; see SpreadRule.
+    SPREAD: ClassVar[dict[str, Any]] = {"spreading": 20, "viral": 100, "min_gain": 8}
     base_url: str = "https://oauth.reddit.com"
     www_url: str = WEB
     client_id: SecretStr | None = None
@@ -449,6 +451,7 @@ class RedditConnector(Connector):
             created_at=datetime.fromtimestamp(created, UTC),
             engagement=_engagement(data),
             raw=_plain(data),
+            reply_to=None if is_post or not data.get("link_id") else str(data["link_id"]),
         )
 
     # ------------------------------------------------------------------ reduced mode
@@ -560,6 +563,9 @@ class RedditConnector(Connector):
             if data.get("name") in wanted:
                 found[str(data["name"])] = _engagement(data)
         return found
+
+    def can_refresh(self) -> bool:
+        return self._reddit is not None and super().can_refresh()
 
     def check(self, online: bool = False) -> list[str]:
         subs = ", ".join(f"r/{s}" for s in self.config.subreddits)

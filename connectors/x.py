@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import requests
@@ -74,7 +74,15 @@ MIN_PAGE = 10  # recent search refuses max_results below 10
 LOOKUP_BATCH = 100
 SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=10)  # a little inside X's 7 days
 TWITTER_EPOCH_MS = 1288834974657
-TWEET_FIELDS = ["created_at", "author_id", "public_metrics", "lang", "note_tweet"]
+TWEET_FIELDS = [
+    "created_at",
+    "author_id",
+    "public_metrics",
+    "lang",
+    "note_tweet",
+    "conversation_id",
+    "referenced_tweets",
+]
 METRICS = {
     "likes": "like_count",
     "reposts": "retweet_count",
@@ -91,6 +99,15 @@ _PLAIN = re.compile(r"[#@]?\w+")
 
 
 class XConfig(SourceConfig):
+    #: Escalation thresholds (likes + reposts + replies + quotes), per hour; see SpreadRule.
+    SPREAD: ClassVar[dict[str, Any]] = {
+        "spreading": 30,
+        "viral": 200,
+        "min_gain": 10,
+        "followers": 10_000,
+        # every reading is a billed read: thinner than the default schedule
+        "schedule": ["5m", "20m", "1h", "6h"],
+    }
     base_url: str = "https://api.x.com"
     bearer_token: SecretStr
     lang: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -331,6 +348,7 @@ class XConnector(Connector):
             created_at=created,
             engagement=_engagement(tweet),
             raw={"tweet": tweet, "author": user or None},
+            reply_to=_answers(tweet, post_id),
         )
 
     # ------------------------------------------------------------ refresh
@@ -464,6 +482,16 @@ def _describe(exc: Any) -> str:
     status = getattr(exc.response, "status_code", "?")
     messages = " ".join(str(m) for m in exc.api_messages)[:200]
     return f"HTTP {status}: {messages}" if messages else f"HTTP {status}"
+
+
+def _answers(tweet: dict[str, Any], post_id: str) -> str | None:
+    """The post this one quotes, or the root of the conversation it replies in."""
+    refs = tweet.get("referenced_tweets")
+    for ref in refs if isinstance(refs, list) else ():
+        if isinstance(ref, dict) and ref.get("type") == "quoted" and ref.get("id"):
+            return str(ref["id"])
+    root = tweet.get("conversation_id")
+    return str(root) if root and str(root) != post_id else None
 
 
 def _engagement(tweet: dict[str, Any]) -> dict[str, int]:

@@ -138,7 +138,52 @@ class AlertsConfig(StrictModel):
     retry_base: Duration = timedelta(seconds=30)
     health_after: int = Field(default=3, ge=1)
     silence_factor: float = Field(default=10.0, ge=2)
+    #: A negative mention still ``new`` this long after its alert gets one reminder;
+    #: ``off`` for none.
+    remind_after: Duration | None = timedelta(hours=4)
     channels: list[dict[str, Any]] = []
+
+    @field_validator("remind_after", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return None if value in ("off", False) else value
+
+
+class SpreadConfig(StrictModel):
+    """Spread tracking: re-reading the engagement of recent negative mentions.
+
+    Each source's thresholds are under ``sources.<name>.spread``; these keys are
+    shared. ``schedule`` is the wait before each reading: the first after the
+    mention was seen, the last repeated; a post that is moving goes back to the
+    first step.
+    """
+
+    enabled: bool = True
+    track_for: Duration = timedelta(hours=48)
+    schedule: list[Duration] = Field(
+        default_factory=lambda: [
+            timedelta(minutes=5),
+            timedelta(minutes=15),
+            timedelta(hours=1),
+            timedelta(hours=3),
+        ],
+        min_length=1,
+    )
+    #: A negative reply or quote counts as this many likes/points towards a post's heat.
+    reply_weight: float = Field(default=3.0, ge=0)
+    #: A metered source (X) refreshes only while less than this share of its budget is used,
+    #: so that finding new complaints keeps the rest.
+    budget_share: float = Field(default=0.8, gt=0, le=1)
+
+
+class SpikesConfig(StrictModel):
+    """A spike: a brand's negative mentions in the last hour against its own baseline."""
+
+    enabled: bool = True
+    baseline: Duration = timedelta(days=7)
+    factor: float = Field(default=3.0, ge=1)
+    min_count: int = Field(default=5, ge=2)
+    repeat_after: Duration = timedelta(hours=6)
 
 
 class _FileConfig(StrictModel):
@@ -149,6 +194,8 @@ class _FileConfig(StrictModel):
     sources: dict[str, dict[str, Any] | None] = Field(min_length=1)
     alerts: AlertsConfig = AlertsConfig()
     sentiment: SentimentConfig = SentimentConfig()
+    spread: SpreadConfig = SpreadConfig()
+    spikes: SpikesConfig = SpikesConfig()
 
 
 @dataclass
@@ -162,6 +209,8 @@ class Config:
     channels: list[Any]  # the channels' own config models
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    spread: SpreadConfig = field(default_factory=SpreadConfig)
+    spikes: SpikesConfig = field(default_factory=SpikesConfig)
 
     def brands_for(self, source: str) -> list[BrandConfig]:
         return [b for b in self.brands if b.sources is None or source in b.sources]
@@ -339,6 +388,8 @@ def parse_config(
         channels=channels,
         alerts=top.alerts,
         sentiment=top.sentiment,
+        spread=top.spread,
+        spikes=top.spikes,
     )
 
 

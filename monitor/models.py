@@ -36,6 +36,9 @@ class Mention:
     #: Set by a source that knows the brand (an RSS feed configured with ``brand:``):
     #: the mention is then matched against that brand's keywords only.
     brand_hint: str | None = None
+    #: The external id of the tracked post this one answers or quotes (a comment's story,
+    #: a reply's thread root), where the source says so: a negative one adds to its heat.
+    reply_to: str | None = None
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:
@@ -67,9 +70,40 @@ class Score:
         }
 
 
+#: Alert kinds. A mention alert is the first word on a new mention; the others follow.
+MENTION, SPREADING, VIRAL, SPIKE, REMINDER, HEALTH, TEST = (
+    "mention",
+    "spreading",
+    "viral",
+    "spike",
+    "reminder",
+    "health",
+    "test",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """A post shown inside another alert (the top posts of a spike). Text is a stranger's."""
+
+    mention_id: int
+    source: str
+    author: str
+    text: str
+    url: str
+    created_at: datetime
+    label: Label
+    compound: float
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """What a channel is asked to deliver: one outbox row with its mention."""
+    """What a channel is asked to deliver: one outbox row with its mention.
+
+    ``kind`` is one of the kinds above. ``details`` are lines in our own words
+    (numbers, growth, what to do), safe to show as they are once escaped for
+    the medium; ``posts`` are the posts a spike alert lists.
+    """
 
     id: int
     kind: str
@@ -90,6 +124,9 @@ class Alert:
     matched_terms: tuple[str, ...] = ()
     attempts: int = 0  # failed attempts before this one
     queued_at: datetime | None = None
+    details: tuple[str, ...] = ()
+    posts: tuple[PostRef, ...] = ()
+    status: str | None = None  # the mention's status when the alert was claimed
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from monitor.matching import Match, Matcher
 from monitor.models import Mention
 from monitor.rules import decide
 from monitor.sentiment import Scorer
+from monitor.spread import schedule_for
 from monitor.store import NewMention, Store
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,46 @@ class Pipeline:
         if added:
             log.warning("%s: %s", title, text)
 
+    def _first_reading(self, source: str, now: datetime) -> datetime | None:
+        """When a new negative mention from ``source`` gets its first engagement reading."""
+        connector = self.connectors.get(source)
+        if not self.config.spread.enabled or connector is None or not connector.can_refresh():
+            return None
+        return now + schedule_for(self.config, connector)[0]
+
+    def _count_replies(
+        self,
+        source: str,
+        mentions: Sequence[Mention],
+        scored: dict[tuple[str, str], bool],
+        now: datetime,
+    ) -> None:
+        """Negative replies and quotes of tracked posts add to their heat.
+
+        Only what the poll fetched anyway is looked at (no extra request): every
+        new HN comment carries its story, Reddit comments in the watched
+        subreddits their post, X and Bluesky search hits what they answer or quote.
+        """
+        answers = [m for m in mentions if m.reply_to and m.reply_to != m.external_id]
+        if not answers or not self.config.spread.enabled:
+            return
+        threads = self.store.tracked_threads(source, [m.reply_to or "" for m in answers])
+        if not threads:
+            return
+        replies = []
+        for m in answers:
+            thread = threads.get(m.reply_to or "")
+            if thread is None:
+                continue
+            negative = scored.get((m.source, m.external_id))
+            if negative is None:
+                negative = self.scorer.score(m.full_text).negative
+            replies.append((thread, m.external_id, negative))
+        if replies:
+            added = self.store.add_replies(replies, now)
+            if added:
+                log.info("%s: %d new negative replies to tracked posts", source, added)
+
     def process(
         self,
         source: str,
@@ -275,18 +316,31 @@ class Pipeline:
             ids = [external_id for s, external_id in matched if s == src]
             known.update((src, i) for i in self.store.known_ids(src, ids))
 
+        now = self.clock()
+        track_at = self._first_reading(source, now)
         items: list[NewMention] = []
+        scores: dict[tuple[str, str], bool] = {}
         for key, (mention, matches) in matched.items():
             if key in known:
                 continue
             score = self.scorer.score(mention.full_text, brand=matches[0].brand)
+            scores[key] = score.negative
             brands = [m.brand for m in matches]
             decision = decide(brands, score, self.config.channels, self.config.sentiment)
             terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))
             items.append(
-                NewMention(mention, brands[0], terms, score, decision.severity, decision.channels)
+                NewMention(
+                    mention,
+                    brands[0],
+                    terms,
+                    score,
+                    decision.severity,
+                    decision.channels,
+                    track_at=track_at if score.negative else None,
+                )
             )
-        written = self.store.ingest(source, cursor_key, items, cursor, now=self.clock())
+        written = self.store.ingest(source, cursor_key, items, cursor, now=now)
+        self._count_replies(source, mentions, scores, now)
         return BatchResult(
             new_ids=[mention_id for mention_id, _ in written],
             negative=sum(1 for _, item in written if item.score.negative),

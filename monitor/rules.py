@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 from alerts.base import ChannelConfig
 from monitor.config import SentimentConfig
-from monitor.models import Score, Severity
-
-MENTION = "mention"  # the alert kind for a new mention
+from monitor.models import MENTION, Score, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +27,11 @@ def severity_of(score: Score, config: SentimentConfig) -> Severity:
     if score.negative and score.compound <= config.high_below:
         return "high"
     return "negative" if score.negative else "info"
+
+
+def routes(brand: str, severity: Severity, channels: Sequence[ChannelConfig]) -> tuple[str, ...]:
+    """The channels that want alerts about ``brand`` at ``severity``."""
+    return tuple(c.name for c in channels if c.wants(brand, severity))
 
 
 def decide(

@@ -3,7 +3,9 @@
 Each source polls at its own ``every`` with a little jitter, never overlaps
 itself (``max_instances=1``; a missed run is coalesced, not queued), and
 dispatches right after it polls. The dispatcher also runs on its own timer
-(``alerts.dispatch_every``) so retries go out while sources are quiet.
+(``alerts.dispatch_every``) so retries go out while sources are quiet. A
+follow-up job runs every minute: due engagement readings (spread tracking),
+spikes and reminders, then a dispatch if it queued anything.
 SIGINT and SIGTERM stop the scheduler cleanly: running jobs finish first.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,6 +25,10 @@ from monitor.config import format_duration
 from monitor.service import Service
 
 log = logging.getLogger(__name__)
+
+#: How often due engagement readings, spikes and reminders are looked for. Cheap when
+#: nothing is due: one indexed query each.
+WATCH_EVERY = timedelta(minutes=1)
 
 
 class Scheduler:
@@ -43,6 +49,13 @@ class Scheduler:
         except Exception:  # the guard: one failing job never stops the service
             log.exception("the job for %s failed", name)
 
+    def _watch_then_dispatch(self) -> None:
+        try:
+            if self.service.watch().queued:
+                self.service.dispatch()
+        except Exception:
+            log.exception("the follow-up job (spread, spikes, reminders) failed")
+
     def _dispatch(self) -> None:
         try:
             self.service.dispatch()
@@ -61,6 +74,13 @@ class Scheduler:
                 name=f"poll {name}",
                 next_run_time=now,
             )
+        self.scheduler.add_job(
+            self._watch_then_dispatch,
+            IntervalTrigger(seconds=WATCH_EVERY.total_seconds()),
+            id="watch",
+            name="spread tracking, spikes and reminders",
+            next_run_time=now + WATCH_EVERY,
+        )
         self.scheduler.add_job(
             self._dispatch,
             IntervalTrigger(seconds=self.service.config.alerts.dispatch_every.total_seconds()),

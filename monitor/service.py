@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -18,13 +19,28 @@ from connectors import load_connector
 from connectors.base import Connector
 from monitor.config import Config
 from monitor.dispatcher import Dispatcher, DispatchReport
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
+from monitor.followup import queue_reminders
 from monitor.http import make_client
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, make_scorer
+from monitor.spikes import queue_spikes
+from monitor.spread import Tracker, TrackReport
 from monitor.store import Store, StoreState
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class WatchReport:
+    track: TrackReport = field(default_factory=TrackReport)
+    spikes: int = 0
+    reminders: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def queued(self) -> int:
+        return self.track.escalations + self.spikes + self.reminders
 
 
 def build_channels(configs: Iterable[Any], http: httpx.Client | None = None) -> dict[str, Channel]:
@@ -79,6 +95,8 @@ class Service:
         self.dispatcher = Dispatcher(
             self.store, self.channels, config.alerts, clock=clock, strict=strict
         )
+        self.clock = clock
+        self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
 
     def poll(self, sources: Iterable[str] | None = None) -> list[SourceReport]:
         """One cycle of the named sources (default: all enabled ones); no dispatch."""
@@ -90,6 +108,28 @@ class Service:
                     f"source '{name}' is not configured or not enabled (known: {known})"
                 )
         return [self.pipeline.poll_source(name) for name in names]
+
+    def watch(self) -> WatchReport:
+        """The follow-up jobs: spread tracking, spikes and reminders. Each runs even if
+        another failed; what they queue goes out with the next dispatch."""
+        report = WatchReport()
+        try:
+            report.track = self.tracker.run()
+        except MonitorError as exc:
+            report.errors.append(f"spread tracking: {exc}")
+            log.error("spread tracking failed: %s", exc)
+        now = self.clock()
+        try:
+            report.spikes = queue_spikes(self.config, self.store, now)
+        except MonitorError as exc:
+            report.errors.append(f"spikes: {exc}")
+            log.error("the spike check failed: %s", exc)
+        try:
+            report.reminders = queue_reminders(self.config, self.store, now)
+        except MonitorError as exc:
+            report.errors.append(f"reminders: {exc}")
+            log.error("the reminders failed: %s", exc)
+        return report
 
     def dispatch(self) -> DispatchReport:
         return self.dispatcher.dispatch()

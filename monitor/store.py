@@ -48,11 +48,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from monitor.errors import StorageError
-from monitor.models import Alert, Mention, Score, Severity
+from monitor.models import Alert, Mention, PostRef, Score, Severity
 
 log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+NEW, ACKNOWLEDGED, RESOLVED, IGNORED = "new", "acknowledged", "resolved", "ignored"
+STATUSES = (NEW, ACKNOWLEDGED, RESOLVED, IGNORED)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -82,6 +84,8 @@ class MentionRow(Base):
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_first_seen", "first_seen_at"),
+        Index("ix_mentions_next_refresh", "next_refresh_at"),
+        Index("ix_mentions_status", "status", "negative"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +107,18 @@ class MentionRow(Base):
     severity: Mapped[str] = mapped_column(String(10))
     reasons: Mapped[list[str]] = mapped_column(JSON)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: new -> acknowledged -> resolved (or ignored); see monitor/followup.py.
+    status: Mapped[str] = mapped_column(String(20), default=NEW, server_default=NEW)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    #: When the owner first answered (acknowledged, resolved or ignored it).
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Spread tracking: the escalation level reached (0, 1 spreading, 2 viral), the
+    #: next engagement reading (None: not tracked), and the step of the schedule.
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    negative_replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AlertRow(Base):
@@ -130,6 +146,45 @@ class AlertRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: For notices (kind "health", ...) that are about no mention: what to say.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SnapshotRow(Base):
+    """One reading of a tracked mention's engagement."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_mention_taken", "mention_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    engagement: Mapped[dict[str, int]] = mapped_column(JSON)
+    negative_replies: Mapped[int] = mapped_column(Integer)
+
+
+class StatusChangeRow(Base):
+    """The history of a mention's status, with the owner's notes."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_mention", "mention_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReplyRow(Base):
+    """A reply or quote seen for a tracked mention (counted once), and whether it is negative."""
+
+    __tablename__ = "replies"
+
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    negative: Mapped[bool] = mapped_column(Boolean)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CursorRow(Base):
@@ -198,6 +253,60 @@ class NewMention:
     severity: Severity
     channels: tuple[str, ...]
     kind: str = "mention"
+    #: When to first re-read its engagement (a negative mention on a source that can);
+    #: None: not tracked.
+    track_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A negative mention's response times: posted, first alert sent, first answered."""
+
+    id: int
+    brand: str
+    status: str
+    created_at: datetime
+    acked_at: datetime | None
+    alerted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    taken_at: datetime
+    engagement: dict[str, int]
+    negative_replies: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A negative mention due for an engagement reading, with its first and last readings."""
+
+    id: int
+    source: str
+    external_id: str
+    brand: str
+    created_at: datetime
+    author_followers: int | None
+    level: int
+    step: int
+    negative_replies: int
+    first: Snapshot
+    last: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The outcome of one reading: a snapshot (unless ``engagement`` is None), the next
+    reading (None: stop tracking), and an escalation alert to queue: (kind, channels,
+    payload)."""
+
+    mention_id: int
+    engagement: dict[str, int] | None
+    negative_replies: int | None
+    next_at: datetime | None
+    step: int
+    level: int
+    escalation: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
 
 
 def _utcnow() -> datetime:
@@ -355,6 +464,18 @@ class Store:
                 ]
                 if outbox:
                     s.execute(insert(Base.metadata.tables["alerts"]), outbox)
+                snapshots = [
+                    {
+                        "mention_id": mention_id,
+                        "taken_at": now,
+                        "engagement": item.mention.engagement,
+                        "negative_replies": 0,
+                    }
+                    for mention_id, item in written
+                    if item.track_at is not None
+                ]
+                if snapshots:
+                    s.execute(insert(Base.metadata.tables["snapshots"]), snapshots)
             self._set_cursor(s, source, brand, cursor, now)
             return written
 
@@ -395,6 +516,11 @@ class Store:
             "severity": item.severity,
             "reasons": list(item.score.reasons),
             "raw": m.raw,
+            "status": NEW,
+            "level": 0,
+            "next_refresh_at": item.track_at,
+            "refresh_step": 0,
+            "negative_replies": 0,
         }
 
     @staticmethod
@@ -411,9 +537,12 @@ class Store:
         brand: str | None = None,
         negative: bool | None = None,
         since: datetime | None = None,
+        status: str | None = None,
         limit: int = 100,
     ) -> list[MentionRow]:
         query = select(MentionRow).order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
+        if status is not None:
+            query = query.where(MentionRow.status == status)
         if brand is not None:
             query = query.where(func.lower(MentionRow.brand) == brand.lower())
         if negative is not None:
@@ -422,6 +551,299 @@ class Store:
             query = query.where(MentionRow.created_at >= since)
         with self.session() as s:
             return list(s.scalars(query.limit(limit)))
+
+    def mention(self, mention_id: int) -> MentionRow | None:
+        with self.session() as s:
+            return s.get(MentionRow, mention_id)
+
+    # ------------------------------------------------------------ spread tracking
+
+    def stop_tracking(self, created_before: datetime) -> int:
+        """Stop tracking mentions posted before ``created_before`` (older than track_for)."""
+        with self.session() as s:
+            result = s.execute(
+                update(MentionRow)
+                .where(
+                    MentionRow.next_refresh_at.is_not(None),
+                    MentionRow.created_at < created_before,
+                )
+                .values(next_refresh_at=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def tracked_due(self, now: datetime, limit: int = 2000) -> list[Tracked]:
+        """Tracked mentions whose next reading is due, most overdue first."""
+        with self.session() as s:
+            rows = list(
+                s.scalars(
+                    select(MentionRow)
+                    .where(MentionRow.next_refresh_at <= now)
+                    .order_by(MentionRow.next_refresh_at, MentionRow.id)
+                    .limit(limit)
+                )
+            )
+            snaps: dict[int, list[SnapshotRow]] = {}
+            for chunk in _chunks([r.id for r in rows], 500):
+                for snap in s.scalars(
+                    select(SnapshotRow)
+                    .where(SnapshotRow.mention_id.in_(chunk))
+                    .order_by(SnapshotRow.taken_at, SnapshotRow.id)
+                ):
+                    snaps.setdefault(snap.mention_id, []).append(snap)
+        due = []
+        for row in rows:
+            taken = snaps.get(row.id) or []
+            first = (
+                Snapshot(taken[0].taken_at, dict(taken[0].engagement), taken[0].negative_replies)
+                if taken
+                else Snapshot(row.first_seen_at, dict(row.engagement), 0)
+            )
+            last = (
+                Snapshot(taken[-1].taken_at, dict(taken[-1].engagement), taken[-1].negative_replies)
+                if taken
+                else first
+            )
+            due.append(
+                Tracked(
+                    id=row.id,
+                    source=row.source,
+                    external_id=row.external_id,
+                    brand=row.brand,
+                    created_at=row.created_at,
+                    author_followers=row.author_followers,
+                    level=row.level,
+                    step=row.refresh_step,
+                    negative_replies=row.negative_replies,
+                    first=first,
+                    last=last,
+                )
+            )
+        return due
+
+    def record_readings(self, readings: Sequence[Reading], now: datetime) -> int:
+        """Snapshots, next readings, levels and escalation alerts in one transaction.
+
+        Returns the escalation alerts queued. The outbox's unique key keeps each
+        level to one alert per channel even if two trackers raced.
+        """
+        queued = 0
+        with self.session() as s:
+            snapshots = [
+                {
+                    "mention_id": r.mention_id,
+                    "taken_at": now,
+                    "engagement": r.engagement,
+                    "negative_replies": r.negative_replies or 0,
+                }
+                for r in readings
+                if r.engagement is not None
+            ]
+            if snapshots:
+                s.execute(insert(Base.metadata.tables["snapshots"]), snapshots)
+            for r in readings:
+                values: dict[str, Any] = {"next_refresh_at": r.next_at, "refresh_step": r.step}
+                if r.engagement is not None:
+                    values["engagement"] = r.engagement
+                if r.escalation is not None:
+                    values["level"] = r.level
+                s.execute(update(MentionRow).where(MentionRow.id == r.mention_id).values(**values))
+                if r.escalation is not None:
+                    kind, channels, payload = r.escalation
+                    row = s.get(MentionRow, r.mention_id)
+                    if row is None or row.status == IGNORED:
+                        continue
+                    key = f"{row.source}:{row.external_id}"
+                    queued += self._queue(s, kind, key, payload, "high", channels, now, row.id)
+        return queued
+
+    def tracked_threads(self, source: str, external_ids: Sequence[str]) -> dict[str, int]:
+        """external id -> mention id, for those of ``external_ids`` being tracked now."""
+        found: dict[str, int] = {}
+        with self.session() as s:
+            for chunk in _chunks(list(dict.fromkeys(external_ids)), 500):
+                rows = s.execute(
+                    select(MentionRow.external_id, MentionRow.id).where(
+                        MentionRow.source == source,
+                        MentionRow.external_id.in_(chunk),
+                        MentionRow.next_refresh_at.is_not(None),
+                    )
+                )
+                found.update({str(e): int(i) for e, i in rows})
+        return found
+
+    def add_replies(self, replies: Sequence[tuple[int, str, bool]], now: datetime) -> int:
+        """Record (mention id, reply's external id, negative?) once each; returns the new
+        negative ones, which are added to their mention's ``negative_replies``."""
+        added = 0
+        with self.session() as s:
+            for mention_id, external_id, negative in dict.fromkeys(replies):
+                if s.get(ReplyRow, (mention_id, external_id)) is not None:
+                    continue
+                s.add(
+                    ReplyRow(
+                        mention_id=mention_id,
+                        external_id=external_id,
+                        negative=negative,
+                        seen_at=now,
+                    )
+                )
+                if negative:
+                    added += 1
+                    s.execute(
+                        update(MentionRow)
+                        .where(MentionRow.id == mention_id)
+                        .values(negative_replies=MentionRow.negative_replies + 1)
+                    )
+        return added
+
+    def snapshots(self, mention_id: int) -> list[SnapshotRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(SnapshotRow)
+                    .where(SnapshotRow.mention_id == mention_id)
+                    .order_by(SnapshotRow.taken_at, SnapshotRow.id)
+                )
+            )
+
+    # ------------------------------------------------------------ follow-up
+
+    def set_status(
+        self, mention_id: int, status: str, note: str | None, now: datetime
+    ) -> tuple[str, str]:
+        """Change a mention's status and keep the change; returns (old, new).
+
+        LookupError: no such mention; ValueError: not a status, or back to ``new``.
+        """
+        if status not in STATUSES or status == NEW:
+            raise ValueError(f"'{status}' is not a status a mention can be moved to")
+        with self.session() as s:
+            row = s.get(MentionRow, mention_id)
+            if row is None:
+                raise LookupError(mention_id)
+            old = row.status
+            row.status, row.status_at = status, now
+            if note:
+                row.status_note = note
+            if row.acked_at is None:
+                row.acked_at = now
+            if status == IGNORED:
+                row.next_refresh_at = None  # the owner does not want to hear of it again
+            s.add(StatusChangeRow(mention_id=mention_id, at=now, status=status, note=note))
+            return old, status
+
+    def status_changes(self, mention_id: int) -> list[StatusChangeRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(StatusChangeRow)
+                    .where(StatusChangeRow.mention_id == mention_id)
+                    .order_by(StatusChangeRow.at, StatusChangeRow.id)
+                )
+            )
+
+    def unanswered(self, *, seen_before: datetime, seen_after: datetime) -> list[MentionRow]:
+        """Negative mentions still new, first seen in (seen_after, seen_before], that had
+        an alert queued (a mention no channel wanted needs no reminder)."""
+        alerted = select(AlertRow.mention_id).where(AlertRow.kind == "mention")
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(MentionRow)
+                    .where(
+                        MentionRow.negative.is_(True),
+                        MentionRow.status == NEW,
+                        MentionRow.first_seen_at <= seen_before,
+                        MentionRow.first_seen_at > seen_after,
+                        MentionRow.id.in_(alerted),
+                    )
+                    .order_by(MentionRow.id)
+                )
+            )
+
+    def negative_timeline(self, since: datetime | None) -> list[Timeline]:
+        """Each negative mention (posted since ``since``) with when its first alert went out."""
+        first_sent = (
+            select(AlertRow.mention_id, func.min(AlertRow.sent_at).label("sent"))
+            .where(AlertRow.kind == "mention", AlertRow.status == SENT)
+            .group_by(AlertRow.mention_id)
+            .subquery()
+        )
+        query = (
+            select(
+                MentionRow.id,
+                MentionRow.brand,
+                MentionRow.status,
+                MentionRow.created_at,
+                MentionRow.acked_at,
+                first_sent.c.sent,
+            )
+            .join(first_sent, first_sent.c.mention_id == MentionRow.id, isouter=True)
+            .where(MentionRow.negative.is_(True))
+        )
+        if since is not None:
+            query = query.where(MentionRow.created_at >= since)
+        with self.session() as s:
+            return [
+                Timeline(
+                    i,
+                    brand,
+                    status,
+                    created,
+                    acked if acked is None or acked.tzinfo else acked.replace(tzinfo=UTC),
+                    sent.replace(tzinfo=UTC) if sent is not None and sent.tzinfo is None else sent,
+                )
+                for i, brand, status, created, acked, sent in s.execute(query)
+            ]
+
+    # ------------------------------------------------------------ spikes
+
+    def negatives_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(brand, posted at) of every negative mention posted since ``since``."""
+        with self.session() as s:
+            return [
+                (str(b), c)
+                for b, c in s.execute(
+                    select(MentionRow.brand, MentionRow.created_at).where(
+                        MentionRow.negative.is_(True), MentionRow.created_at >= since
+                    )
+                )
+            ]
+
+    def watching_since(self) -> datetime | None:
+        """When the first mention was stored: how far back a baseline can look."""
+        with self.session() as s:
+            return s.scalar(select(func.min(MentionRow.first_seen_at)))
+
+    def top_negatives(self, brand: str, since: datetime, limit: int = 5) -> list[MentionRow]:
+        with self.session() as s:
+            rows = list(
+                s.scalars(
+                    select(MentionRow).where(
+                        MentionRow.brand == brand,
+                        MentionRow.negative.is_(True),
+                        MentionRow.created_at >= since,
+                    )
+                )
+            )
+        severity = {"high": 2, "negative": 1}
+        rows.sort(
+            key=lambda r: (
+                -severity.get(r.severity, 0),
+                -sum(v for k, v in r.engagement.items() if k != "upvote_ratio"),
+                r.compound,
+            )
+        )
+        return rows[:limit]
+
+    def last_alert_at(self, kind: str, key_prefix: str) -> datetime | None:
+        """When an alert of ``kind`` whose key starts with ``key_prefix`` was last queued."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.max(AlertRow.created_at)).where(
+                    AlertRow.kind == kind, AlertRow.dedupe_key.startswith(key_prefix)
+                )
+            )
 
     # ------------------------------------------------------------ outbox
 
@@ -590,34 +1012,53 @@ class Store:
         severity: str,
         channels: Sequence[str],
         now: datetime,
+        *,
+        mention_id: int | None = None,
     ) -> int:
-        """Queue a notice (a health alert) once per (channel, kind, key); returns rows added."""
-        added = 0
+        """Queue an alert once per (channel, kind, key); returns the rows added.
+
+        A notice (health, spike) is about no mention: ``payload`` says it all. An
+        escalation or reminder names its ``mention_id``; ``payload`` adds details.
+        """
         with self.session() as s:
-            for channel in channels:
-                exists = s.scalar(
-                    select(AlertRow.id).where(
-                        AlertRow.channel == channel,
-                        AlertRow.kind == kind,
-                        AlertRow.dedupe_key == key,
+            return self._queue(s, kind, key, payload, severity, channels, now, mention_id)
+
+    @staticmethod
+    def _queue(
+        s: Session,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        severity: str,
+        channels: Sequence[str],
+        now: datetime,
+        mention_id: int | None,
+    ) -> int:
+        added = 0
+        for channel in channels:
+            exists = s.scalar(
+                select(AlertRow.id).where(
+                    AlertRow.channel == channel,
+                    AlertRow.kind == kind,
+                    AlertRow.dedupe_key == key,
+                )
+            )
+            if exists is None:
+                s.add(
+                    AlertRow(
+                        mention_id=mention_id,
+                        channel=channel,
+                        kind=kind,
+                        dedupe_key=key,
+                        severity=severity,
+                        status=PENDING,
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                        payload=payload,
                     )
                 )
-                if exists is None:
-                    s.add(
-                        AlertRow(
-                            mention_id=None,
-                            channel=channel,
-                            kind=kind,
-                            dedupe_key=key,
-                            severity=severity,
-                            status=PENDING,
-                            attempts=0,
-                            created_at=now,
-                            next_attempt_at=now,
-                            payload=payload,
-                        )
-                    )
-                    added += 1
+                added += 1
         return added
 
     # ------------------------------------------------------------ source state
@@ -721,6 +1162,8 @@ def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
         matched_terms=tuple(mention.matched_terms),
         attempts=row.attempts,
         queued_at=row.created_at,
+        details=tuple(str(d) for d in (row.payload or {}).get("details") or ()),
+        status=mention.status,
     )
 
 
@@ -751,7 +1194,41 @@ def _notice(row: AlertRow) -> Alert:
         mention_id=None,
         attempts=row.attempts,
         queued_at=row.created_at,
+        details=tuple(str(d) for d in p.get("details") or ()),
+        posts=tuple(_post_ref(post) for post in p.get("posts") or () if isinstance(post, dict)),
     )
+
+
+def _post_ref(p: dict[str, Any]) -> PostRef:
+    created = p.get("created_at")
+    try:
+        when = datetime.fromisoformat(str(created))
+    except ValueError:
+        when = datetime.fromtimestamp(0, UTC)
+    return PostRef(
+        mention_id=int(p.get("mention_id") or 0),
+        source=str(p.get("source") or ""),
+        author=str(p.get("author") or ""),
+        text=str(p.get("text") or ""),
+        url=str(p.get("url") or ""),
+        created_at=when if when.tzinfo else when.replace(tzinfo=UTC),
+        label=p["label"] if p.get("label") in ("negative", "neutral", "positive") else "neutral",
+        compound=float(p.get("compound") or 0.0),
+    )
+
+
+def post_payload(row: MentionRow) -> dict[str, Any]:
+    """A mention as a spike alert's payload lists it (JSON-safe)."""
+    return {
+        "mention_id": row.id,
+        "source": row.source,
+        "author": row.author,
+        "text": f"{row.title} - {row.text}" if row.title else row.text,
+        "url": row.url,
+        "created_at": row.created_at.isoformat(),
+        "label": row.label,
+        "compound": row.compound,
+    }
 
 
 class StoreState:
