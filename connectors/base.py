@@ -46,9 +46,11 @@ class SpreadRule(StrictModel):
     Engagement is the sum of the post's counters (points + comments, likes +
     reposts + replies + quotes, ...) plus ``spread.reply_weight`` for each
     negative reply seen. A post is ``spreading`` when its engagement per hour,
-    since it was posted, since it was first seen, or since the last reading, is
-    at least ``spreading`` and it gained at least ``min_gain`` over that span;
-    ``viral`` likewise with ``viral``. ``followers``: an author with at least this
+    since it was posted, since it was first seen, or since the last reading
+    (spans under 15 minutes count as 15), is at least ``spreading`` and it
+    gained at least ``min_gain`` over that span; ``viral`` when the rate is at
+    least ``viral`` and the gain at least ``min_gain * viral / spreading``
+    (on HN: 40 an hour and 20 points). ``followers``: an author with at least this
     many followers makes a negative post spreading at once (sources that report
     followers: X, Mastodon). ``schedule`` overrides ``spread.schedule`` here.
     """

@@ -84,7 +84,12 @@ class HackerNewsConnector(Connector):
                 continue
             for hit in hits:
                 mention = self._to_mention(hit)
-                if mention is not None and any(n in normalise(mention.full_text) for n in needles):
+                # Comments come back even when they do not name a brand: a negative one in
+                # the thread of a tracked story adds to its heat (the pipeline decides).
+                if mention is not None and (
+                    mention.reply_to is not None
+                    or any(n in normalise(mention.full_text) for n in needles)
+                ):
                     found.setdefault(mention.external_id, mention)
             covered = max(covered or 0, end)
             start, end = end, now

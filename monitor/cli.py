@@ -259,6 +259,8 @@ def _status(store: Any, config: Any) -> None:
                 f"    FAILING {row.consecutive_failures}x in a row since "
                 f"{_when(row.last_error_at)}: {terminal_safe(row.last_error or '')}"
             )
+        elif row.last_error:
+            out(f"    last error {_when(row.last_error_at)}: {terminal_safe(row.last_error)}")
     counts = store.alert_counts()
     paused = store.paused_channels()
     out("Alert delivery:")
@@ -364,22 +366,42 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         raise click.BadParameter(str(exc)) from None
 
 
-@cli.command()
+@cli.group(cls=_Group, invoke_without_command=True)
 @config_option
 @click.option("--brand", help="Only this brand.")
 @click.option("--negative", is_flag=True, help="Only negative mentions.")
+@click.option(
+    "--status",
+    type=click.Choice(["new", "acknowledged", "resolved", "ignored"]),
+    help="Only mentions with this status.",
+)
 @click.option("--since", callback=_since, help="Only mentions posted within this long, e.g. 24h.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
 def mentions(
+    ctx: click.Context,
     config_path: Path,
     brand: str | None,
     negative: bool,
+    status: str | None,
     since: datetime | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """List stored mentions, newest first."""
+    """List stored mentions, newest first; or follow one up.
+
+    \b
+    mention-monitor mentions --negative --status new   what still needs an answer
+    mention-monitor mentions show 42                   one mention, its readings and history
+    mention-monitor mentions ack 42 --note "replied"   you are on it (reminders stop)
+    mention-monitor mentions resolve 42                done
+    mention-monitor mentions ignore 42                 not worth an answer (tracking stops)
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    if ctx.invoked_subcommand is not None:
+        return
     from monitor.store import Store
 
     config = load_config(config_path)
@@ -392,41 +414,147 @@ def mentions(
     store = Store(config.database)
     try:
         rows = store.mentions(
-            brand=brand, negative=True if negative else None, since=since, limit=limit
+            brand=brand,
+            negative=True if negative else None,
+            since=since,
+            status=status,
+            limit=limit,
         )
     finally:
         store.close()
     for row in rows:
         if as_json:
-            record = {
-                "id": row.id,
-                "source": row.source,
-                "external_id": row.external_id,
-                "brand": row.brand,
-                "url": row.url,
-                "author": row.author,
-                "title": row.title,
-                "text": row.text,
-                "created_at": row.created_at.isoformat(),
-                "first_seen_at": row.first_seen_at.isoformat(),
-                "engagement": row.engagement,
-                "negative": row.negative,
-                "compound": row.compound,
-                "label": row.label,
-                "severity": row.severity,
-                "reasons": row.reasons,
-                "matched_terms": row.matched_terms,
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json.dumps(_mention_record(row), ensure_ascii=False))
         else:
             text = terminal_safe(f"{row.title} - {row.text}" if row.title else row.text)
+            state = f" [{row.status}]" if row.negative else ""
+            level = {1: " SPREADING", 2: " VIRAL"}.get(row.level, "")
             click.echo(
                 f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {row.source:<10} "
-                f"{terminal_safe(row.brand)} | {row.label} {row.compound:+.2f} | "
+                f"{terminal_safe(row.brand)} | {row.label} {row.compound:+.2f}{state}{level} | "
                 f"{terminal_safe(row.author)}: {shorten(text, 100)}\n    {terminal_safe(row.url)}"
             )
     if not rows and not as_json:
         click.echo("No mentions stored yet that fit.", err=True)
+
+
+def _mention_record(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "source": row.source,
+        "external_id": row.external_id,
+        "brand": row.brand,
+        "url": row.url,
+        "author": row.author,
+        "title": row.title,
+        "text": row.text,
+        "created_at": row.created_at.isoformat(),
+        "first_seen_at": row.first_seen_at.isoformat(),
+        "engagement": row.engagement,
+        "negative": row.negative,
+        "compound": row.compound,
+        "label": row.label,
+        "severity": row.severity,
+        "reasons": row.reasons,
+        "matched_terms": row.matched_terms,
+        "status": row.status,
+        "status_note": row.status_note,
+        "level": {0: None, 1: "spreading", 2: "viral"}.get(row.level),
+        "negative_replies": row.negative_replies,
+        "tracked_until_next_reading": (
+            row.next_refresh_at.isoformat() if row.next_refresh_at else None
+        ),
+    }
+
+
+def _status_command(word: str, status: str, help_text: str) -> None:
+    @mentions.command(word, help=help_text)
+    @click.argument("mention_ids", metavar="ID...", nargs=-1, required=True, type=int)
+    @click.option("--note", help="A note kept with the change (what you did, who answered).")
+    @click.pass_context
+    def change(ctx: click.Context, mention_ids: tuple[int, ...], note: str | None) -> None:
+        from monitor.followup import set_status
+        from monitor.store import Store
+
+        config = load_config(ctx.obj["config_path"])
+        store = Store(config.database)
+        failed = 0
+        try:
+            for mention_id in mention_ids:
+                try:
+                    old, new = set_status(store, mention_id, status, note, datetime.now(UTC))
+                except MonitorError as exc:
+                    click.echo(f"error: {exc}", err=True)
+                    failed += 1
+                    continue
+                same = " (it already was)" if old == new else ""
+                click.echo(f"mention #{mention_id}: {old} -> {new}{same}")
+        finally:
+            store.close()
+        if failed:
+            ctx.exit(1)
+
+
+_status_command(
+    "ack",
+    "acknowledged",
+    "Mark mentions acknowledged: you have seen them and are on it. Stops the reminder; "
+    "a post that keeps spreading still escalates.",
+)
+_status_command("resolve", "resolved", "Mark mentions resolved: answered and done.")
+_status_command(
+    "ignore",
+    "ignored",
+    "Mark mentions ignored: not worth an answer. Stops reminders and spread tracking.",
+)
+
+
+@mentions.command("show")
+@click.argument("mention_id", metavar="ID", type=int)
+@click.pass_context
+def show(ctx: click.Context, mention_id: int) -> None:
+    """One mention in full: text, score, status history and engagement readings."""
+    from monitor.store import Store
+
+    config = load_config(ctx.obj["config_path"])
+    store = Store(config.database)
+    try:
+        row = store.mention(mention_id)
+        if row is None:
+            raise MonitorError(
+                f"no mention #{mention_id} in the database "
+                "(list them with `mention-monitor mentions`)"
+            )
+        changes = store.status_changes(mention_id)
+        snapshots = store.snapshots(mention_id)
+    finally:
+        store.close()
+    safe = terminal_safe
+    out = click.echo
+    out(f"#{row.id} {safe(row.brand)} on {row.source}, by {safe(row.author)}")
+    out(f"  posted {_when(row.created_at)}, first seen {_when(row.first_seen_at)}")
+    out(f"  {safe(row.url)}")
+    if row.title:
+        out(f"  title: {safe(row.title)}")
+    out(f"  text: {safe(row.text)}")
+    out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
+    out(f"  status: {row.status}" + (f" ({safe(row.status_note)})" if row.status_note else ""))
+    for change in changes:
+        note = f": {safe(change.note)}" if change.note else ""
+        out(f"    {_when(change.at)} -> {change.status}{note}")
+    level = {1: "spreading", 2: "viral"}.get(row.level)
+    if level:
+        out(f"  escalated: {level}")
+    if row.negative_replies:
+        out(f"  negative replies or quotes seen: {row.negative_replies}")
+    if snapshots:
+        tracked = (
+            f"next reading {_when(row.next_refresh_at)}" if row.next_refresh_at else "finished"
+        )
+        out(f"  engagement readings ({tracked}):")
+        for snap in snapshots:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(snap.engagement.items()))
+            out(f"    {_when(snap.taken_at)}: {counts or 'no counts'}")
 
 
 @cli.command()
@@ -529,7 +657,8 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
 @cli.command()
 @config_option
 def stats(config_path: Path) -> None:
-    """Mentions per brand, delivery per channel, source health and undeliverable alerts."""
+    """Mentions per brand, how fast negatives were answered, delivery per channel, source
+    health and undeliverable alerts."""
     from datetime import timedelta
 
     from monitor.http import make_client
@@ -550,6 +679,7 @@ def stats(config_path: Path) -> None:
             cells = [windows[w].get(brand.name, (0, 0)) for w in ("24h", "7d", "all")]
             row = "".join(f"{f'{n} ({neg})':>10}" for n, neg in cells)
             click.echo(f"  {terminal_safe(brand.name):<34}{row}")
+        _responses(store, config, now - timedelta(days=30))
         _status(store, config)
         with make_client() as http:
             usages = {
@@ -563,6 +693,31 @@ def stats(config_path: Path) -> None:
                 click.echo(f"  {name}: {_usage(usage)}")
     finally:
         store.close()
+
+
+def _responses(store: Any, config: Any, since: datetime) -> None:
+    """Per brand: posting -> alert and alert -> first answer (medians), unanswered negatives."""
+    from monitor.followup import human, response_stats
+
+    stats = response_stats(store, since)
+    out = click.echo
+    out("Negative mentions of the last 30 days (median times):")
+    head = f"{'negative':>9}{'posted->alert':>15}{'alert->answer':>15}{'unanswered':>12}"
+    out(f"  {'brand':<26}{head}")
+    for brand in config.brands:
+        r = stats.get(brand.name)
+        if r is None:
+            out(f"  {terminal_safe(brand.name):<26}{0:>9}{'-':>15}{'-':>15}{0:>12}")
+            continue
+        out(
+            f"  {terminal_safe(brand.name):<26}{r.negatives:>9}"
+            f"{human(r.median(r.post_to_alert)):>15}{human(r.median(r.alert_to_ack)):>15}"
+            f"{r.unanswered:>12}"
+        )
+        if r.unanswered:
+            ids = " ".join(f"#{i}" for i in r.unanswered_ids[-8:])
+            more = f" and {r.unanswered - 8} more" if r.unanswered > 8 else ""
+            out(f"    waiting for an answer: {ids}{more} (`mention-monitor mentions ack ID`)")
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ WORDS = {
     "score": {"reddit": "upvotes"},
 }
 NOT_COUNTED = {"upvote_ratio"}  # a percentage, not engagement
+MIN_SPAN = timedelta(minutes=15)
 
 
 def total(engagement: Mapping[str, int], negative_replies: int, reply_weight: float) -> float:
@@ -94,23 +95,30 @@ def assess(
         ),
     ]
     level, best, where = 0, 0.0, ""
+    # Viral needs as much more gain as its rate is above spreading's: 5 points in a few
+    # minutes may be a post spreading on HN, but it takes 20 to call it viral.
+    viral_gain = rule.min_gain * rule.viral / rule.spreading
     for name, gain, span in spans:
-        # At least a minute: a post seen the second it was posted is not infinitely fast.
-        hours = max(span.total_seconds(), 60.0) / 3600
-        rate = gain / hours
+        rate = gain / _hours(span)
         if gain < rule.min_gain:
             continue
-        reached = 2 if rate >= rule.viral else 1 if rate >= rule.spreading else 0
+        reached = 1 if rate >= rule.spreading else 0
+        if rate >= rule.viral and gain >= viral_gain:
+            reached = 2
         if (reached, rate) > (level, best):
             level, best, where = reached, rate, name
-    last_gain, last_span = spans[2][1], spans[2][2]
-    moving = last_gain / (max(last_span.total_seconds(), 60.0) / 3600) >= rule.spreading / 2
+    moving = spans[2][1] / _hours(spans[2][2]) >= rule.spreading / 2
     reach = bool(
         rule.followers and post.author_followers and post.author_followers >= rule.followers
     )
     if reach and level < 1:
         level, where = 1, "author's reach"
     return Verdict(level, best, where, moving or level > 0, reach)
+
+
+def _hours(span: timedelta) -> float:
+    """A span in hours, at least MIN_SPAN: a few likes in the first minute are not a rate."""
+    return max(span, MIN_SPAN).total_seconds() / 3600
 
 
 def growth_lines(
@@ -128,8 +136,9 @@ def growth_lines(
             continue
         before, after = first.get(key, 0), engagement.get(key, 0)
         word = WORDS.get(key, {}).get(post.source) or _word(key)
-        changes.append((after - before, f"{before} -> {after} {word}"))
+        changes.append((after - before, f"{before} → {after} {word}"))
     changes.sort(key=lambda c: -c[0])
+    changes = [c for c in changes if c[0]] or changes[:1]
     span = _span(now - post.first.taken_at)
     lines = []
     if changes:

@@ -62,11 +62,16 @@ def test_one_request_per_poll_for_every_brand_and_keyword(
     hn_api.add(
         story(1, "Acme Coffee is cold", created=now - 5),
         comment(2, "loving #boltbikes", created=now - 4),
-        comment(3, "nothing to see here", created=now - 3),
+        comment(3, "nothing to see here", story_id=1, created=now - 3),
+        story(4, "Show HN: something else", created=now - 2),
     )
     keywords = ["Acme Coffee", "@acmecoffee", "#acmecoffee", "Bolt Bikes", "@boltbikes"]
     mentions, _ = connector(hn_url, client).fetch(keywords, None)
-    assert sorted(m.external_id for m in mentions) == ["1", "2"]  # "3" has no keyword's word
+    # "4" has no keyword's word. Comments all come back, naming their story, so that
+    # negative replies in a tracked story's thread add to its heat; the pipeline
+    # stores only those that name a brand.
+    assert sorted(m.external_id for m in mentions) == ["1", "2", "3"]
+    assert {m.external_id: m.reply_to for m in mentions} == {"1": None, "2": "1", "3": "1"}
     assert len(hn_server.requests) == 1
 
 
