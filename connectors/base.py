@@ -164,6 +164,10 @@ class Connector(ABC):
         """Whether ``refresh`` works here (a connector may lack it, or lack it in one mode)."""
         return type(self).refresh is not Connector.refresh and self.config.spread is not None
 
+    def trackable(self, mention: Mention) -> bool:
+        """Whether ``refresh`` can re-read this mention (HN has no points for comments)."""
+        return True
+
     def usage(self) -> Usage | None:
         """This month's metered use, for sources that bill or cap it; None otherwise."""
         return None

@@ -102,6 +102,9 @@ class HackerNewsConnector(Connector):
         new_cursor = json.dumps({"covered_until": covered}) if covered is not None else cursor
         return mentions, new_cursor
 
+    def trackable(self, mention: Mention) -> bool:
+        return mention.reply_to is None  # a story; Algolia keeps no points for comments
+
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Points and comment counts of stories, 100 a request (``tags=story,(story_1,...)``).
 

@@ -181,6 +181,40 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         if extra:
             out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
     out("")
+    out("Follow-up:")
+    if config.spread.enabled:
+        from monitor.spread import describe_schedule
+
+        young = format_duration(config.spread.track_for)
+        out(f"  spread tracking: negative posts younger than {young}")
+        for name, source in config.sources.items():
+            rule = source.spread
+            if not source.enabled:
+                continue
+            if rule is None:
+                out(f"    {name}: not tracked (no engagement counts to re-read)")
+                continue
+            steps = rule.schedule or config.spread.schedule
+            reach = f", or an author with {rule.followers:,} followers" if rule.followers else ""
+            out(
+                f"    {name}: read {describe_schedule(steps)}; spreading at {rule.spreading:g}/h, "
+                f"viral at {rule.viral:g}/h (gain of {rule.min_gain}+){reach}"
+            )
+    else:
+        out("  spread tracking: off")
+    spikes = config.spikes
+    if spikes.enabled:
+        out(
+            f"  spikes: {spikes.min_count}+ negatives in an hour and {spikes.factor:g}x the "
+            f"brand's normal, at most one per {format_duration(spikes.repeat_after)}"
+        )
+    else:
+        out("  spikes: off")
+    remind = config.alerts.remind_after
+    out(
+        f"  reminders: after {format_duration(remind)} unanswered" if remind else "  reminders: off"
+    )
+    out("")
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")

@@ -251,6 +251,10 @@ class Pipeline:
             return None
         return now + schedule_for(self.config, connector)[0]
 
+    def _trackable(self, mention: Mention) -> bool:
+        connector = self.connectors.get(mention.source)
+        return connector is not None and connector.trackable(mention)
+
     def _count_replies(
         self,
         source: str,
@@ -336,7 +340,7 @@ class Pipeline:
                     score,
                     decision.severity,
                     decision.channels,
-                    track_at=track_at if score.negative else None,
+                    track_at=track_at if score.negative and self._trackable(mention) else None,
                 )
             )
         written = self.store.ingest(source, cursor_key, items, cursor, now=now)

@@ -268,3 +268,39 @@ def test_test_alert_reports_each_channel_and_stats_summarise(
     assert stats.exit_code == 0, stats.output
     assert "Acme Coffee" in stats.stdout and "hackernews: last success" in stats.stdout
     assert "console: 0 sent, 0 waiting, 0 undeliverable" in stats.stdout
+
+
+def test_mentions_ack_resolve_ignore_show_and_stats(
+    hn_items: HackerNewsAPI, hn_config_path: Path
+) -> None:
+    config = str(hn_config_path)
+    invoke("poll", "-c", config)
+    rows = [json.loads(x) for x in invoke("mentions", "-c", config, "--json").stdout.splitlines()]
+    negative = next(r for r in rows if r["negative"])
+    other = next(r for r in rows if not r["negative"])
+    assert negative["status"] == "new"
+    waiting = invoke("mentions", "-c", config, "--status", "new", "--negative")
+    assert f"#{negative['id']}" in waiting.stdout and "[new]" in waiting.stdout
+    stats = invoke("stats", "-c", config)
+    assert f"waiting for an answer: #{negative['id']}" in stats.stdout
+
+    ack = invoke("mentions", "-c", config, "ack", str(negative["id"]), "--note", "called back")
+    assert ack.exit_code == 0, ack.output
+    assert f"mention #{negative['id']}: new -> acknowledged" in ack.stdout
+    assert invoke("mentions", "-c", config, "--status", "new", "--negative").stdout == ""
+    resolved = invoke("mentions", "-c", config, "resolve", str(negative["id"]))
+    assert "acknowledged -> resolved" in resolved.stdout
+    show = invoke("mentions", "-c", config, "show", str(negative["id"]))
+    assert show.exit_code == 0, show.output
+    assert "status: resolved (called back)" in show.stdout
+    assert "-> acknowledged: called back" in show.stdout and "-> resolved" in show.stdout
+    assert "engagement readings" not in show.stdout  # an HN comment has no points to track
+
+    ignored = invoke("mentions", "-c", config, "ignore", str(other["id"]), "99999")
+    assert ignored.exit_code == 1
+    assert "new -> ignored" in ignored.stdout and "no mention #99999" in ignored.stderr
+    assert invoke("mentions", "-c", config, "show", "99999").exit_code == 1
+    assert invoke("mentions", "-c", config, "ack").exit_code == 2  # no id
+    stats = invoke("stats", "-c", config)
+    assert "waiting for an answer" not in stats.stdout
+    assert "posted->alert" in stats.stdout

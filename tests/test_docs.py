@@ -13,8 +13,16 @@ from alerts import REGISTRY as CHANNELS
 from alerts import load_channel
 from connectors import REGISTRY as SOURCES
 from connectors import load_connector
+from connectors.base import SpreadRule
 from monitor.cli import cli
-from monitor.config import AlertsConfig, BrandConfig, SentimentConfig, _FileConfig
+from monitor.config import (
+    AlertsConfig,
+    BrandConfig,
+    SentimentConfig,
+    SpikesConfig,
+    SpreadConfig,
+    _FileConfig,
+)
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -26,10 +34,18 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert "make test" in ci
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
-def test_every_command_and_option_is_documented(name: str) -> None:
+def _commands() -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in sorted(cli.commands.items()):
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in sorted(command.commands.items())]
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
+def test_every_command_and_option_is_documented(name: str, command: click.Command) -> None:
     assert f"mention-monitor {name}" in README
-    command = cli.commands[name]
     for param in command.params:
         if isinstance(param, click.Option):
             longest = max(param.opts, key=len)
@@ -42,6 +58,9 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
         ("brands", BrandConfig),
         ("alerts", AlertsConfig),
         ("sentiment", SentimentConfig),
+        ("spread", SpreadConfig),
+        ("spikes", SpikesConfig),
+        ("sources.<name>.spread", SpreadRule),
     ]
     models += [(f"source {n}", load_connector(n).Config) for n in SOURCES]
     models += [(f"channel {n}", load_channel(n).Config) for n in CHANNELS]
