@@ -1,0 +1,75 @@
+"""The database: mentions, the alert outbox, cursors, source health, spread tracking
+and follow-up. ``Store`` is the one object the rest of the service talks to.
+
+- tables.py: the SQLAlchemy models (and the status words);
+- records.py: the plain records it hands out and takes in;
+- base.py: StoreBase: sessions, mentions and ingest, the outbox, state, health;
+- queries.py: Store: StoreBase plus spread tracking, follow-up and spikes.
+"""
+
+from monitor.store.base import StoreBase
+from monitor.store.queries import Store, StoreState
+from monitor.store.records import (
+    DueAlert,
+    NewMention,
+    Reading,
+    Snapshot,
+    Timeline,
+    Tracked,
+    post_payload,
+    stale_before,
+)
+from monitor.store.tables import (
+    ACKNOWLEDGED,
+    DEAD,
+    IGNORED,
+    NEW,
+    PENDING,
+    RESOLVED,
+    SENDING,
+    SENT,
+    STATUSES,
+    AlertRow,
+    Base,
+    ChannelStateRow,
+    CursorRow,
+    MentionRow,
+    ReplyRow,
+    SnapshotRow,
+    SourceHealthRow,
+    SourceStateRow,
+    StatusChangeRow,
+)
+
+__all__ = [
+    "ACKNOWLEDGED",
+    "DEAD",
+    "IGNORED",
+    "NEW",
+    "PENDING",
+    "RESOLVED",
+    "SENDING",
+    "SENT",
+    "STATUSES",
+    "AlertRow",
+    "Base",
+    "ChannelStateRow",
+    "CursorRow",
+    "DueAlert",
+    "MentionRow",
+    "NewMention",
+    "Reading",
+    "ReplyRow",
+    "Snapshot",
+    "SnapshotRow",
+    "SourceHealthRow",
+    "SourceStateRow",
+    "StatusChangeRow",
+    "Store",
+    "StoreBase",
+    "StoreState",
+    "Timeline",
+    "Tracked",
+    "post_payload",
+    "stale_before",
+]

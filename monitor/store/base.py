@@ -1,0 +1,589 @@
+"""The database: mentions, the alert outbox, cursors and source health.
+
+SQLAlchemy 2 typed models on any SQLAlchemy URL; SQLite (the default) runs in
+WAL mode with a busy timeout so the service and a manual ``poll`` can share a
+file. The schema is created and upgraded by the Alembic migrations in
+monitor/migrations at start, so an existing database survives an upgrade.
+
+The one rule that makes the service trustworthy: ``ingest`` writes a batch of
+new mentions, their outbox rows and the advanced cursor in one transaction.
+A crash at any point either keeps all three or none, so nothing is lost and
+nothing is alerted twice. Delivery then claims each outbox row atomically
+(pending -> sending) before sending, so two dispatchers never send one row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Integer, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import StorageError
+from monitor.models import Alert
+from monitor.store.records import DueAlert, NewMention, _alert, _episode
+from monitor.store.tables import (
+    DEAD,
+    NEW,
+    PENDING,
+    SENDING,
+    SENT,
+    AlertRow,
+    Base,
+    ChannelStateRow,
+    CursorRow,
+    MentionRow,
+    SourceHealthRow,
+    SourceStateRow,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class StoreBase:
+    """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (
+                None,
+                "",
+                ":memory:",
+            ):
+                Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            if migrate:
+                self.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"cannot open the database {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except SQLAlchemyError:
+            return "(unparsable URL)"
+
+    def migrate(self) -> None:
+        from monitor.migrations import upgrade
+
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error ({self.safe_url}): {exc}") from exc
+        finally:
+            session.close()
+
+    # ------------------------------------------------------------ mentions
+
+    def known_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self.session() as s:
+            for chunk in _chunks(list(external_ids), 500):
+                found.update(
+                    s.scalars(
+                        select(MentionRow.external_id).where(
+                            MentionRow.source == source, MentionRow.external_id.in_(chunk)
+                        )
+                    )
+                )
+        return found
+
+    def get_cursor(self, source: str, brand: str) -> str | None:
+        with self.session() as s:
+            row = s.get(CursorRow, (source, brand))
+            return row.value if row else None
+
+    def ingest(
+        self,
+        source: str,
+        brand: str,
+        items: Sequence[NewMention],
+        cursor: str | None,
+        *,
+        now: datetime | None = None,
+    ) -> list[tuple[int, NewMention]]:
+        """Write new mentions, their outbox rows and the cursor in one transaction.
+
+        Mentions already stored (by source and external id) are skipped, so a
+        batch that races another process is written once. Returns what was
+        written, each with its new id.
+        """
+        now = now or _utcnow()
+        try:
+            # The pipeline has already left out what it knew; the unique key catches the rest.
+            return self._ingest(source, brand, items, cursor, now, check_known=False)
+        except StorageError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            log.debug("some of these mentions were stored already (another process?); retrying")
+        return self._ingest(source, brand, items, cursor, now, check_known=True)
+
+    def _ingest(
+        self,
+        source: str,
+        brand: str,
+        items: Sequence[NewMention],
+        cursor: str | None,
+        now: datetime,
+        *,
+        check_known: bool,
+    ) -> list[tuple[int, NewMention]]:
+        with self.session() as s:
+            fresh: dict[tuple[str, str], NewMention] = {}
+            for item in items:
+                fresh.setdefault((item.mention.source, item.mention.external_id), item)
+            if check_known:
+                for known in self._ids(s, list(fresh)):
+                    fresh.pop(known, None)
+            written: list[tuple[int, NewMention]] = []
+            if fresh:
+                # executemany, then one query for the ids: much faster than RETURNING row by row.
+                s.execute(
+                    insert(Base.metadata.tables["mentions"]),
+                    [self._mention_values(i, now) for i in fresh.values()],
+                )
+                ids = self._ids(s, list(fresh))
+                written = [(ids[key], item) for key, item in fresh.items()]
+                outbox = [
+                    {
+                        "mention_id": mention_id,
+                        "channel": channel,
+                        "kind": item.kind,
+                        "dedupe_key": f"{item.mention.source}:{item.mention.external_id}",
+                        "severity": item.severity,
+                        "status": PENDING,
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                    for mention_id, item in written
+                    for channel in item.channels
+                ]
+                if outbox:
+                    s.execute(insert(Base.metadata.tables["alerts"]), outbox)
+                snapshots = [
+                    {
+                        "mention_id": mention_id,
+                        "taken_at": now,
+                        "engagement": item.mention.engagement,
+                        "negative_replies": 0,
+                    }
+                    for mention_id, item in written
+                    if item.track_at is not None
+                ]
+                if snapshots:
+                    s.execute(insert(Base.metadata.tables["snapshots"]), snapshots)
+            self._set_cursor(s, source, brand, cursor, now)
+            return written
+
+    @staticmethod
+    def _ids(s: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """(source, external_id) -> id, for those of ``keys`` that are stored."""
+        found: dict[tuple[str, str], int] = {}
+        for src in {src for src, _ in keys}:
+            ids = [external_id for s_, external_id in keys if s_ == src]
+            for chunk in _chunks(ids, 500):
+                rows = s.execute(
+                    select(MentionRow.id, MentionRow.external_id).where(
+                        MentionRow.source == src, MentionRow.external_id.in_(chunk)
+                    )
+                )
+                found.update({(src, external_id): int(i) for i, external_id in rows})
+        return found
+
+    @staticmethod
+    def _mention_values(item: NewMention, now: datetime) -> dict[str, Any]:
+        m = item.mention
+        return {
+            "source": m.source,
+            "external_id": m.external_id,
+            "brand": item.brand,
+            "matched_terms": list(item.terms),
+            "url": m.url,
+            "author": m.author,
+            "author_followers": m.author_followers,
+            "title": m.title,
+            "text": m.text,
+            "created_at": m.created_at,
+            "first_seen_at": now,
+            "engagement": m.engagement,
+            "compound": item.score.compound,
+            "label": item.score.label,
+            "negative": item.score.negative,
+            "severity": item.severity,
+            "reasons": list(item.score.reasons),
+            "raw": m.raw,
+            "status": NEW,
+            "level": 0,
+            "next_refresh_at": item.track_at,
+            "refresh_step": 0,
+            "negative_replies": 0,
+        }
+
+    @staticmethod
+    def _set_cursor(s: Session, source: str, brand: str, value: str | None, now: datetime) -> None:
+        row = s.get(CursorRow, (source, brand))
+        if row is None:
+            s.add(CursorRow(source=source, brand=brand, value=value, updated_at=now))
+        else:
+            row.value, row.updated_at = value, now
+
+    def mentions(
+        self,
+        *,
+        brand: str | None = None,
+        negative: bool | None = None,
+        since: datetime | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[MentionRow]:
+        query = select(MentionRow).order_by(MentionRow.created_at.desc(), MentionRow.id.desc())
+        if status is not None:
+            query = query.where(MentionRow.status == status)
+        if brand is not None:
+            query = query.where(func.lower(MentionRow.brand) == brand.lower())
+        if negative is not None:
+            query = query.where(MentionRow.negative == negative)
+        if since is not None:
+            query = query.where(MentionRow.created_at >= since)
+        with self.session() as s:
+            return list(s.scalars(query.limit(limit)))
+
+    def mention(self, mention_id: int) -> MentionRow | None:
+        with self.session() as s:
+            return s.get(MentionRow, mention_id)
+
+    # ------------------------------------------------------------ outbox
+
+    def due_alerts(self, now: datetime, limit: int = 5000) -> list[DueAlert]:
+        """Pending outbox rows whose time has come, oldest first."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    AlertRow.id,
+                    AlertRow.channel,
+                    AlertRow.severity,
+                    AlertRow.created_at,
+                    AlertRow.attempts,
+                )
+                .where(AlertRow.status == PENDING, AlertRow.next_attempt_at <= now)
+                .order_by(AlertRow.id)
+                .limit(limit)
+            )
+            return [DueAlert(*row) for row in rows]
+
+    def claim_many(self, alert_ids: Sequence[int], now: datetime) -> list[Alert]:
+        """Take several pending rows at once; only those no other dispatcher took first."""
+        token = uuid.uuid4().hex
+        with self.session() as s:
+            for chunk in _chunks(list(alert_ids), 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
+                    .values(status=SENDING, claimed_at=now, claimed_by=token)
+                )
+            rows = s.execute(
+                select(AlertRow, MentionRow)
+                .join(MentionRow, AlertRow.mention_id == MentionRow.id, isouter=True)
+                .where(AlertRow.claimed_by == token, AlertRow.status == SENDING)
+                .order_by(AlertRow.id)
+            )
+            return [_alert(row, mention) for row, mention in rows]
+
+    def mark_sent(self, alert_ids: int | Sequence[int], now: datetime) -> None:
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
+        with self.session() as s:
+            for chunk in _chunks(ids, 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk))
+                    .values(
+                        status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None
+                    )
+                )
+
+    def mark_failed(
+        self, alert_ids: int | Sequence[int], error: str, *, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: back to pending for ``retry_at``, or dead when None."""
+        ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
+        values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = DEAD
+        else:
+            values.update(status=PENDING, next_attempt_at=retry_at)
+        with self.session() as s:
+            for chunk in _chunks(ids, 500):
+                s.execute(update(AlertRow).where(AlertRow.id.in_(chunk)).values(**values))
+
+    def defer(self, alert_ids: Sequence[int], until: datetime) -> None:
+        """Hold pending rows until ``until`` (quiet hours, the next digest) without an attempt."""
+        with self.session() as s:
+            for chunk in _chunks(list(alert_ids), 500):
+                s.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
+                    .values(next_attempt_at=until)
+                )
+
+    def sent_since(self, channel: str, since: datetime) -> int:
+        with self.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count()).where(
+                        AlertRow.channel == channel,
+                        AlertRow.status == SENT,
+                        AlertRow.sent_at >= since,
+                    )
+                )
+                or 0
+            )
+
+    def pause_channel(self, channel: str, reason: str, now: datetime) -> None:
+        with self.session() as s:
+            row = s.get(ChannelStateRow, channel)
+            if row is None:
+                s.add(ChannelStateRow(channel=channel, paused_at=now, paused_reason=reason[:2000]))
+            else:
+                row.paused_at, row.paused_reason = now, reason[:2000]
+
+    def resume_channel(self, channel: str | None = None) -> list[str]:
+        """Un-pause one channel (or all); returns the names that were paused."""
+        with self.session() as s:
+            query = select(ChannelStateRow).where(ChannelStateRow.paused_at.is_not(None))
+            if channel is not None:
+                query = query.where(ChannelStateRow.channel == channel)
+            rows = list(s.scalars(query))
+            for row in rows:
+                row.paused_at = row.paused_reason = None
+            return [row.channel for row in rows]
+
+    def paused_channels(self) -> dict[str, tuple[datetime, str]]:
+        with self.session() as s:
+            rows = s.scalars(select(ChannelStateRow).where(ChannelStateRow.paused_at.is_not(None)))
+            return {r.channel: (r.paused_at, r.paused_reason or "") for r in rows if r.paused_at}
+
+    def expire(self, channel: str, queued_before: datetime, reason: str) -> int:
+        """Give up on a channel's pending rows queued before ``queued_before``: mark them dead."""
+        with self.session() as s:
+            result = s.execute(
+                update(AlertRow)
+                .where(
+                    AlertRow.channel == channel,
+                    AlertRow.status == PENDING,
+                    AlertRow.created_at < queued_before,
+                )
+                .values(status=DEAD, last_error=reason[:2000])
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def release_stale_claims(self, older_than: datetime) -> int:
+        """Rows left 'sending' by a process that died mid-send go back to pending.
+
+        This is the one documented window for a repeat: a crash after the
+        channel accepted the alert but before ``mark_sent`` was written.
+        """
+        with self.session() as s:
+            result = s.execute(
+                update(AlertRow)
+                .where(AlertRow.status == SENDING, AlertRow.claimed_at < older_than)
+                .values(status=PENDING)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def alert_counts(self) -> dict[tuple[str, str], int]:
+        """(channel, status) -> number of outbox rows."""
+        with self.session() as s:
+            rows = s.execute(
+                select(AlertRow.channel, AlertRow.status, func.count()).group_by(
+                    AlertRow.channel, AlertRow.status
+                )
+            )
+            return {(channel, status): int(n) for channel, status, n in rows}
+
+    def dead_alerts(self, limit: int = 20) -> list[AlertRow]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(AlertRow)
+                    .where(AlertRow.status == DEAD)
+                    .order_by(AlertRow.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    def queue_notice(
+        self,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        severity: str,
+        channels: Sequence[str],
+        now: datetime,
+        *,
+        mention_id: int | None = None,
+    ) -> int:
+        """Queue an alert once per (channel, kind, key); returns the rows added.
+
+        A notice (health, spike) is about no mention: ``payload`` says it all. An
+        escalation or reminder names its ``mention_id``; ``payload`` adds details.
+        """
+        with self.session() as s:
+            return self._queue(s, kind, key, payload, severity, channels, now, mention_id)
+
+    @staticmethod
+    def _queue(
+        s: Session,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        severity: str,
+        channels: Sequence[str],
+        now: datetime,
+        mention_id: int | None,
+    ) -> int:
+        added = 0
+        for channel in channels:
+            exists = s.scalar(
+                select(AlertRow.id).where(
+                    AlertRow.channel == channel,
+                    AlertRow.kind == kind,
+                    AlertRow.dedupe_key == key,
+                )
+            )
+            if exists is None:
+                s.add(
+                    AlertRow(
+                        mention_id=mention_id,
+                        channel=channel,
+                        kind=kind,
+                        dedupe_key=key,
+                        severity=severity,
+                        status=PENDING,
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                        payload=payload,
+                    )
+                )
+                added += 1
+        return added
+
+    # ------------------------------------------------------------ source state
+
+    def state_get(self, source: str, key: str) -> str | None:
+        with self.session() as s:
+            row = s.get(SourceStateRow, (source, key))
+            return row.value if row else None
+
+    def state_set(self, source: str, key: str, value: str) -> None:
+        with self.session() as s:
+            row = s.get(SourceStateRow, (source, key))
+            if row is None:
+                s.add(SourceStateRow(source=source, key=key, value=value, updated_at=_utcnow()))
+            else:
+                row.value, row.updated_at = value, _utcnow()
+
+    # ------------------------------------------------------------ health
+
+    def record_success(self, source: str, count: int, now: datetime) -> tuple[int, str]:
+        """Returns the failures in a row that this success ends, and that run's episode key."""
+        with self.session() as s:
+            row = self._health_row(s, source)
+            ended = (row.consecutive_failures or 0, _episode(row.last_success_at))
+            row.last_attempt_at = row.last_success_at = now
+            row.consecutive_failures = 0
+            row.last_count = count
+            row.total_count = (row.total_count or 0) + count
+            row.retry_after_until = None
+            return ended
+
+    def record_failure(
+        self, source: str, error: str, now: datetime, *, retry_after_until: datetime | None = None
+    ) -> tuple[int, str]:
+        """Returns the failures in a row so far, and a key for this run of failures."""
+        with self.session() as s:
+            row = self._health_row(s, source)
+            row.last_attempt_at = row.last_error_at = now
+            row.last_error = error[:2000]
+            row.consecutive_failures = (row.consecutive_failures or 0) + 1
+            row.retry_after_until = retry_after_until
+            return row.consecutive_failures, _episode(row.last_success_at)
+
+    def arrivals(self, source: str, limit: int = 50) -> list[datetime]:
+        """When the source's newest stored mentions were first seen, newest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(MentionRow.first_seen_at)
+                    .where(MentionRow.source == source)
+                    .order_by(MentionRow.first_seen_at.desc())
+                    .limit(limit)
+                )
+            )
+
+    def health(self) -> dict[str, SourceHealthRow]:
+        with self.session() as s:
+            return {row.source: row for row in s.scalars(select(SourceHealthRow))}
+
+    @staticmethod
+    def _health_row(s: Session, source: str) -> SourceHealthRow:
+        row = s.get(SourceHealthRow, source)
+        if row is None:
+            row = SourceHealthRow(
+                source=source, consecutive_failures=0, last_count=0, total_count=0
+            )
+            s.add(row)
+        return row
+
+    def counts_by_brand(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
+        """brand -> (mentions, negative mentions)."""
+        query = select(
+            MentionRow.brand, func.count(), func.sum(MentionRow.negative.cast(Integer))
+        ).group_by(MentionRow.brand)
+        if since is not None:
+            query = query.where(MentionRow.created_at >= since)
+        with self.session() as s:
+            return {brand: (int(n), int(neg or 0)) for brand, n, neg in s.execute(query)}

@@ -1,0 +1,201 @@
+"""The tables, as SQLAlchemy 2 typed models. The migrations build exactly these
+(tests/monitor/test_store.py compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+NEW, ACKNOWLEDGED, RESOLVED, IGNORED = "new", "acknowledged", "resolved", "ignored"
+STATUSES = (NEW, ACKNOWLEDGED, RESOLVED, IGNORED)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite has none) and hands back aware datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MentionRow(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        Index("ix_mentions_brand_created", "brand", "created_at"),
+        Index("ix_mentions_first_seen", "first_seen_at"),
+        Index("ix_mentions_next_refresh", "next_refresh_at"),
+        Index("ix_mentions_status", "status", "negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(300))
+    brand: Mapped[str] = mapped_column(String(200))
+    matched_terms: Mapped[list[str]] = mapped_column(JSON)
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(300))
+    author_followers: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    engagement: Mapped[dict[str, int]] = mapped_column(JSON)
+    compound: Mapped[float] = mapped_column(Float)
+    label: Mapped[str] = mapped_column(String(10))
+    negative: Mapped[bool] = mapped_column(Boolean)
+    severity: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: new -> acknowledged -> resolved (or ignored); see monitor/followup.py.
+    status: Mapped[str] = mapped_column(String(20), default=NEW, server_default=NEW)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    #: When the owner first answered (acknowledged, resolved or ignored it).
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Spread tracking: the escalation level reached (0, 1 spreading, 2 viral), the
+    #: next engagement reading (None: not tracked), and the step of the schedule.
+    level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    negative_replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AlertRow(Base):
+    """The outbox: one row per alert to deliver to one channel."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "dedupe_key", name="uq_alerts_channel_kind_key"),
+        Index("ix_alerts_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    severity: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: For notices (kind "health", ...) that are about no mention: what to say.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SnapshotRow(Base):
+    """One reading of a tracked mention's engagement."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_mention_taken", "mention_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    engagement: Mapped[dict[str, int]] = mapped_column(JSON)
+    negative_replies: Mapped[int] = mapped_column(Integer)
+
+
+class StatusChangeRow(Base):
+    """The history of a mention's status, with the owner's notes."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_mention", "mention_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReplyRow(Base):
+    """A reply or quote seen for a tracked mention (counted once), and whether it is negative."""
+
+    __tablename__ = "replies"
+
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True
+    )
+    external_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    negative: Mapped[bool] = mapped_column(Boolean)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    brand: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SourceStateRow(Base):
+    """A source's own notes that outlive the process (X's posts read this month)."""
+
+    __tablename__ = "source_state"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelStateRow(Base):
+    """A channel paused because it needs its owner (revoked webhook, wrong password)."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceHealthRow(Base):
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_count: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
