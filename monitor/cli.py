@@ -342,7 +342,8 @@ def run(ctx: click.Context, config_path: Path) -> None:
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
 @click.pass_context
 def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> None:
-    """Run one cycle of every source, send the alerts, and exit.
+    """Run one cycle of every source, re-read due posts (spread tracking), look for
+    spikes and unanswered negatives, send the alerts, and exit.
 
     Exits 1 if a source failed or an alert could not be sent.
     """
@@ -352,6 +353,7 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
     service = Service(config)
     try:
         reports = service.poll(sources or None)
+        watched = service.watch()
         dispatched = service.dispatch()
     finally:
         service.close()
@@ -365,12 +367,20 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
         else:
             line = f"{r.source}: {r.fetched} fetched, {r.new} new, {r.negative} negative"
         click.echo(line, err=True)
+    track = watched.track
+    click.echo(
+        f"follow-up: {track.read} of {track.due} due posts re-read, {track.escalations} "
+        f"escalations, {watched.spikes} spikes, {watched.reminders} reminders queued",
+        err=True,
+    )
+    for problem in [*watched.errors, *(f"{k}: {v}" for k, v in track.skipped.items())]:
+        click.echo(f"follow-up: {terminal_safe(problem)}", err=True)
     click.echo(
         f"alerts: {dispatched.sent} sent in {dispatched.messages} messages, "
         f"{dispatched.retrying} to retry, {dispatched.dead} failed, {dispatched.held} held",
         err=True,
     )
-    if any(not r.ok for r in reports) or dispatched.dead or dispatched.retrying:
+    if any(not r.ok for r in reports) or dispatched.dead or dispatched.retrying or watched.errors:
         ctx.exit(1)
 
 

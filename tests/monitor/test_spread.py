@@ -336,3 +336,22 @@ def test_a_database_without_spread_tables_upgrades(tmp_path: Path) -> None:
     store = Store(url)
     assert current(store.engine) == "0004"
     store.close()
+
+
+def test_the_service_runs_the_follow_up_job_every_minute(world: World) -> None:
+    from monitor.scheduler import WATCH_EVERY, Scheduler
+
+    item = post(world, 601)
+    world.service.poll()
+    world.service.dispatch()
+    scheduler = Scheduler(world.service)
+    scheduler.start()
+    try:
+        job = scheduler.scheduler.get_job("watch")
+        assert job is not None and job.trigger.interval == WATCH_EVERY
+    finally:
+        scheduler.scheduler.shutdown(wait=True)
+    item["points"] = 60
+    world.clock.advance(minutes=6)
+    scheduler._watch_then_dispatch()  # what the job runs: follow-up, then dispatch
+    assert any("viral" in h.lower() or "Spreading" in h for h in world.headers())
