@@ -355,3 +355,22 @@ def test_the_service_runs_the_follow_up_job_every_minute(world: World) -> None:
     world.clock.advance(minutes=6)
     scheduler._watch_then_dispatch()  # what the job runs: follow-up, then dispatch
     assert any("viral" in h.lower() or "Spreading" in h for h in world.headers())
+
+
+def test_a_source_that_stops_working_and_recovers_tells_slack_once_each(
+    world: World, hn_server: StandIn
+) -> None:
+    from tests.standins.server import Response
+
+    hn_server.fail_next(Response(503, {"message": "down"}), times=5)
+    for _ in range(5):
+        world.service.poll()
+        world.clock.advance(minutes=5)
+        world.service.dispatch()
+    world.service.poll()  # works again
+    world.service.dispatch()
+    headers = world.headers()
+    assert len([h for h in headers if "hackernews has stopped working" in h]) == 1, headers
+    assert len([h for h in headers if "works again" in h]) == 1, headers
+    stopped = next(p for p in world.slack.payloads if "stopped working" in str(p))
+    assert "503" in str(stopped) and "mention-monitor check" in str(stopped)
