@@ -21,7 +21,10 @@ URL failed": a retry goes to every URL again.
 Text from strangers is stripped of terminal escapes, controls and bidi
 overrides, and its ``@`` gets a word joiner so ``@everyone``/``<@123>`` cannot
 ping (Discord looks for pings in bodies in its Markdown mode);
-``format: markdown`` also escapes Markdown and ``<`` (raw HTML) in it.
+``format: markdown`` also escapes Markdown and ``<`` (raw HTML) in it. The same
+goes for a spike's posts, and for our own ``details`` (they hold brand names).
+The title is the kind-aware subject; the body starts with the ``details``, ends
+with the follow-up command.
 """
 
 from __future__ import annotations
@@ -40,7 +43,18 @@ import httpx
 from pydantic import AfterValidator, ConfigDict, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
-from alerts.render import ago, digest_title, engagement, safe_link, sentiment, source_name, subject
+from alerts.render import (
+    ago,
+    digest_label,
+    digest_title,
+    engagement,
+    follow_up,
+    is_notice,
+    safe_link,
+    sentiment,
+    source_name,
+    subject,
+)
 from monitor import __version__
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.models import Alert, Digest
@@ -52,6 +66,7 @@ MAX_TEXT = 1000
 DIGEST_LIMIT = 20  # alerts listed in one digest message; the rest are counted
 _LOGGERS = ("apprise", "urllib3.connectionpool")
 _LOCK = threading.Lock()
+WORD_JOINER = "\u2060"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31})://")
 _MENTION = re.compile(r"@(?=\S)")
 _MARKDOWN = re.compile(r"([\\`*_~\[\]()!|])")
@@ -200,10 +215,24 @@ class AppriseChannel(Channel):
     # ------------------------------------------------------------------ rendering
 
     def _escape(self, text: str, limit: int) -> str:
-        text = _MENTION.sub("@\u2060", shorten(terminal_safe(text), limit))
+        return self._inert(shorten(terminal_safe(text), limit))
+
+    def _inert(self, text: str) -> str:
+        text = _MENTION.sub("@" + WORD_JOINER, terminal_safe(text))
         if self.config.format == "markdown":
             text = _MARKDOWN.sub(r"\\\1", _ENTITY.sub("&amp;", text)).replace("<", "&lt;")
         return text
+
+    def _ours(self, text: str) -> str:
+        """Our line with `commands`: in markdown the commands are code, the rest escaped."""
+        text = shorten(terminal_safe(text), 500)
+        if self.config.format != "markdown":
+            return self._inert(text)
+        pieces = text.split("`")
+        return "".join(
+            f"`{_MENTION.sub('@' + WORD_JOINER, piece)}`" if i % 2 else self._inert(piece)
+            for i, piece in enumerate(pieces)
+        )
 
     def _label(self, word: str) -> str:
         return f"**{word}**" if self.config.format == "markdown" else word
@@ -217,6 +246,19 @@ class AppriseChannel(Channel):
         return link
 
     def render(self, alert: Alert) -> str:
+        esc, label = self._escape, self._label
+        lines = [esc(line, 300) for line in alert.details]
+        if lines:
+            lines.append("")
+        if is_notice(alert):
+            lines += self._notice_lines(alert)
+        else:
+            lines += self._mention_lines(alert)
+        if (then := follow_up(alert)) is not None:
+            lines.append(f"{label('Follow-up:')} {self._ours(then)}")
+        return "\n".join(lines)
+
+    def _mention_lines(self, alert: Alert) -> list[str]:
         esc, label = self._escape, self._label
         when = alert.created_at.astimezone(UTC)
         reasons = f" ({esc('; '.join(alert.reasons), 300)})" if alert.reasons else ""
@@ -233,20 +275,45 @@ class AppriseChannel(Channel):
             lines.append(f"{label('Title:')} {esc(alert.title, 200)}")
         lines.append(f"{label('Text:')} {esc(alert.text, MAX_TEXT)}")
         lines.append(f"{label('Link:')} {self._link(alert.url)}")
-        if alert.mention_id is not None:
-            lines.append(f"{label('Mention id:')} {alert.mention_id}")
-        return "\n".join(lines)
+        return lines
+
+    def _notice_lines(self, alert: Alert) -> list[str]:
+        """A notice's text (our words) and a spike's top posts, listed like a digest."""
+        esc, lines = self._escape, []
+        if alert.text:
+            lines.append(esc(alert.text, MAX_TEXT))
+        for post in alert.posts[:DIGEST_LIMIT]:
+            lines.append(
+                f"- {esc(source_name(post.source), 50)}, {esc(post.author, 60)}, "
+                f"{ago(post.created_at)} ({post.label} {post.compound:+.2f}): "
+                f"{esc(post.text, 300)}"
+            )
+            lines.append(f"  {self._link(post.url)}")
+        if alert.url:
+            lines.append(f"{self._label('Link:')} {self._link(alert.url)}")
+        return lines
 
     def render_digest(self, digest: Digest) -> str:
         esc, lines = self._escape, []
         for alert in digest.alerts[:DIGEST_LIMIT]:
-            text = f"{alert.title} - {alert.text}" if alert.title else alert.text
-            lines.append(
-                f"- {self._label(alert.severity)}: {esc(alert.brand, 100)} on "
-                f"{esc(source_name(alert.source), 50)}, {esc(alert.author, 60)}, "
-                f"{ago(alert.created_at)}: {esc(text, 160)}"
-            )
-            lines.append(f"  {self._link(alert.url)}")
+            kind = f"{self._label(digest_label(alert))}: " if digest_label(alert) else ""
+            if is_notice(alert):
+                said = alert.details[0] if alert.details else alert.text
+                lines.append(
+                    f"- {self._label(alert.severity)}: {kind}{esc(subject(alert), 200)}: "
+                    f"{esc(said, 200)}"
+                )
+            else:
+                text = f"{alert.title} - {alert.text}" if alert.title else alert.text
+                lines.append(
+                    f"- {self._label(alert.severity)}: {kind}{esc(alert.brand, 100)} on "
+                    f"{esc(source_name(alert.source), 50)}, {esc(alert.author, 60)}, "
+                    f"{ago(alert.created_at)}: {esc(text, 160)}"
+                )
+                if alert.details:
+                    lines.append(f"  {esc(alert.details[0], 200)}")
+            if alert.url:
+                lines.append(f"  {self._link(alert.url)}")
         if len(digest.alerts) > DIGEST_LIMIT:
             more = len(digest.alerts) - DIGEST_LIMIT
             lines.append(f"... and {more} more: see `mention-monitor mentions`")

@@ -1,7 +1,10 @@
 """The console channel: one readable block per alert on standard output.
 
 Always on unless ``alerts.console: false``, so a fresh install shows its
-alerts before Slack or email is set up. Mention text is stripped of terminal
+alerts before Slack or email is set up. A mention starts
+``[SEVERITY] brand on source``, any other kind ``[SEVERITY]`` and its subject,
+then its details; the last line is the follow-up command. Every text
+(strangers' and the brand names in our details) is stripped of terminal
 escape sequences, control characters and bidi overrides before printing.
 """
 
@@ -13,9 +16,9 @@ from typing import Literal, TextIO
 from pydantic import Field
 
 from alerts.base import Channel, ChannelConfig
-from alerts.render import ago, digest_title, engagement
+from alerts.render import ago, digest_label, digest_title, engagement, follow_up, is_notice, subject
 from monitor.errors import AlertError
-from monitor.models import Alert, Digest
+from monitor.models import MENTION, TEST, Alert, Digest
 from monitor.text import shorten, terminal_safe
 
 
@@ -27,10 +30,22 @@ class ConsoleConfig(ChannelConfig):
 
 def render(alert: Alert, max_text: int = 600) -> str:
     safe = terminal_safe
+    if alert.kind in (MENTION, TEST):
+        head = f"[{alert.severity.upper()}] {safe(alert.brand)} on {alert.source}"
+    else:
+        head = f"[{alert.severity.upper()}] {shorten(safe(subject(alert)), 200)}"
+    lines = [head]
+    lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
+    lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
+    if (then := follow_up(alert)) is not None:
+        lines.append(f"  follow-up: {shorten(safe(then), 300)}")
+    return "\n".join(lines)
+
+
+def _mention(alert: Alert, max_text: int) -> list[str]:
+    safe = terminal_safe
     counts = engagement(alert)
-    head = f"[{alert.severity.upper()}] {safe(alert.brand)} on {alert.source}"
     lines = [
-        head,
         f"  by {safe(alert.author)}, {ago(alert.created_at)}"
         f" ({alert.created_at:%Y-%m-%d %H:%M} UTC)",
         f"  sentiment: {alert.label} {alert.compound:+.2f}"
@@ -42,9 +57,24 @@ def render(alert: Alert, max_text: int = 600) -> str:
         lines.append(f"  title: {shorten(safe(alert.title), 200)}")
     lines.append(f"  text: {shorten(safe(alert.text), max_text)}")
     lines.append(f"  link: {safe(alert.url)}")
-    if alert.mention_id is not None:
-        lines.append(f"  mention id: {alert.mention_id}")
-    return "\n".join(lines)
+    return lines
+
+
+def _notice(alert: Alert, max_text: int) -> list[str]:
+    """A notice's text (our words) and a spike's top posts."""
+    safe = terminal_safe
+    lines = [f"  {shorten(safe(alert.text), max_text)}"] if alert.text else []
+    if alert.posts:
+        lines.append("  top posts:")
+    for post in alert.posts:
+        lines.append(
+            f"  - {safe(post.source)}, {safe(post.author)}, {ago(post.created_at)} "
+            f"({post.label} {post.compound:+.2f}): {shorten(safe(post.text), 200)}"
+        )
+        lines.append(f"    {safe(post.url)}")
+    if alert.url:
+        lines.append(f"  link: {safe(alert.url)}")
+    return lines
 
 
 class ConsoleChannel(Channel):
@@ -66,12 +96,23 @@ class ConsoleChannel(Channel):
     def send_digest(self, digest: Digest) -> None:
         lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]
         for alert in digest.alerts:
-            text = terminal_safe(f"{alert.title} - {alert.text}" if alert.title else alert.text)
-            lines.append(
-                f"  - {alert.severity}: {terminal_safe(alert.brand)} on {alert.source}, "
-                f"{terminal_safe(alert.author)}: {shorten(text, 120)}"
-            )
-            lines.append(f"    {terminal_safe(alert.url)}")
+            kind = f"{digest_label(alert)}: " if digest_label(alert) else ""
+            if is_notice(alert):
+                said = terminal_safe(alert.details[0] if alert.details else alert.text)
+                lines.append(
+                    f"  - {alert.severity}: {kind}{terminal_safe(subject(alert))}: "
+                    f"{shorten(said, 120)}"
+                )
+            else:
+                text = terminal_safe(f"{alert.title} - {alert.text}" if alert.title else alert.text)
+                lines.append(
+                    f"  - {alert.severity}: {kind}{terminal_safe(alert.brand)} on {alert.source}, "
+                    f"{terminal_safe(alert.author)}: {shorten(text, 120)}"
+                )
+                if alert.details:
+                    lines.append(f"    {shorten(terminal_safe(alert.details[0]), 200)}")
+            if alert.url:
+                lines.append(f"    {terminal_safe(alert.url)}")
         self._write("\n".join(lines) + "\n\n")
 
     def _write(self, text: str) -> None:

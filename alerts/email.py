@@ -10,11 +10,16 @@ Outlook need an app password. Limits: providers cap messages per day (a free
 Gmail account: about 500); mention text is trimmed to ``max_text``.
 Docs: https://docs.python.org/3/library/smtplib.html
 
-Messages are multipart/alternative. The subject says brand, source and sentiment;
-the Message-ID is stable per alert and channel, so a retried message that did
-arrive is recognised as the same one. Strangers' text is stripped of terminal
-escapes, control characters and bidi overrides, and HTML-escaped; the HTML uses
-inline styles only, loads nothing remote and links only http(s) addresses.
+Messages are multipart/alternative. The subject says brand, source and sentiment
+(an escalation or reminder says so first; a notice is its title), and the
+alert's ``details`` come right under the heading; a spike lists its posts, and
+the follow-up command closes. The Message-ID is stable per alert, kind and
+channel (``alert-<id>`` for a mention, ``<kind>-<id>`` for the others), so a
+retried message that did arrive is recognised as the same one and an escalation
+never takes the mention alert's ID. Strangers' text (a spike's posts too) is
+stripped of terminal escapes, control characters and bidi overrides, and
+HTML-escaped; the HTML uses inline styles only, loads nothing remote and links
+only http(s) addresses.
 Errors (``EmailChannel._translate``): a refused login, sender or recipient, no STARTTLS or
 an unknown CA need the owner; 4xx, refusals and timeouts are transient; 5xx to a message is final.
 """
@@ -38,10 +43,21 @@ import httpx
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from alerts.base import Channel, ChannelConfig
-from alerts.render import ago, digest_title, engagement, safe_link, sentiment, source_name, subject
+from alerts.render import (
+    ago,
+    digest_label,
+    digest_title,
+    engagement,
+    follow_up,
+    is_notice,
+    safe_link,
+    sentiment,
+    source_name,
+    subject,
+)
 from monitor.config import Duration
 from monitor.errors import AlertError, ChannelMisconfigured
-from monitor.models import Alert, Digest
+from monitor.models import MENTION, TEST, Alert, Digest
 from monitor.text import shorten, terminal_safe
 
 log = logging.getLogger(__name__)
@@ -122,6 +138,14 @@ def _link(url: str) -> str:
     return f'<a href="{_e(link)}" style="color:#1a5fb4;">{_e(url)}</a>'
 
 
+def _code(value: str) -> str:
+    """Our line with its `backticked` commands as <code>, everything HTML-escaped."""
+    pieces = value.split("`")
+    return "".join(
+        f"<code>{_e(piece)}</code>" if i % 2 else _e(piece) for i, piece in enumerate(pieces)
+    )
+
+
 def _msgid_part(value: str) -> str:
     return _ID_UNSAFE.sub("-", value).strip(".-") or "x"
 
@@ -146,12 +170,17 @@ class EmailChannel(Channel):
         self._deliver(self.digest_message(digest))
 
     def alert_message(self, alert: Alert) -> EmailMessage:
-        excerpt = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 60)
-        title = f'{_line(subject(alert), 120)} ({sentiment(alert)}): "{excerpt}"'
-        if alert.kind == "test":  # every test alert is a new message, never a duplicate
-            msgid = make_msgid("mention-monitor-test", domain=self._domain())
+        if is_notice(alert):
+            title = _line(subject(alert), 150)
         else:
+            excerpt = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 60)
+            title = f'{_line(subject(alert), 120)} ({sentiment(alert)}): "{excerpt}"'
+        if alert.kind == TEST:  # every test alert is a new message, never a duplicate
+            msgid = make_msgid("mention-monitor-test", domain=self._domain())
+        elif alert.kind == MENTION:
             msgid = self._msgid(f"alert-{alert.id}")
+        else:  # an escalation or reminder of a mention is a message of its own
+            msgid = self._msgid(f"{alert.kind}-{alert.id}")
         text, body = self._alert_parts(alert)
         return self._message(title, msgid, text, body, _COLOURS.get(alert.severity, "#555555"))
 
@@ -159,16 +188,27 @@ class EmailChannel(Channel):
         text = [_line(digest_title(digest), 300), ""]
         items = []
         for i, alert in enumerate(digest.alerts, 1):
-            head = (
-                f"[{alert.severity.upper()}] {alert.brand} on {source_name(alert.source)}, "
-                f"by {alert.author}, {ago(alert.created_at)} ({sentiment(alert)})"
-            )
-            said = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 300)
+            label = f"{digest_label(alert)}: " if digest_label(alert) else ""
+            if is_notice(alert):
+                head = f"[{alert.severity.upper()}] {label}{subject(alert)}"
+                said = _line(alert.details[0] if alert.details else alert.text, 300)
+            else:
+                head = (
+                    f"[{alert.severity.upper()}] {label}{alert.brand} on "
+                    f"{source_name(alert.source)}, by {alert.author}, {ago(alert.created_at)} "
+                    f"({sentiment(alert)})"
+                )
+                said = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 300)
+                if alert.details:
+                    said = f"{_line(alert.details[0], 200)}: {said}"
             url = terminal_safe(alert.url).strip()
-            text += [f"{i}. {_line(head, 300)}", f"   {said}", f"   {url}", ""]
+            text += [f"{i}. {_line(head, 300)}", f"   {said}"]
+            text += [f"   {url}", ""] if url else [""]
             items.append(
                 f'<li style="margin:0 0 12px;"><strong>{_e(_line(head, 300))}</strong><br>'
-                f'<span style="color:#333;">{_e(said)}</span><br>{_link(url)}</li>'
+                f'<span style="color:#333;">{_e(said)}</span>'
+                + (f"<br>{_link(url)}" if url else "")
+                + "</li>"
             )
         text.append(self._footer())
         body = (
@@ -179,6 +219,39 @@ class EmailChannel(Channel):
         return self._message(title, self._msgid(digest.key), "\n".join(text), body, "#555555")
 
     def _alert_parts(self, alert: Alert) -> tuple[str, str]:
+        colour = _COLOURS.get(alert.severity, "#555555")
+        text = [_line(subject(alert), 300), ""]
+        body = (
+            f'<h2 style="margin:0 0 8px;font-size:18px;color:{colour};">{_e(subject(alert))}</h2>'
+        )
+        if alert.details:
+            lines = [_line(d, 500) for d in alert.details]
+            text += [*lines, ""]
+            body += (
+                f'<p style="margin:0 0 12px;font-size:15px;font-weight:bold;">'
+                f"{'<br>'.join(_e(line) for line in lines)}</p>"
+            )
+        more_text, more_body = (
+            self._notice_parts(alert) if is_notice(alert) else self._mention_parts(alert)
+        )
+        text += more_text
+        body += more_body
+        then = follow_up(alert)
+        if then is not None:
+            text += ["", _line(then, 300)] if text[-1] else [_line(then, 300)]
+            body += f'<p style="margin:12px 0;font-size:13px;">{_code(_line(then, 300))}</p>'
+        if not is_notice(alert):
+            command = f"mention-monitor mentions --brand {shlex.quote(terminal_safe(alert.brand))}"
+            text.append(f"List recent mentions with: {command}")
+            body += (
+                '<p style="margin:12px 0;font-size:12px;color:#666;">'
+                f"List recent mentions with: <code>{_e(command)}</code></p>"
+            )
+        text.append(self._footer())
+        return "\n".join(text), body
+
+    def _mention_parts(self, alert: Alert) -> tuple[list[str], str]:
+        """The post: facts, its text, its link."""
         cfg = self.config
         when = alert.created_at.astimezone(cfg.tz)
         reasons = f" ({'; '.join(alert.reasons)})" if alert.reasons else ""
@@ -194,14 +267,8 @@ class EmailChannel(Channel):
             rows.append(("Title", alert.title))
         said = _line(alert.text, cfg.max_text)
         url = terminal_safe(alert.url).strip()
-        where = f"Mention id {alert.mention_id}. " if alert.mention_id is not None else ""
-        command = f"mention-monitor mentions --brand {shlex.quote(terminal_safe(alert.brand))}"
-
-        text = [_line(subject(alert), 300), ""]
-        text += [f"{label}: {_line(value, 500)}" for label, value in rows]
+        text = [f"{label}: {_line(value, 500)}" for label, value in rows]
         text += ["", said, "", f"{'Link' if safe_link(url) else 'Address (not a web link)'}: {url}"]
-        text += ["", f"{where}List recent mentions with: {command}", self._footer()]
-
         colour = _COLOURS.get(alert.severity, "#555555")
         cells = "".join(
             f'<tr><td style="padding:2px 12px 2px 0;color:#666;vertical-align:top;">{label}</td>'
@@ -209,15 +276,41 @@ class EmailChannel(Channel):
             for label, value in rows
         )
         body = (
-            f'<h2 style="margin:0 0 8px;font-size:18px;color:{colour};">{_e(subject(alert))}</h2>'
             f'<table style="border-collapse:collapse;font-size:14px;">{cells}</table>'
             f'<p style="margin:12px 0;padding:8px 12px;border-left:3px solid {colour};'
             f'background:#f6f6f6;">{_e(said)}</p>'
             f'<p style="margin:12px 0;">Post: {_link(url)}</p>'
-            f'<p style="margin:12px 0;font-size:12px;color:#666;">{_e(where)}'
-            f"List recent mentions with: <code>{_e(command)}</code></p>"
         )
-        return "\n".join(text), body
+        return text, body
+
+    def _notice_parts(self, alert: Alert) -> tuple[list[str], str]:
+        """A notice's text (our words), a spike's top posts, a link if it has one."""
+        text: list[str] = []
+        body = ""
+        if alert.text:
+            said = _line(alert.text, self.config.max_text)
+            text += [said, ""]
+            body += f'<p style="margin:12px 0;">{_e(said)}</p>'
+        items = []
+        for i, post in enumerate(alert.posts, 1):
+            head = (
+                f"{source_name(post.source)}, by {post.author}, {ago(post.created_at)} "
+                f"({post.label} {post.compound:+.2f})"
+            )
+            said = _line(post.text, 500)
+            url = terminal_safe(post.url).strip()
+            text += [f"{i}. {_line(head, 300)}", f"   {said}", f"   {url}", ""]
+            items.append(
+                f'<li style="margin:0 0 12px;"><strong>{_e(_line(head, 300))}</strong><br>'
+                f'<span style="color:#333;">{_e(said)}</span><br>{_link(url)}</li>'
+            )
+        if items:
+            body += f'<ol style="padding-left:20px;">{"".join(items)}</ol>'
+        url = terminal_safe(alert.url).strip()
+        if url:
+            text.append(f"{'Link' if safe_link(url) else 'Address (not a web link)'}: {url}")
+            body += f'<p style="margin:12px 0;">Link: {_link(url)}</p>'
+        return text, body
 
     def _message(self, title: str, msgid: str, text: str, body: str, colour: str) -> EmailMessage:
         cfg = self.config

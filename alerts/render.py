@@ -2,13 +2,25 @@
 
 Each channel escapes these for its own medium (Slack mrkdwn, HTML, the terminal);
 nothing here is escaped.
+
+The kinds of alert (monitor/models.py) and what each one looks like:
+
+- ``mention`` (and ``test``): a new mention, its text, author, sentiment, link;
+- ``spreading``, ``viral``: a mention already alerted that is taking off; the
+  same as a mention plus ``details`` (the growth in numbers) first;
+- ``reminder``: a negative mention nobody has answered; like a mention, with
+  ``details`` saying how long it has waited;
+- ``spike``, ``health``: notices about no one mention, headed by their
+  ``title``; a spike lists its top ``posts``, a health notice has ``text``.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections import Counter
 from datetime import UTC, datetime
 
-from monitor.models import Alert, Digest
+from monitor.models import HEALTH, MENTION, REMINDER, SPIKE, SPREADING, TEST, VIRAL, Alert, Digest
 
 SOURCE_NAMES = {
     "hackernews": "Hacker News",
@@ -56,20 +68,99 @@ def engagement(alert: Alert) -> str:
     )
 
 
+#: What a digest line starts with, so an escalation or notice among mentions stands out.
+KIND_LABELS = {
+    SPREADING: "Spreading",
+    VIRAL: "Going viral",
+    REMINDER: "Reminder",
+    SPIKE: "Spike",
+    HEALTH: "Health",
+}
+#: How a digest title counts the alerts that are not first words on a mention.
+_KIND_NOUNS = {
+    SPREADING: ("post spreading", "posts spreading"),
+    VIRAL: ("post going viral", "posts going viral"),
+    REMINDER: ("reminder", "reminders"),
+    SPIKE: ("spike", "spikes"),
+    HEALTH: ("health notice", "health notices"),
+}
+_ESCALATIONS = {
+    SPREADING: "Spreading: negative post about {brand} on {source}",
+    VIRAL: "Going viral: negative post about {brand} on {source}",
+    REMINDER: "Still unanswered: negative mention of {brand} on {source}",
+}
+
+
+def is_notice(alert: Alert) -> bool:
+    """About no one mention (a spike, a source's health): headed by its title, no post body."""
+    return alert.mention_id is None and alert.kind not in (MENTION, TEST)
+
+
+def kind_label(alert: Alert) -> str:
+    return KIND_LABELS.get(alert.kind, "")
+
+
+def digest_label(alert: Alert) -> str:
+    """The label a digest line starts with: none when the subject says it already."""
+    label = kind_label(alert)
+    return "" if is_notice(alert) and subject(alert).startswith(label) else label
+
+
 def subject(alert: Alert) -> str:
-    """One line that says brand, source and sentiment: an email subject, a push title."""
+    """One line that says what happened: an email subject, a push title, a Slack header."""
+    source = source_name(alert.source)
+    if alert.kind in _ESCALATIONS:
+        return _ESCALATIONS[alert.kind].format(brand=alert.brand, source=source)
+    if is_notice(alert) or alert.kind in (SPIKE, HEALTH):
+        if alert.title:
+            return alert.title
+        if alert.kind == SPIKE:
+            return f"Spike: negative mentions of {alert.brand}"
+        return f"{source}: {kind_label(alert) or alert.kind} notice"
     level = {"high": "Very negative", "negative": "Negative"}.get(alert.severity, "New")
-    return f"{level} mention of {alert.brand} on {source_name(alert.source)}"
+    return f"{level} mention of {alert.brand} on {source}"
+
+
+def follow_up(alert: Alert) -> str | None:
+    """What the owner can do next, with the command (in backticks), or None."""
+    if alert.mention_id is not None:
+        n = alert.mention_id
+        status = f" ({alert.status})" if alert.status not in (None, "new") else ""
+        return (
+            f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}` "
+            "(or resolve / ignore)"
+        )
+    if alert.kind == SPIKE:
+        brand = shlex.quote(alert.brand)
+        return f"list them all: `mention-monitor mentions --negative --brand {brand} --since 1h`"
+    return None
 
 
 def digest_title(digest: Digest) -> str:
-    n = len(digest.alerts)
-    brands = sorted({a.brand for a in digest.alerts})
-    what = f"{n} mention{'s' if n != 1 else ''} of {', '.join(brands)}"
+    alerts = digest.alerts
+    firsts = [a for a in alerts if a.kind not in _KIND_NOUNS]
+    brands = ", ".join(sorted({a.brand for a in alerts if a.kind != HEALTH}))
+    negative = sum(1 for a in firsts if a.label == "negative")
+    others = Counter(a.kind for a in alerts if a.kind in _KIND_NOUNS)
+    if not others:
+        n = len(firsts)
+        what = f"{n} mention{'s' if n != 1 else ''} of {brands}"
+        if digest.kind == "rollup":
+            return f"{what} in the last minute (rolled up)"
+        return f"Digest: {what}, {negative} negative"
+    parts = []
+    if firsts:
+        n = len(firsts)
+        parts.append(f"{n} new mention{'s' if n != 1 else ''} ({negative} negative)")
+    for kind, (one, many) in _KIND_NOUNS.items():
+        if others[kind]:
+            parts.append(f"{others[kind]} {one if others[kind] == 1 else many}")
+    n = len(alerts)
+    what = f"{n} alert{'s' if n != 1 else ''}{f' about {brands}' if brands else ''}: "
+    what += ", ".join(parts)
     if digest.kind == "rollup":
-        return f"{what} in the last minute (rolled up)"
-    negative = sum(1 for a in digest.alerts if a.label == "negative")
-    return f"Digest: {what}, {negative} negative"
+        return f"{what}, in the last minute (rolled up)"
+    return f"Digest: {what}"
 
 
 def safe_link(url: str) -> str | None:

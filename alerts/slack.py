@@ -26,6 +26,11 @@ text. Control characters and bidi overrides are removed first. plain_text
 fields (header, button) hold only our words and the owner's brand names.
 Links are shown only for http(s) URLs, percent-encoded so they cannot break
 out of ``<url|Open>``; link previews are turned off.
+
+Layout: a header (the kind-aware subject), the alert's ``details`` right under
+it, then the post (text, facts, a button), or for a notice its text and a
+spike's top posts as digest-like lines, and last a context with the follow-up
+command. Digest lines start with the kind's label (Spreading, Reminder, ...).
 """
 
 from __future__ import annotations
@@ -45,8 +50,11 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
     ago,
+    digest_label,
     digest_title,
     engagement,
+    follow_up,
+    is_notice,
     safe_link,
     sentiment,
     source_name,
@@ -54,13 +62,16 @@ from alerts.render import (
 )
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
-from monitor.models import Alert, Digest
+from monitor.models import REMINDER, SPREADING, VIRAL, Alert, Digest
 from monitor.text import terminal_safe
 
 TEXT_MAX = 3000  # a text object, a button url
 HEADER_MAX = 150
 BUTTON_MAX = 75
 DIGEST_SHOWN = 45  # header + 45 alerts + "and N more" = 47 of Slack's 50 blocks
+POSTS_SHOWN = 10  # a spike's posts: header, details, text, 10 posts, more, button, follow-up
+DETAILS_SHOWN = 5
+DETAIL_MAX = 580  # 5 lines of "• " + 580 units and 4 newlines stay within one text object
 MIN_INTERVAL = 1.0  # seconds between two posts to one webhook
 CUES = {"high": "🔴", "negative": "🟠"}  # anything else: 🟢
 NEW_HOOK = (
@@ -127,6 +138,28 @@ def mrkdwn(text: str) -> dict[str, Any]:
 
 def plain(text: str, limit: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": fit(text, limit, limit, mrkdwn=False), "emoji": True}
+
+
+def details(lines: tuple[str, ...]) -> str:
+    """Our own lines (numbers, growth), escaped, one per line; within one text object."""
+    shown = [f"• {fit(line, 300, DETAIL_MAX)}" for line in lines[:DETAILS_SHOWN]]
+    return "\n".join(shown)
+
+
+def _with_link(line: str, url: str) -> str:
+    """A digest or post line with ``<url|Open>`` at its end, if it fits and is http(s)."""
+    clean = link(url)
+    if clean is not None and units(line) + units(escape(clean)) + 10 <= TEXT_MAX:
+        line += f" <{escape(clean)}|Open>"
+    return line
+
+
+def _button(url: str, words: str) -> list[dict[str, Any]]:
+    clean = link(url)
+    if clean is None:
+        return []
+    button = {"type": "button", "text": plain(words, BUTTON_MAX), "url": clean}
+    return [{"type": "actions", "elements": [{**button, "action_id": "open"}]}]
 
 
 class SlackConfig(ChannelConfig):
@@ -210,6 +243,35 @@ class SlackChannel(Channel):
         self._post(self.digest_message(digest))
 
     def message(self, alert: Alert) -> dict[str, Any]:
+        blocks: list[dict[str, Any]] = [
+            {
+                "type": "header",
+                "text": plain(f"{cue(alert.severity)} {subject(alert)}", HEADER_MAX),
+            }
+        ]
+        if alert.details:
+            blocks.append({"type": "section", "text": mrkdwn(details(alert.details))})
+        if is_notice(alert):
+            blocks += self._notice_blocks(alert)
+        else:
+            blocks += self._mention_blocks(alert)
+        then = follow_up(alert)
+        where = fit(then, 600, 2000) if then is not None else "sent by mention-monitor"
+        blocks.append({"type": "context", "elements": [mrkdwn(where)]})
+        if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER):
+            said = alert.details[0] if alert.details else alert.text
+            fallback = (
+                f"{cue(alert.severity)} {fit(subject(alert), 150, 600)}: {fit(said, 150, 1000)}"
+            )
+        else:
+            fallback = (
+                f"{cue(alert.severity)} {escape(subject(alert))}: "
+                f"{fit(alert.author, 80, 500)}: {fit(alert.text, 150, 1000)}"
+            )
+        return self._payload(fallback, blocks, alert.severity == "high")
+
+    def _mention_blocks(self, alert: Alert) -> list[dict[str, Any]]:
+        """The post: its text, who and when, sentiment, engagement, a button to open it."""
         title = f"*{fit(alert.title, 200, 1000)}*\n" if alert.title else ""
         body = title + fit(alert.text, self.config.max_text, TEXT_MAX - units(title))
         facts = [
@@ -221,44 +283,53 @@ class SlackChannel(Channel):
         if alert.engagement:
             facts.append(fit(engagement(alert), 200, 1000))
         blocks: list[dict[str, Any]] = [
-            {
-                "type": "header",
-                "text": plain(f"{cue(alert.severity)} {subject(alert)}", HEADER_MAX),
-            },
             {"type": "section", "text": mrkdwn(body or "(no text)")},
             {"type": "context", "elements": [mrkdwn(f) for f in facts]},
         ]
-        url = link(alert.url)
-        if url is not None:
-            button = {"type": "button", "text": plain("Open post", BUTTON_MAX), "url": url}
-            blocks.append({"type": "actions", "elements": [{**button, "action_id": "open"}]})
-        where = (
-            f"mention #{alert.mention_id} · list mentions on the server with "
-            "`mention-monitor mentions`"
-            if alert.mention_id is not None
-            else "sent by mention-monitor"
-        )
-        blocks.append({"type": "context", "elements": [mrkdwn(where)]})
-        fallback = (
-            f"{cue(alert.severity)} {escape(subject(alert))}: "
-            f"{fit(alert.author, 80, 500)}: {fit(alert.text, 150, 1000)}"
-        )
-        return self._payload(fallback, blocks, alert.severity == "high")
+        blocks += _button(alert.url, "Open post")
+        return blocks
+
+    def _notice_blocks(self, alert: Alert) -> list[dict[str, Any]]:
+        """A spike's top posts, each like a digest line; a health notice's text."""
+        blocks: list[dict[str, Any]] = []
+        text = fit(alert.text, self.config.max_text)
+        if text:
+            blocks.append({"type": "section", "text": mrkdwn(text)})
+        for post in alert.posts[:POSTS_SHOWN]:
+            line = (
+                f"{cue('negative' if post.label == 'negative' else 'info')} "
+                f"*{escape(source_name(post.source))}* · {fit(post.author, 80, 500)} · "
+                f"{ago(post.created_at)} · {post.label} {post.compound:+.2f}\n"
+                f"{fit(post.text, 300, 1600)}"
+            )
+            blocks.append({"type": "section", "text": mrkdwn(_with_link(line, post.url))})
+        more = len(alert.posts) - POSTS_SHOWN
+        if more > 0:
+            blocks.append({"type": "context", "elements": [mrkdwn(f"and {more} more")]})
+        blocks += _button(alert.url, "Open")
+        return blocks
 
     def digest_message(self, digest: Digest) -> dict[str, Any]:
         title = digest_title(digest)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title, HEADER_MAX)}]
         for alert in digest.alerts[:DIGEST_SHOWN]:
-            text = f"{alert.title} - {alert.text}" if alert.title else alert.text
-            line = (
-                f"{cue(alert.severity)} *{fit(alert.brand, 100, 600)}* · "
-                f"{escape(source_name(alert.source))} · {fit(alert.author, 80, 500)} · "
-                f"{ago(alert.created_at)}\n{fit(text, 200, 1100)}"
-            )
-            url = link(alert.url)
-            if url is not None and units(line) + units(escape(url)) + 10 <= TEXT_MAX:
-                line += f" <{escape(url)}|Open>"
-            blocks.append({"type": "section", "text": mrkdwn(line)})
+            label = digest_label(alert)
+            kind = f"*{escape(label)}* · " if label else ""
+            if is_notice(alert):
+                said = alert.details[0] if alert.details else alert.text
+                line = (
+                    f"{cue(alert.severity)} {kind}{fit(subject(alert), 200, 1000)}\n"
+                    f"{fit(said, 300, 1600)}"
+                )
+            else:
+                text = f"{alert.title} - {alert.text}" if alert.title else alert.text
+                note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
+                line = (
+                    f"{cue(alert.severity)} {kind}*{fit(alert.brand, 100, 600)}* · "
+                    f"{escape(source_name(alert.source))} · {fit(alert.author, 80, 500)} · "
+                    f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
+                )
+            blocks.append({"type": "section", "text": mrkdwn(_with_link(line, alert.url))})
         more = len(digest.alerts) - DIGEST_SHOWN
         if more > 0:
             note = f"and {more} more: run `mention-monitor mentions --negative` on the server"

@@ -15,13 +15,26 @@ Payload of one alert::
      "text": "Cold coffee, rude staff.", "created_at": "2026-01-01T12:00:00Z",
      "sentiment": {"compound": -0.7, "label": "negative", "reasons": ["vader -0.70"]},
      "engagement": {"score": 12, "comments": 3}, "mention_id": 7,
-     "matched_terms": ["Acme Coffee"]}
+     "matched_terms": ["Acme Coffee"], "details": [], "posts": [], "status": "new"}
+
+``kind`` is ``mention``, ``spreading``, ``viral``, ``reminder`` (about the
+mention ``mention_id``, whose fields are filled in as for a mention),
+``spike`` or ``health`` (notices: ``mention_id`` null, ``title`` says what
+happened, ``brand``/``source`` name what it is about), or ``test``.
+``details`` are lines in our words (growth numbers, how long it waited);
+``status`` is the mention's status when the alert was sent (``new``,
+``acknowledged``, ``resolved``, ``ignored``; null for a notice or a test). ``posts``
+is filled only for a spike, each ``{"mention_id": 9, "source": "reddit",
+"author": ..., "text": ..., "url": ..., "created_at": "...Z", "label":
+"negative", "compound": -0.8}``. These fields were added within version 1:
+a receiver that ignores unknown keys is not affected.
 
 A digest or roll-up is ``{"version": 1, "type": "digest"|"rollup", "key": ...,
-"alerts": [<alert objects as above>]}``. Texts are sent as written (JSON
-escapes them, nothing more): receivers must escape them for where they show
-them. Redirects are not followed (the body, signature and extra headers would
-go to another place). Auth: whatever the receiver wants, through ``headers``.
+"alerts": [<alert objects as above>]}``. Texts (a post's too) are sent as
+written (JSON escapes them, nothing more): receivers must escape them for where
+they show them. Redirects are not followed (the body, signature and extra
+headers would go to another place). Auth: whatever the receiver wants, through
+``headers``.
 Docs: the "webhook" section of README.md.
 """
 
@@ -31,7 +44,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -40,7 +53,7 @@ from pydantic import ConfigDict, SecretStr, field_validator
 from alerts.base import Channel, ChannelConfig
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import USER_AGENT, parse_retry_after
-from monitor.models import Alert, Digest
+from monitor.models import Alert, Digest, PostRef
 
 PAYLOAD_VERSION = 1
 DEFAULT_RETRY_AFTER = 60.0
@@ -106,9 +119,25 @@ class WebhookConfig(ChannelConfig):
         return value
 
 
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def post_payload(post: PostRef) -> dict[str, Any]:
+    return {
+        "mention_id": post.mention_id,
+        "source": post.source,
+        "author": post.author,
+        "text": post.text,
+        "url": post.url,
+        "created_at": _iso(post.created_at),
+        "label": post.label,
+        "compound": post.compound,
+    }
+
+
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """One alert as the documented JSON object (the same object inside a digest's list)."""
-    created = alert.created_at.astimezone(UTC).replace(tzinfo=None)
     return {
         "version": PAYLOAD_VERSION,
         "type": "alert",
@@ -121,7 +150,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "url": alert.url,
         "title": alert.title,
         "text": alert.text,
-        "created_at": created.isoformat(timespec="seconds") + "Z",
+        "created_at": _iso(alert.created_at),
         "sentiment": {
             "compound": alert.compound,
             "label": alert.label,
@@ -130,6 +159,9 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "engagement": dict(alert.engagement),
         "mention_id": alert.mention_id,
         "matched_terms": list(alert.matched_terms),
+        "details": list(alert.details),
+        "posts": [post_payload(post) for post in alert.posts],
+        "status": alert.status,
     }
 
 

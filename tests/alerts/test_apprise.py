@@ -76,7 +76,7 @@ def test_a_send_arrives_with_title_and_body(receiver: StandIn, scheme: str) -> N
         "Title: Acme review",
         "Text: Cold coffee, rude staff.",
         "Link: https://news.ycombinator.com/item?id=1",
-        "Mention id: 7",
+        "Follow-up: mention #7 · when handled: `mention-monitor mentions ack 7`",
     ):
         assert expected in body
     assert len(receiver.requests) == 1

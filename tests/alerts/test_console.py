@@ -33,7 +33,8 @@ def test_readable_block() -> None:
         "  engagement: 3 comments, 12 points",
         "  text: Cold coffee, rude staff.",
         "  link: https://news.ycombinator.com/item?id=1",
-        "  mention id: 7",
+        "  follow-up: mention #7 · when handled: `mention-monitor mentions ack 7`"
+        " (or resolve / ignore)",
         "",
     ]
 

@@ -116,7 +116,9 @@ def test_starttls_with_login_delivers_a_multipart_message(ca: TestCA, servers: S
     text, markup = parts(first)
     assert "Cold coffee, rude staff. Never again." in text and "Cold coffee" in markup
     assert "grumpy" in text and "3 comments, 12 points" in text and "vader -0.70" in text
-    assert "Mention id 7" in text and "mention-monitor mentions --brand 'Acme Coffee'" in text
+    assert "mention #7 · when handled: `mention-monitor mentions ack 7`" in text
+    assert "mention-monitor mentions --brand 'Acme Coffee'" in text
+    assert "<code>mention-monitor mentions ack 7</code>" in markup
     assert ("href", "https://news.ycombinator.com/item?id=1") in Tags(markup).attrs
 
 

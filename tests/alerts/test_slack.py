@@ -147,8 +147,9 @@ def test_a_message_has_every_part(hook: Hook) -> None:
     (button,) = actions["elements"]
     assert button["text"]["text"] == "Open post"
     assert button["url"] == "https://news.ycombinator.com/item?id=1"
-    assert "mention #7" in where["elements"][0]["text"]
-    assert "`mention-monitor mentions`" in where["elements"][0]["text"]
+    assert where["elements"][0]["text"] == (
+        "mention #7 · when handled: `mention-monitor mentions ack 7` (or resolve / ignore)"
+    )
     assert payload["unfurl_links"] is False and payload["unfurl_media"] is False
 
 

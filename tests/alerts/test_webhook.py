@@ -88,6 +88,9 @@ def test_payload_follows_the_documented_schema(receiver: StandIn) -> None:
         "engagement": {"likes": 4},
         "mention_id": 7,
         "matched_terms": ["Acme Coffee"],
+        "details": [],
+        "posts": [],
+        "status": None,
     }
     assert datetime.fromisoformat(body["created_at"]) == CREATED
 
