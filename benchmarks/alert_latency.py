@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         latencies: list[float] = []
         started = int(time.time())
         for n in range(args.count):
-            api.add(comment(10_000 + n, NEGATIVE.format(n=n), created=started + n))
+            # Posted now: a time in the past could fall before the cursor's overlap.
+            api.add(comment(10_000 + n, NEGATIVE.format(n=n), created=int(time.time())))
             before = len(webhook.arrivals)
             service.poll()
             service.dispatch()
