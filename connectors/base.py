@@ -50,7 +50,8 @@ class SpreadRule(StrictModel):
     (spans under 15 minutes count as 15), is at least ``spreading`` and it
     gained at least ``min_gain`` over that span; ``viral`` when the rate is at
     least ``viral`` and the gain at least ``min_gain * viral / spreading``
-    (on HN: 40 an hour and 20 points). ``followers``: an author with at least this
+    (on HN: 40 an hour and 20 points); and ``spreading``, however slowly, once
+    it has gained that much since first seen. ``followers``: an author with at least this
     many followers makes a negative post spreading at once (sources that report
     followers: X, Mastodon). ``schedule`` overrides ``spread.schedule`` here.
     """

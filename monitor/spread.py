@@ -107,6 +107,10 @@ def assess(
             reached = 2
         if (reached, rate) > (level, best):
             level, best, where = reached, rate, name
+    # However slowly: a post that has gained as much as viral needs since it was first seen
+    # is spreading (a late burst between two far-apart readings averages out otherwise).
+    if level < 1 and spans[1][1] >= viral_gain:
+        level, best, where = 1, spans[1][1] / _hours(spans[1][2]), "since first seen"
     moving = spans[2][1] / _hours(spans[2][2]) >= rule.spreading / 2
     reach = bool(
         rule.followers and post.author_followers and post.author_followers >= rule.followers
@@ -240,13 +244,20 @@ class Tracker:
         except MonitorError:
             usage = None
         share = self.config.spread.budget_share
-        if usage is not None and usage.fraction is not None and usage.fraction >= share:
-            report.skipped[source] = (
-                f"{usage.used} of {usage.limit} {usage.unit} used in {usage.period}: "
-                f"re-reading stops at {share:.0%} so that new mentions keep the rest"
-            )
-            log.info("%s: not re-reading engagement: %s", source, report.skipped[source])
-            return postpone
+        waiting: list[Reading] = []
+        if usage is not None and usage.limit:
+            # A metered source: read no more than what is left of its share of the budget.
+            allowance = int(share * usage.limit) - usage.used
+            if allowance < len(posts):
+                report.skipped[source] = (
+                    f"{usage.used} of {usage.limit} {usage.unit} used in {usage.period}: "
+                    f"re-reading stops at {share:.0%} so that new mentions keep the rest"
+                )
+                log.info("%s: not re-reading all engagement: %s", source, report.skipped[source])
+                cut = max(allowance, 0)
+                posts, waiting = posts[:cut], postpone[cut:]
+                if not posts:
+                    return waiting
         ids = [p.external_id for p in posts]
         try:
             current = connector.refresh(ids)
@@ -265,7 +276,10 @@ class Tracker:
         report.read += len(current)
         rule = connector.config.spread
         assert rule is not None  # can_refresh() says so
-        return [self._reading(p, current.get(p.external_id), rule, schedule, now) for p in posts]
+        readings = [
+            self._reading(p, current.get(p.external_id), rule, schedule, now) for p in posts
+        ]
+        return readings + waiting
 
     def _reading(
         self,

@@ -55,27 +55,31 @@ class Store(StoreBase):
                     .limit(limit)
                 )
             )
-            snaps: dict[int, list[SnapshotRow]] = {}
+            # Only the first and the last reading of each are needed (ids rise with time).
+            ends: dict[int, tuple[int, int]] = {}
             for chunk in _chunks([r.id for r in rows], 500):
-                for snap in s.scalars(
-                    select(SnapshotRow)
+                for mention_id, lo, hi in s.execute(
+                    select(
+                        SnapshotRow.mention_id, func.min(SnapshotRow.id), func.max(SnapshotRow.id)
+                    )
                     .where(SnapshotRow.mention_id.in_(chunk))
-                    .order_by(SnapshotRow.taken_at, SnapshotRow.id)
+                    .group_by(SnapshotRow.mention_id)
                 ):
-                    snaps.setdefault(snap.mention_id, []).append(snap)
+                    ends[int(mention_id)] = (int(lo), int(hi))
+            wanted = sorted({i for pair in ends.values() for i in pair})
+            snaps: dict[int, Snapshot] = {}
+            for chunk in _chunks(wanted, 500):
+                for snap in s.scalars(select(SnapshotRow).where(SnapshotRow.id.in_(chunk))):
+                    snaps[snap.id] = Snapshot(
+                        snap.taken_at, dict(snap.engagement), snap.negative_replies
+                    )
         due = []
         for row in rows:
-            taken = snaps.get(row.id) or []
-            first = (
-                Snapshot(taken[0].taken_at, dict(taken[0].engagement), taken[0].negative_replies)
-                if taken
-                else Snapshot(row.first_seen_at, dict(row.engagement), 0)
-            )
-            last = (
-                Snapshot(taken[-1].taken_at, dict(taken[-1].engagement), taken[-1].negative_replies)
-                if taken
-                else first
-            )
+            if row.id in ends:
+                lo, hi = ends[row.id]
+                first, last = snaps[lo], snaps[hi]
+            else:
+                first = last = Snapshot(row.first_seen_at, dict(row.engagement), 0)
             due.append(
                 Tracked(
                     id=row.id,

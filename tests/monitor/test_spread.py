@@ -4,6 +4,7 @@ stand-in receiving the alerts. Time is a virtual clock; nothing sleeps."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
 import time
@@ -374,3 +375,92 @@ def test_a_source_that_stops_working_and_recovers_tells_slack_once_each(
     assert len([h for h in headers if "works again" in h]) == 1, headers
     stopped = next(p for p in world.slack.payloads if "stopped working" in str(p))
     assert "503" in str(stopped) and "mention-monitor check" in str(stopped)
+
+
+def _tracked(**kw: Any) -> Any:
+    from monitor.store import Snapshot, Tracked
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    base: dict[str, Any] = {
+        "id": 1,
+        "source": "hackernews",
+        "external_id": "1",
+        "brand": "Acme Coffee",
+        "created_at": now - timedelta(hours=6),
+        "author_followers": None,
+        "level": 0,
+        "step": 3,
+        "negative_replies": 0,
+        "first": Snapshot(now - timedelta(hours=6), {"score": 1}, 0),
+        "last": Snapshot(now - timedelta(hours=3), {"score": 1}, 0),
+    }
+    base.update(kw)
+    return Tracked(**base), now
+
+
+def test_assess_levels_gains_and_the_slow_but_large_rule() -> None:
+    from connectors.hackernews import HackerNewsConfig
+    from monitor.spread import assess
+    from monitor.store import Snapshot
+
+    rule = HackerNewsConfig(base_url="http://x").spread
+    assert rule is not None
+    post_, now = _tracked()
+    # 4 points in 3 hours: under min_gain and under the rate.
+    assert assess(rule, post_, {"score": 5}, 0, now, 3.0).level == 0
+    # 30 points between two readings 3 h apart: 10/h is spreading, not viral (needs 40/h).
+    v = assess(rule, post_, {"score": 31}, 0, now, 3.0)
+    assert (v.level, v.moving) == (1, True)
+    # 21 points in 9 h (2.3/h, under every rate) is still spreading: it gained what
+    # viral needs (5 * 40 / 10 = 20).
+    slow = dataclasses.replace(post_, created_at=now - timedelta(hours=12))
+    later = now + timedelta(hours=3)
+    assert assess(rule, slow, {"score": 22}, 0, later, 3.0).level == 1
+    assert assess(rule, slow, {"score": 20}, 0, later, 3.0).level == 0
+    # Viral: 60 points in half an hour.
+    fresh = dataclasses.replace(
+        post_,
+        created_at=now - timedelta(minutes=30),
+        first=Snapshot(now - timedelta(minutes=25), {"score": 1}, 0),
+        last=Snapshot(now - timedelta(minutes=5), {"score": 20}, 0),
+    )
+    assert assess(rule, fresh, {"score": 61}, 0, now, 3.0).level == 2
+    # One negative reply counts 3: with no points, under min_gain (5); two make 6.
+    flat = dataclasses.replace(fresh, last=Snapshot(now - timedelta(minutes=5), {"score": 1}, 0))
+    assert assess(rule, flat, {"score": 1}, 1, now, 3.0).level == 0
+    assert assess(rule, flat, {"score": 1}, 2, now, 3.0).level == 1
+    # A big author makes it spreading where a followers rule is set; one key set by the
+    # owner leaves the source's other defaults.
+    followed = HackerNewsConfig(base_url="http://x", spread={"followers": 1000}).spread
+    assert followed is not None and followed.spreading == 10
+    big = dataclasses.replace(post_, author_followers=5000)
+    verdict = assess(followed, big, {"score": 1}, 0, now, 3.0)
+    assert verdict.level == 1 and verdict.reach
+    assert not assess(rule, big, {"score": 1}, 0, now, 3.0).reach
+
+
+def test_a_metered_source_reads_only_up_to_its_share_of_the_budget(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.base import Usage
+
+    connector = world.service.connectors["hackernews"]
+    for n in range(10):
+        post(world, 700 + n, text=f"{ANGRY} #{n}")
+    world.service.poll()
+    asked: list[int] = []
+    real_refresh = connector.refresh
+
+    def counting(ids: Any) -> Any:
+        asked.append(len(ids))
+        return real_refresh(ids)
+
+    monkeypatch.setattr(connector, "refresh", counting)
+    # 77 of 100 used: a share of 80 leaves 3 readings this month.
+    monkeypatch.setattr(connector, "usage", lambda: Usage("2026-11", 77, 100))
+    world.minutes(6)
+    assert asked == [3]
+    store = world.service.store
+    waiting = [m for m in store.mentions(negative=True) if m.refresh_step == 0]
+    assert len(waiting) == 7  # postponed to their next step, not dropped
+    assert all(m.next_refresh_at is not None for m in store.mentions(negative=True))
