@@ -117,7 +117,7 @@ def assess(
     )
     if reach and level < 1:
         level, where = 1, "author's reach"
-    return Verdict(level, best, where, moving or level > 0, reach)
+    return Verdict(level, best, where, moving or level > post.level, reach)
 
 
 def _hours(span: timedelta) -> float:
