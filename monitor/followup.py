@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.models import REMINDER
-from monitor.rules import routes
 from monitor.store import ACKNOWLEDGED, IGNORED, NEW, RESOLVED, Store
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,10 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
         return 0
     queued = 0
     for row in store.unanswered(seen_before=now - after, seen_after=now - after - REMIND_WINDOW):
-        channels = routes(row.brand, "negative", config.channels)
+        # The channels that had its alert, still configured; at its own severity, so
+        # quiet hours treat the reminder as they treated the alert.
+        enabled = {c.name for c in config.channels if c.enabled}
+        channels = [c for c in store.alert_channels(row.id) if c in enabled]
         waited = now - row.first_seen_at
         hours = waited.total_seconds() / 3600
         payload = {
@@ -68,7 +70,7 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
             REMINDER,
             f"{row.source}:{row.external_id}",
             payload,
-            "negative",
+            row.severity,
             channels,
             now,
             mention_id=row.id,

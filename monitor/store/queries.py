@@ -238,6 +238,17 @@ class Store(StoreBase):
                 )
             )
 
+    def alert_channels(self, mention_id: int, kind: str = "mention") -> list[str]:
+        """The channels a mention's alert of ``kind`` was queued for."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(AlertRow.channel)
+                    .where(AlertRow.mention_id == mention_id, AlertRow.kind == kind)
+                    .order_by(AlertRow.id)
+                )
+            )
+
     def negative_timeline(self, since: datetime | None) -> list[Timeline]:
         """Each negative mention (posted since ``since``) with when its first alert went out."""
         first_sent = (
