@@ -511,16 +511,31 @@ def _mention_record(row: Any) -> dict[str, Any]:
     }
 
 
+def _sub_config_option(func: F) -> F:
+    """``-c`` after a `mentions` subcommand too (``mentions ack 42 -c shop.yaml``)."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The configuration file (as `mentions -c`).",
+    )(func)
+
+
 def _status_command(word: str, status: str, help_text: str) -> None:
     @mentions.command(word, help=help_text)
     @click.argument("mention_ids", metavar="ID...", nargs=-1, required=True, type=int)
     @click.option("--note", help="A note kept with the change (what you did, who answered).")
+    @_sub_config_option
     @click.pass_context
-    def change(ctx: click.Context, mention_ids: tuple[int, ...], note: str | None) -> None:
+    def change(
+        ctx: click.Context, mention_ids: tuple[int, ...], note: str | None, config_path: Path | None
+    ) -> None:
         from monitor.followup import set_status
         from monitor.store import Store
 
-        config = load_config(ctx.obj["config_path"])
+        config = load_config(config_path or ctx.obj["config_path"])
         store = Store(config.database)
         failed = 0
         try:
@@ -555,12 +570,13 @@ _status_command(
 
 @mentions.command("show")
 @click.argument("mention_id", metavar="ID", type=int)
+@_sub_config_option
 @click.pass_context
-def show(ctx: click.Context, mention_id: int) -> None:
+def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
     from monitor.store import Store
 
-    config = load_config(ctx.obj["config_path"])
+    config = load_config(config_path or ctx.obj["config_path"])
     store = Store(config.database)
     try:
         row = store.mention(mention_id)

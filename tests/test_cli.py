@@ -288,7 +288,7 @@ def test_mentions_ack_resolve_ignore_show_and_stats(
     assert ack.exit_code == 0, ack.output
     assert f"mention #{negative['id']}: new -> acknowledged" in ack.stdout
     assert invoke("mentions", "-c", config, "--status", "new", "--negative").stdout == ""
-    resolved = invoke("mentions", "-c", config, "resolve", str(negative["id"]))
+    resolved = invoke("mentions", "resolve", str(negative["id"]), "-c", config)  # -c after
     assert "acknowledged -> resolved" in resolved.stdout
     show = invoke("mentions", "-c", config, "show", str(negative["id"]))
     assert show.exit_code == 0, show.output
