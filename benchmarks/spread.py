@@ -22,13 +22,13 @@ X, Reddit in full mode through PRAW, Bluesky, Mastodon), each against its stand-
 
 Floor: the first escalation alert within 15 minutes of the growth starting (early growth),
 and refresh cost within each source's documented limits. The late case is reported as it
-is: the schedule has thinned out for a post that did not move.
+is: on X, whose schedule thins out to 6 h because every read is billed, it is not held.
 
 Not counted: finding the posts (benchmarks/api_economy.py has polling), token and session
 renewals (the run lasts seconds of real time), PRAW's own pacing by Reddit's headers (it
 sleeps in real seconds, so it is turned off here; it changes no count).
 
-Run: ``.venv/bin/python benchmarks/spread.py [--jobs N]`` (under 1.5 min with two processes).
+Run: ``.venv/bin/python benchmarks/spread.py [--jobs N]`` (about 4.5 min with two processes).
 """
 
 from __future__ import annotations

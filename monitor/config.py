@@ -160,13 +160,11 @@ class SpreadConfig(StrictModel):
 
     enabled: bool = True
     track_for: Duration = timedelta(hours=48)
+    #: 5m then every 15m: a reading of 100 (HN, Reddit) or 20-25 posts (Mastodon,
+    #: Bluesky) is one request, and a complaint can take off hours after it was posted.
+    #: X, which bills each read, thins out on its own schedule.
     schedule: list[Duration] = Field(
-        default_factory=lambda: [
-            timedelta(minutes=5),
-            timedelta(minutes=15),
-            timedelta(hours=1),
-            timedelta(hours=3),
-        ],
+        default_factory=lambda: [timedelta(minutes=5), timedelta(minutes=15)],
         min_length=1,
     )
     #: A negative reply or quote counts as this many likes/points towards a post's heat.

@@ -3,7 +3,8 @@
 Every negative mention from a source that can re-read engagement (``refresh``)
 is tracked while it is younger than ``spread.track_for``. Its engagement is
 read on a schedule that starts dense and thins out (``spread.schedule``, by
-default 5 min, 15 min, 1 h, then every 3 h); a reading that shows the post
+default 5 min, then every 15 min; X, which bills every read, 5 min, 20 min,
+1 h, then every 6 h); a reading that shows the post
 moving (at least half the source's ``spreading`` rate since the last reading)
 sends it back to the first step. Due posts are read in batches per source (the
 connector packs ids: 100 a request on HN, X and Reddit, 25 on Bluesky, 20 on

@@ -157,20 +157,44 @@ def test_a_negative_post_that_takes_off_escalates_once_per_level_with_its_number
     assert len(world.slack.payloads) == 3
 
 
-def test_a_flat_post_is_read_less_and_less_often_and_never_escalates(world: World) -> None:
-    post(world, 102, points=3)
+def test_a_flat_post_is_read_on_its_schedule_and_never_escalates(
+    write_config: ConfigWriter,
+    hn_url: str,
+    hn_api: HackerNewsAPI,
+    slack: tuple[StandIn, SlackWebhook],
+    client: httpx.Client,
+) -> None:
+    w = make_world(
+        write_config, hn_url, hn_api, slack, client, extra="spread: {schedule: [5m, 15m, 1h, 3h]}"
+    )
+    try:
+        post(w, 102, points=3)
+        w.service.poll()
+        mention_id = w.service.store.mentions(negative=True)[0].id
+        w.minutes(48 * 60 + 30)
+        readings = w.service.store.snapshots(mention_id)
+        # The first snapshot is the one taken when the post was found; then 5m, 15m, 1h,
+        # then every 3 h until it is 48 h old: about 19 readings, not 2,880.
+        assert 15 <= len(readings) <= 22, len(readings)
+        gaps = [
+            (b.taken_at - a.taken_at).total_seconds() / 60 for a, b in itertools.pairwise(readings)
+        ]
+        assert gaps[:3] == [5, 15, 60]
+        assert all(g == 180 for g in gaps[3:-1])
+        assert w.service.store.mention(mention_id).next_refresh_at is None  # aged out
+        assert [h for h in w.headers() if "Spreading" in h or "viral" in h.lower()] == []
+    finally:
+        w.service.close()
+
+
+def test_by_default_a_post_is_read_every_15_minutes_after_the_first_5(world: World) -> None:
+    post(world, 103, points=3)
     world.service.poll()
     mention_id = world.service.store.mentions(negative=True)[0].id
-    world.minutes(48 * 60 + 30)
+    world.minutes(5 + 15 * 8)
     readings = world.service.store.snapshots(mention_id)
-    # The first snapshot is the one taken when the post was found; then 5m, 15m, 1h,
-    # then every 3 h until it is 48 h old: about 19 readings, not 576.
-    assert 15 <= len(readings) <= 22, len(readings)
     gaps = [(b.taken_at - a.taken_at).total_seconds() / 60 for a, b in itertools.pairwise(readings)]
-    assert gaps[:3] == [5, 15, 60]
-    assert all(g == 180 for g in gaps[3:-1])
-    assert world.service.store.mention(mention_id).next_refresh_at is None  # aged out
-    assert [h for h in world.headers() if "Spreading" in h or "viral" in h.lower()] == []
+    assert gaps == [5] + [15] * 8
 
 
 def test_an_ignored_mention_is_no_longer_tracked_but_an_acknowledged_one_still_escalates(
