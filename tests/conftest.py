@@ -14,6 +14,7 @@ from monitor.http import make_client
 from monitor.store import Store
 from tests.standins.hackernews import PREFIX, HackerNewsAPI
 from tests.standins.server import StandIn
+from tests.standins.slack import SlackWebhook
 
 
 @pytest.fixture
@@ -37,6 +38,14 @@ def hn_server(hn_api: HackerNewsAPI) -> Iterator[StandIn]:
 @pytest.fixture
 def hn_url(hn_server: StandIn) -> str:
     return hn_server.url + PREFIX
+
+
+@pytest.fixture
+def slack() -> Iterator[tuple[StandIn, SlackWebhook]]:
+    """A Slack incoming-webhook stand-in: (server, webhook); post to server.url + webhook.path."""
+    webhook = SlackWebhook()
+    with StandIn(webhook) as server:
+        yield server, webhook
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import html
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,6 @@ HOSTILE = (
     "Acme Coffee is awful <!channel> <!here> <@U123> <http://evil.example|click here> "
     "<script>alert(1)</script> \x1b[31mred\x1b[0m \u202eevil"
 )
-
-
-@pytest.fixture
-def slack() -> Iterator[tuple[StandIn, SlackWebhook]]:
-    webhook = SlackWebhook()
-    with StandIn(webhook) as server:
-        yield server, webhook
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from tests.alerts.factories import (
     make_spike,
 )
 from tests.standins.server import Response, StandIn
-from tests.standins.slack import SlackWebhook
+from tests.standins.slack import SlackWebhook, strings, texts
 from tests.standins.smtp import SMTPStandIn
 
 ACK = "mention #7 (acknowledged) · when handled: `mention-monitor mentions ack 7`"
@@ -240,29 +240,6 @@ def slack() -> Iterator[Slack]:
         yield hook
         for client in hook.clients:
             client.close()
-
-
-def texts(payload: Any) -> Iterator[str]:
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from texts(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from texts(item)
-
-
-def strings(payload: Any) -> Iterator[str]:
-    if isinstance(payload, str):
-        yield payload
-    elif isinstance(payload, dict):
-        for value in payload.values():
-            yield from strings(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from strings(item)
 
 
 @pytest.mark.parametrize("kind", [SPREADING, VIRAL])

@@ -20,7 +20,7 @@ from monitor.http import make_client
 from monitor.models import Alert, Digest
 from tests.alerts.factories import make_alert
 from tests.standins.server import Response, StandIn
-from tests.standins.slack import SlackWebhook
+from tests.standins.slack import SlackWebhook, strings, texts
 
 HOSTILE = [
     "<!channel> <!here> <!everyone> <@U123> <#C123> <!subteam^S123>",
@@ -96,30 +96,6 @@ def hook() -> Iterator[Hook]:
         yield hook
         for client in hook.clients:
             client.close()
-
-
-def texts(payload: Any) -> Iterator[str]:
-    """Every string Slack renders: the values of ``text`` keys, anywhere."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from texts(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from texts(item)
-
-
-def strings(payload: Any) -> Iterator[str]:
-    if isinstance(payload, str):
-        yield payload
-    elif isinstance(payload, dict):
-        for value in payload.values():
-            yield from strings(value)
-    elif isinstance(payload, list):
-        for item in payload:
-            yield from strings(item)
 
 
 def of_type(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:

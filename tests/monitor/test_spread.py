@@ -67,13 +67,6 @@ class World:
         return str(self.slack.payloads[index])
 
 
-@pytest.fixture
-def slack() -> Iterator[tuple[StandIn, SlackWebhook]]:
-    webhook = SlackWebhook()
-    with StandIn(webhook) as server:
-        yield server, webhook
-
-
 def make_world(
     write_config: ConfigWriter,
     hn_url: str,

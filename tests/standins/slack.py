@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 from tests.standins.server import Request, Response
@@ -146,3 +147,27 @@ class SlackWebhook:
 
 def _answer(status: int, body: str) -> Response:
     return Response(status, body, headers={"Content-Type": "text/plain; charset=utf-8"})
+
+
+def texts(payload: Any) -> Iterator[str]:
+    """Every string Slack renders: the values of ``text`` keys, anywhere."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from texts(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from texts(item)
+
+
+def strings(payload: Any) -> Iterator[str]:
+    if isinstance(payload, str):
+        yield payload
+    elif isinstance(payload, dict):
+        for value in payload.values():
+            yield from strings(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from strings(item)
