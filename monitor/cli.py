@@ -532,7 +532,6 @@ def _status_command(word: str, status: str, help_text: str) -> None:
     def change(
         ctx: click.Context, mention_ids: tuple[int, ...], note: str | None, config_path: Path | None
     ) -> None:
-        from monitor.followup import set_status
         from monitor.store import Store
 
         config = load_config(config_path or ctx.obj["config_path"])
@@ -541,7 +540,7 @@ def _status_command(word: str, status: str, help_text: str) -> None:
         try:
             for mention_id in mention_ids:
                 try:
-                    old, new = set_status(store, mention_id, status, note, datetime.now(UTC))
+                    old, new = store.set_status(mention_id, status, note, datetime.now(UTC))
                 except MonitorError as exc:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1

@@ -17,7 +17,8 @@ tweepy, praw, smtplib) are translated at the boundary where they happen::
     │   │                      .retry_after): transient unless permanent
     │   └── ChannelMisconfigured   the channel itself is wrong (revoked webhook, bad password):
     │                              the channel is paused until fixed, nothing is dropped
-    └── StorageError           the database could not be opened, migrated or written
+    ├── StorageError           the database could not be opened, migrated or written
+    └── StatusError            a mention's status cannot be changed (no such id, not a status)
 
 Messages are written for the shop owner who reads them in a terminal or an
 alert: they say what failed, where, and, where we know it, how to fix it.
@@ -124,3 +125,7 @@ class ChannelMisconfigured(AlertError):
 
 class StorageError(MonitorError):
     """The database could not be opened, migrated or written."""
+
+
+class StatusError(MonitorError):
+    """A status change that cannot be made: no such mention, or not a status to move to."""

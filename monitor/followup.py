@@ -1,6 +1,6 @@
 """Follow-up: each mention's status, reminders for unanswered negatives, response times.
 
-A mention is ``new`` until the owner says otherwise with
+A mention is ``new`` until the owner says otherwise (``Store.set_status``) with
 ``mention-monitor mentions ack|resolve|ignore ID [--note ...]``:
 new -> acknowledged -> resolved, or ignored at any point. Every change is kept
 with its note (``mentions show ID``). A negative mention that is still ``new``
@@ -17,35 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor.config import Config
-from monitor.errors import MonitorError
 from monitor.models import REMINDER
-from monitor.store import ACKNOWLEDGED, IGNORED, NEW, RESOLVED, Store
+from monitor.store import NEW, Store
 
 log = logging.getLogger(__name__)
 
-#: The command word -> the status it sets.
-COMMANDS = {"ack": ACKNOWLEDGED, "resolve": RESOLVED, "ignore": IGNORED}
 #: Reminders look back no further than this, so an upgraded database with old
 #: unanswered mentions does not remind of all of them at once.
 REMIND_WINDOW = timedelta(days=2)
-
-
-class StatusError(MonitorError):
-    """A status change that cannot be made (no such mention, a step backwards)."""
-
-
-def set_status(
-    store: Store, mention_id: int, status: str, note: str | None, now: datetime
-) -> tuple[str, str]:
-    """Move a mention to ``status``; returns (old status, new status)."""
-    try:
-        return store.set_status(mention_id, status, note, now)
-    except LookupError:
-        raise StatusError(
-            f"no mention #{mention_id} in the database (list them with `mention-monitor mentions`)"
-        ) from None
-    except ValueError as exc:
-        raise StatusError(str(exc)) from None
 
 
 def queue_reminders(config: Config, store: Store, now: datetime) -> int:

@@ -7,9 +7,9 @@ monitor/scheduler.py runs the same pieces on a timetable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,6 +29,7 @@ from monitor.spread import Tracker, TrackReport
 from monitor.store import Store, StoreState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -113,22 +114,21 @@ class Service:
         """The follow-up jobs: spread tracking, spikes and reminders. Each runs even if
         another failed; what they queue goes out with the next dispatch."""
         report = WatchReport()
-        try:
-            report.track = self.tracker.run()
-        except MonitorError as exc:
-            report.errors.append(f"spread tracking: {exc}")
-            log.error("spread tracking failed: %s", exc)
+
+        def guarded(what: str, job: Callable[[], T]) -> T | None:
+            try:
+                return job()
+            except MonitorError as exc:
+                report.errors.append(f"{what}: {exc}")
+                log.error("%s failed: %s", what, exc)
+                return None
+
+        report.track = guarded("spread tracking", self.tracker.run) or report.track
         now = self.clock()
-        try:
-            report.spikes = queue_spikes(self.config, self.store, now)
-        except MonitorError as exc:
-            report.errors.append(f"spikes: {exc}")
-            log.error("the spike check failed: %s", exc)
-        try:
-            report.reminders = queue_reminders(self.config, self.store, now)
-        except MonitorError as exc:
-            report.errors.append(f"reminders: {exc}")
-            log.error("the reminders failed: %s", exc)
+        report.spikes = guarded("spikes", lambda: queue_spikes(self.config, self.store, now)) or 0
+        report.reminders = (
+            guarded("reminders", lambda: queue_reminders(self.config, self.store, now)) or 0
+        )
         return report
 
     def dispatch(self) -> DispatchReport:

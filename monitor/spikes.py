@@ -55,6 +55,11 @@ def threshold(rate: float, factor: float, min_count: int) -> int:
 
 def find_spikes(config: Config, store: Store, now: datetime) -> list[Spike]:
     spikes_config = config.spikes
+    # Every minute: the last hour alone first. No brand can spike below min_count, and
+    # the week of baseline is read only when one might.
+    last_hour = Counter(b for b, posted in store.negatives_since(now - HOUR) if posted <= now)
+    if not last_hour or max(last_hour.values()) < spikes_config.min_count:
+        return []
     start = now - HOUR - spikes_config.baseline
     watching = store.watching_since()
     if watching is None:
@@ -62,17 +67,12 @@ def find_spikes(config: Config, store: Store, now: datetime) -> list[Spike]:
     start = max(start, watching)
     hours = int((now - HOUR - start) / HOUR)
     by_brand: dict[str, Counter[int]] = {}
-    recent: Counter[str] = Counter()
     for brand, posted in store.negatives_since(start):
-        if posted > now - HOUR:
-            if posted <= now:
-                recent[brand] += 1
-        else:
-            bucket = int((now - HOUR - posted) / HOUR)
-            if bucket < hours:
-                by_brand.setdefault(brand, Counter())[bucket] += 1
+        bucket = int((now - HOUR - posted) / HOUR)
+        if posted <= now - HOUR and bucket < hours:
+            by_brand.setdefault(brand, Counter())[bucket] += 1
     found = []
-    for brand, count in recent.items():
+    for brand, count in last_hour.items():
         hourly = list(by_brand.get(brand, Counter()).values())
         rate = baseline_rate(hourly, hours)
         bar = threshold(rate, spikes_config.factor, spikes_config.min_count)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alerts.render import ENGAGEMENT_WORDS
 from connectors.base import Connector, SpreadRule
 from monitor.config import Config, format_duration
 from monitor.errors import MonitorError, RateLimited
@@ -140,7 +141,7 @@ def growth_lines(
         if key in NOT_COUNTED:
             continue
         before, after = first.get(key, 0), engagement.get(key, 0)
-        word = WORDS.get(key, {}).get(post.source) or _word(key)
+        word = WORDS.get(key, {}).get(post.source) or ENGAGEMENT_WORDS.get(key, key)
         changes.append((after - before, f"{before} → {after} {word}"))
     changes.sort(key=lambda c: -c[0])
     changes = [c for c in changes if c[0]] or changes[:1]
@@ -162,12 +163,6 @@ def growth_lines(
     return lines
 
 
-def _word(key: str) -> str:
-    from alerts.render import ENGAGEMENT_WORDS
-
-    return ENGAGEMENT_WORDS.get(key, key)
-
-
 def _span(delta: timedelta) -> str:
     minutes = max(0, round(delta.total_seconds() / 60))
     if minutes < 90:
@@ -180,7 +175,6 @@ def _span(delta: timedelta) -> str:
 class TrackReport:
     due: int = 0
     read: int = 0  # posts whose engagement came back
-    requests_by_source: dict[str, int] = field(default_factory=dict)
     escalations: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # source -> why not read now
 
@@ -201,9 +195,6 @@ class Tracker:
         self.clock = clock
         self.batch = batch
         self._deferred: dict[str, datetime] = {}  # source -> rate limited until
-
-    def schedule_for(self, source: str) -> list[timedelta]:
-        return schedule_for(self.config, self.connectors.get(source))
 
     def run(self) -> TrackReport:
         report = TrackReport()
@@ -227,19 +218,16 @@ class Tracker:
         self, source: str, posts: list[Tracked], now: datetime, report: TrackReport
     ) -> list[Reading]:
         connector = self.connectors.get(source)
-        schedule = self.schedule_for(source)
+        schedule = schedule_for(self.config, connector)
         if connector is None or not connector.can_refresh():
             # The source was turned off, or cannot re-read: stop tracking its posts.
             report.skipped[source] = "cannot re-read engagement"
-            return [Reading(p.id, None, None, None, 0, p.level) for p in posts]
-        postpone = [
-            Reading(p.id, None, None, now + step_after(schedule, p.step), p.step, p.level)
-            for p in posts
-        ]
+            return _unread(posts, lambda p: None)
+        postpone = _unread(posts, lambda p: now + step_after(schedule, p.step))
         until = self._deferred.get(source)
         if until is not None and until > now:
             report.skipped[source] = f"rate limited until {until:%H:%M}"
-            return [Reading(p.id, None, None, until, p.step, p.level) for p in posts]
+            return _unread(posts, lambda p: until)
         try:
             usage = connector.usage()
         except MonitorError:
@@ -267,13 +255,11 @@ class Tracker:
             self._deferred[source] = now + wait
             report.skipped[source] = f"rate limited: {exc}"
             log.warning("%s: re-reading engagement is rate limited; again after %s", source, wait)
-            return [Reading(p.id, None, None, now + wait, p.step, p.level) for p in posts]
+            return _unread(posts, lambda p: now + wait)
         except MonitorError as exc:
             report.skipped[source] = str(exc)
             log.warning("%s: could not re-read engagement of %d posts: %s", source, len(ids), exc)
             return postpone
-        except NotImplementedError:
-            return [Reading(p.id, None, None, None, 0, p.level) for p in posts]
         report.read += len(current)
         rule = connector.config.spread
         assert rule is not None  # can_refresh() says so
@@ -317,6 +303,12 @@ class Tracker:
             verdict.level,
             escalation=(kind, channels, {"details": lines}),
         )
+
+
+def _unread(posts: list[Tracked], next_at: Callable[[Tracked], datetime | None]) -> list[Reading]:
+    """No reading now: each post keeps its step and level, to be read at ``next_at``
+    (None: no longer tracked)."""
+    return [Reading(p.id, None, None, next_at(p), p.step, p.level) for p in posts]
 
 
 def describe_schedule(schedule: list[timedelta]) -> str:

@@ -5,11 +5,12 @@ health) plus the queries of spread tracking, follow-up and spikes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from monitor.errors import StatusError
 from monitor.store.base import StoreBase, _chunks
 from monitor.store.records import Reading, Snapshot, Timeline, Tracked
 from monitor.store.tables import (
@@ -188,16 +189,16 @@ class Store(StoreBase):
     def set_status(
         self, mention_id: int, status: str, note: str | None, now: datetime
     ) -> tuple[str, str]:
-        """Change a mention's status and keep the change; returns (old, new).
-
-        LookupError: no such mention; ValueError: not a status, or back to ``new``.
-        """
+        """Change a mention's status and keep the change; returns (old, new)."""
         if status not in STATUSES or status == NEW:
-            raise ValueError(f"'{status}' is not a status a mention can be moved to")
+            raise StatusError(f"'{status}' is not a status a mention can be moved to")
         with self.session() as s:
             row = s.get(MentionRow, mention_id)
             if row is None:
-                raise LookupError(mention_id)
+                raise StatusError(
+                    f"no mention #{mention_id} in the database "
+                    "(list them with `mention-monitor mentions`)"
+                )
             old = row.status
             row.status, row.status_at = status, now
             if note:
@@ -272,17 +273,8 @@ class Store(StoreBase):
         if since is not None:
             query = query.where(MentionRow.created_at >= since)
         with self.session() as s:
-            return [
-                Timeline(
-                    i,
-                    brand,
-                    status,
-                    created,
-                    acked if acked is None or acked.tzinfo else acked.replace(tzinfo=UTC),
-                    sent.replace(tzinfo=UTC) if sent is not None and sent.tzinfo is None else sent,
-                )
-                for i, brand, status, created, acked, sent in s.execute(query)
-            ]
+            # min() keeps the column's type, so every time here is already UTC-aware.
+            return [Timeline(*row) for row in s.execute(query)]
 
     # ------------------------------------------------------------ spikes
 
