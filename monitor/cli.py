@@ -20,11 +20,13 @@ from pydantic import BaseModel, SecretStr
 from monitor import __version__
 from monitor.config import format_duration, load_config, parse_duration
 from monitor.errors import ConfigError, MonitorError
+from monitor.redact import RedactingFormatter
 from monitor.text import shorten, terminal_safe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CONFIG_ENV = "MENTION_MONITOR_CONFIG"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class _Group(click.Group):
@@ -66,10 +68,12 @@ def _setup_logging(verbose: int, default: int = logging.WARNING) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else default
     logging.basicConfig(
         level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        format=LOG_FORMAT,
         stream=sys.stderr,
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

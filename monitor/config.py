@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from monitor.errors import ConfigError
+from monitor.redact import remember_config
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _DURATION_FULL = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+")
@@ -378,6 +379,8 @@ def parse_config(
     assert top is not None
     if top.alerts.console and not any(c.type == "console" for c in channels):
         channels.insert(0, load_channel_config("console", {"type": "console"}))
+    # From here on, no text we log, store or send can carry one of its secrets.
+    remember_config(sources.values(), channels, database)
     return Config(
         path=path,
         database=database,

@@ -22,14 +22,24 @@ tweepy, praw, smtplib) are translated at the boundary where they happen::
 
 Messages are written for the shop owner who reads them in a terminal or an
 alert: they say what failed, where, and, where we know it, how to fix it.
-Secrets never appear in them.
+Secrets never appear in them: every configured secret is masked (monitor/redact.py),
+even when a remote server echoed it into the text we quote.
 """
 
 from __future__ import annotations
 
+from monitor.redact import redact
+
 
 class MonitorError(Exception):
-    """Base of every error mention-monitor raises on purpose."""
+    """Base of every error mention-monitor raises on purpose.
+
+    Its text never carries a configured secret (monitor/redact.py), whatever a
+    remote server or a library put into it.
+    """
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class ConfigError(MonitorError):
@@ -45,8 +55,8 @@ class ConnectorError(MonitorError):
 
     def __init__(self, source: str, message: str, *, hint: str | None = None) -> None:
         self.source = source
-        self.message = message
-        self.hint = hint
+        self.message = message = redact(message)
+        self.hint = hint = redact(hint) if hint else hint
         text = f"{source}: {message}"
         if hint:
             text += f" ({hint})"
@@ -106,7 +116,7 @@ class AlertError(MonitorError):
         retry_after: float | None = None,
     ) -> None:
         self.channel = channel
-        self.message = message
+        self.message = message = redact(message)
         self.permanent = permanent
         self.retry_after = retry_after
         super().__init__(f"{channel}: {message}")

@@ -19,6 +19,7 @@ from monitor.config import Config
 from monitor.errors import BudgetExhausted, MonitorError, RateLimited
 from monitor.matching import Match, Matcher
 from monitor.models import Mention
+from monitor.redact import redact
 from monitor.rules import decide
 from monitor.sentiment import Scorer
 from monitor.spread import schedule_for
@@ -172,7 +173,10 @@ class Pipeline:
         )
 
     def _failed(self, report: SourceReport, exc: Exception, now: datetime) -> None:
-        report.error = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"
+        # str() of our errors is redacted already; a library's text may quote a request.
+        report.error = (
+            str(exc) if isinstance(exc, MonitorError) else redact(f"{type(exc).__name__}: {exc}")
+        )
         retry_until = None
         # A used-up budget is not deferred: the connector refuses without a request, and a
         # budget the owner raises takes effect on the next poll.

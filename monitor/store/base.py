@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
 from monitor.models import Alert
+from monitor.redact import redact, redact_data
 from monitor.store.records import DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
@@ -349,7 +350,10 @@ class StoreBase:
     ) -> None:
         """Record a failed attempt: back to pending for ``retry_at``, or dead when None."""
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
-        values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error[:2000]}
+        values: dict[str, Any] = {
+            "attempts": AlertRow.attempts + 1,
+            "last_error": redact(error)[:2000],
+        }
         if retry_at is None:
             values["status"] = DEAD
         else:
@@ -385,9 +389,13 @@ class StoreBase:
         with self.session() as s:
             row = s.get(ChannelStateRow, channel)
             if row is None:
-                s.add(ChannelStateRow(channel=channel, paused_at=now, paused_reason=reason[:2000]))
+                s.add(
+                    ChannelStateRow(
+                        channel=channel, paused_at=now, paused_reason=redact(reason)[:2000]
+                    )
+                )
             else:
-                row.paused_at, row.paused_reason = now, reason[:2000]
+                row.paused_at, row.paused_reason = now, redact(reason)[:2000]
 
     def resume_channel(self, channel: str | None = None) -> list[str]:
         """Un-pause one channel (or all); returns the names that were paused."""
@@ -415,7 +423,7 @@ class StoreBase:
                     AlertRow.status == PENDING,
                     AlertRow.created_at < queued_before,
                 )
-                .values(status=DEAD, last_error=reason[:2000])
+                .values(status=DEAD, last_error=redact(reason)[:2000])
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -505,7 +513,7 @@ class StoreBase:
                         attempts=0,
                         created_at=now,
                         next_attempt_at=now,
-                        payload=payload,
+                        payload=redact_data(payload),
                     )
                 )
                 added += 1
@@ -547,7 +555,7 @@ class StoreBase:
         with self.session() as s:
             row = self._health_row(s, source)
             row.last_attempt_at = row.last_error_at = now
-            row.last_error = error[:2000]
+            row.last_error = redact(error)[:2000]
             row.consecutive_failures = (row.consecutive_failures or 0) + 1
             row.retry_after_until = retry_after_until
             return row.consecutive_failures, _episode(row.last_success_at)
