@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,10 @@ class TimedConnector(HackerNewsConnector):
 
     fetched_at: float = 0.0
 
-    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        result = super().fetch(queries, cursor)
-        self.fetched_at = time.perf_counter()
-        return result
+    def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
+        for page in super().fetch_pages(queries, cursor):
+            self.fetched_at = time.perf_counter()
+            yield page
 
 
 def build(hn_url: str, slack_url: str, http: Any, db: Path) -> tuple[Service, TimedConnector]:

@@ -11,7 +11,11 @@ from ``SourceConfig``) and ``fetch(queries, cursor) -> (mentions, new_cursor)``.
   (RSS feeds) or searched once for everything (Reddit, with OR).
 
 ``cursor`` is the opaque string the connector returned last time (None on the
-first poll). The connector searches as well as its API allows; the pipeline
+first poll). A source that may need many requests to catch up implements
+``fetch_pages`` too, yielding each step with its cursor (stored as it comes), and
+sets ``behind`` when a poll ended before reaching the present.
+
+The connector searches as well as its API allows; the pipeline
 then matches every mention again locally, so a fuzzy API search is harmless.
 
 Optional: ``refresh(ids) -> {external_id: engagement}`` re-reads the engagement
@@ -28,7 +32,7 @@ pipeline records it against the source and carries on with the others.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
@@ -141,6 +145,10 @@ class Connector(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[SourceConfig]]
     per_brand: ClassVar[bool] = True
+    #: Set by the last fetch: how long before now the newest item it read completely
+    #: reaches, when it stopped short of the present (still catching up after a burst
+    #: or an outage); None when it read everything new.
+    behind: timedelta | None = None
 
     def __init__(
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
@@ -156,6 +164,15 @@ class Connector(ABC):
     @abstractmethod
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
         """New mentions for these keywords since ``cursor``, and the cursor to keep."""
+
+    def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
+        """``fetch`` in steps, each with the cursor that covers it and what came before.
+
+        The pipeline stores each step with its cursor before asking for the next, so a
+        source that reads a long backlog in many requests (after a burst or an outage)
+        keeps its progress even if a later request fails. The default is one step.
+        """
+        yield self.fetch(queries, cursor)
 
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""

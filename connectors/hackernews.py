@@ -12,14 +12,18 @@ all brands together (``per_brand = False``), and keeps those that contain a
 keyword's longest word; the pipeline then matches them properly. Nothing
 depends on Algolia's tokenising of handles, tags or phrases.
 
-Windows: each request asks for ``created_at_i`` in ``(start, end]``. If more
-items fall in the window than one answer holds (after a long outage), the
-window is shrunk in proportion to the count Algolia reports (``nbHits``), and
-the poll walks forward window by window
-(at most ``max_requests``); the cursor is the end of what was read completely,
-so nothing is skipped and the next poll goes on from there. Each poll reaches
-back ``overlap`` before the cursor, because Algolia indexes items a little
-after they are posted; the store drops what it has already seen.
+Windows: each request asks for ``created_at_i`` in ``(start, end]`` and gets the
+newest items of that window. When more items fall in it than one answer holds
+(a burst, a long outage), what came back is stored at once (so a fresh complaint
+never waits behind a backlog) and the rest, below the oldest item returned, is
+read newest first in the next requests: about one request per
+``hits_per_page`` items, at most ``max_requests`` a poll. Every answer is handed
+to the pipeline with its own cursor (``fetch_pages``), which keeps what is still
+unread, so a backlog of any size is worked through in bounded polls, and a poll
+that stops short says how far behind it is (``behind``). A poll reaches back
+``overlap`` before the cursor, because Algolia indexes items a little after they
+are posted (less the time that had passed when that point was read); the store
+drops what it has already seen.
 """
 
 from __future__ import annotations
@@ -27,14 +31,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from connectors.base import Connector, FetchResult, SourceConfig
-from monitor.config import Duration
+from monitor.config import Duration, format_duration
 from monitor.errors import ParseError
 from monitor.http import get_json
 from monitor.matching import keyword_needles, normalise
@@ -57,6 +62,22 @@ class HackerNewsConfig(SourceConfig):
     overlap: Duration = timedelta(minutes=10)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    """Every item posted up to ``covered`` has been read (at ``read_at``); while catching
+    up, so has everything in ``(gap[0], gap[1]]``, and ``(covered, gap[0]]`` is next."""
+
+    covered: int
+    read_at: int
+    gap: tuple[int, int] | None = None
+
+    def dump(self) -> str:
+        data: dict[str, Any] = {"covered_until": self.covered, "read_at": self.read_at}
+        if self.gap is not None:
+            data["gap"] = list(self.gap)
+        return json.dumps(data)
+
+
 class HackerNewsConnector(Connector):
     """Stories and comments on Hacker News that mention a brand."""
 
@@ -66,41 +87,85 @@ class HackerNewsConnector(Connector):
     per_brand = False
 
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        covered = self._read_cursor(cursor)
-        now = int(time.time())
-        if covered is None:
-            start = now - int(self.config.lookback.total_seconds())
-        else:
-            start = covered - int(self.config.overlap.total_seconds())
-        needles = keyword_needles(queries)
         found: dict[str, Mention] = {}
-        end, requests = now, 0
-        while start < now and requests < self.config.max_requests:
-            hits, total = self._window(start, end)
+        for mentions, step in self.fetch_pages(queries, cursor):
+            for mention in mentions:
+                found.setdefault(mention.external_id, mention)
+            cursor = step
+        return sorted(found.values(), key=lambda m: m.created_at), cursor
+
+    def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
+        """Everything new since the cursor, newest answer first, each step with its cursor.
+
+        An answer holds the newest ``hits_per_page`` items of its window. When the window
+        holds more, what came back (down to its oldest second, ``t``) is stored at once,
+        and the part below, between the cursor and ``t``, is a gap read the same way in
+        the following requests (and polls, as the cursor keeps the gap) until one answer
+        holds all of it. Each request reads a new answer's worth: a backlog of any size
+        costs about one request per ``hits_per_page`` items, never a poll that starts over.
+        """
+        now = int(time.time())
+        state = self._read_cursor(cursor) or _Cursor(
+            now - int(self.config.lookback.total_seconds()), read_at=now
+        )
+        needles = keyword_needles(queries)
+        requests = 0
+        while requests < self.config.max_requests:
+            if state.gap is not None:
+                low, high = state.covered, state.gap[0]
+            elif requests == 0 or state.covered < now:
+                # Reach back by what Algolia may not have indexed yet when the cursor was
+                # read (best effort: the overlap is never a gap of its own).
+                late = self.config.overlap.total_seconds() - (state.read_at - state.covered)
+                low, high = state.covered - max(0, int(late)), now
+                if low >= high:
+                    break
+            else:
+                break
+            hits, total = self._window(low, high)
             requests += 1
-            if total > len(hits) and end - start > 1:
-                # Too many for one answer: a window that should hold about 90% of a page.
-                end = start + max(1, int((end - start) * 0.9 * len(hits) / total))
-                continue
-            for hit in hits:
-                mention = self._to_mention(hit)
-                # Comments come back even when they do not name a brand: a negative one in
-                # the thread of a tracked story adds to its heat (the pipeline decides).
-                if mention is not None and (
-                    mention.reply_to is not None
-                    or any(n in normalise(mention.full_text) for n in needles)
-                ):
-                    found.setdefault(mention.external_id, mention)
-            covered = max(covered or 0, end)
-            start, end = end, now
-        if start < now:
+            oldest = min((int(h.get("created_at_i") or 0) for h in hits), default=high)
+            if total <= len(hits) or oldest <= state.covered:
+                # Everything after the cursor up to ``high`` is read: a closed gap ends
+                # where its window's answer began; a window up to now reaches now.
+                end = state.gap[1] if state.gap is not None else high
+                state = _Cursor(end, read_at=now if state.gap is None else end)
+            else:
+                if oldest >= high:
+                    log.warning(
+                        "hackernews: more than %d items in one second; some were not read",
+                        len(hits),
+                    )
+                    oldest = high - 1
+                # (oldest, high] is read (items at ``oldest`` itself may not all be): the
+                # gap is what lies below it.
+                top = state.gap[1] if state.gap is not None else high
+                state = _Cursor(state.covered, read_at=state.read_at, gap=(oldest, top))
+            yield self._keep(hits, needles), state.dump()
+        self.behind = None
+        if state.gap is not None or state.covered < now - 1:
+            self.behind = timedelta(seconds=now - state.covered)
             log.warning(
-                "hackernews: still catching up after %d requests; the rest comes next poll",
+                "hackernews: still catching up after %d requests, %s behind; "
+                "the rest comes next poll",
                 requests,
+                format_duration(self.behind),
             )
-        mentions = sorted(found.values(), key=lambda m: m.created_at)
-        new_cursor = json.dumps({"covered_until": covered}) if covered is not None else cursor
-        return mentions, new_cursor
+
+    def _keep(self, hits: list[dict[str, Any]], needles: set[str]) -> list[Mention]:
+        """The hits that may name a brand, oldest first.
+
+        Comments come back even when they do not name a brand: a negative one in the
+        thread of a tracked story adds to its heat (the pipeline decides)."""
+        kept = []
+        for hit in hits:
+            mention = self._to_mention(hit)
+            if mention is not None and (
+                mention.reply_to is not None
+                or any(n in normalise(mention.full_text) for n in needles)
+            ):
+                kept.append(mention)
+        return sorted(kept, key=lambda m: m.created_at)
 
     def trackable(self, mention: Mention) -> bool:
         return mention.reply_to is None  # a story; Algolia keeps no points for comments
@@ -132,13 +197,19 @@ class HackerNewsConnector(Connector):
                     found[mention.external_id] = mention.engagement
         return found
 
-    def _read_cursor(self, cursor: str | None) -> int | None:
+    def _read_cursor(self, cursor: str | None) -> _Cursor | None:
         if not cursor:
             return None
         try:
             data = json.loads(cursor)
-            return int(data.get("covered_until", data.get("created_at_i")))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            covered = int(data.get("covered_until", data.get("created_at_i")))
+            gap = data.get("gap")
+            return _Cursor(
+                covered,
+                read_at=int(data.get("read_at", covered)),
+                gap=(int(gap[0]), int(gap[1])) if gap else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             log.warning("hackernews: ignoring an unreadable cursor %r", cursor[:80])
             return None
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector
-from monitor.config import Config
+from monitor.config import Config, format_duration
 from monitor.errors import BudgetExhausted, MonitorError, RateLimited
 from monitor.matching import Match, Matcher
 from monitor.models import Mention
@@ -49,6 +49,8 @@ class SourceReport:
     error: str | None = None
     deferred_until: datetime | None = None
     budget_exhausted: bool = False
+    #: How far behind the present the source still is after this poll (catching up).
+    behind: timedelta = timedelta(0)
 
     @property
     def ok(self) -> bool:
@@ -102,12 +104,15 @@ class Pipeline:
         try:
             for cursor_key, keywords, prefer in rounds:
                 cursor = self.store.get_cursor(name, cursor_key)
-                mentions, new_cursor = connector.fetch(keywords, cursor)
-                report.fetched += len(mentions)
-                batch = self.process(name, cursor_key, mentions, new_cursor, prefer=prefer)
-                report.new += len(batch.new_ids)
-                report.negative += batch.negative
-                report.queued_alerts += batch.queued_alerts
+                # Each step is stored with its cursor as it comes: a long catch-up keeps
+                # its progress even when a later request fails.
+                for mentions, new_cursor in connector.fetch_pages(keywords, cursor):
+                    report.fetched += len(mentions)
+                    batch = self.process(name, cursor_key, mentions, new_cursor, prefer=prefer)
+                    report.new += len(batch.new_ids)
+                    report.negative += batch.negative
+                    report.queued_alerts += batch.queued_alerts
+                report.behind = max(report.behind, connector.behind or timedelta(0))
         except MonitorError as exc:
             self._failed(report, exc, now)
         except Exception as exc:
@@ -119,6 +124,7 @@ class Pipeline:
             failures, episode = self.store.record_success(name, report.new, self.clock())
             if report.new == 0:
                 self._check_silence(name)
+            self._check_behind(name, report.behind)
             if failures >= self.config.alerts.health_after:
                 self._health_notice(
                     name,
@@ -205,6 +211,42 @@ class Pipeline:
                 f"not being seen. Last error: {report.error}.{fix} "
                 "`mention-monitor check` shows its state.",
                 "negative",  # quiet hours hold it: a source down is not worth waking for
+            )
+
+    def _check_behind(self, name: str, behind: timedelta) -> None:
+        """Alert once when a source has ended ``health_after`` polls in a row still catching
+        up (a burst or backlog larger than its polls can read), and once when it caught up.
+
+        Each of those polls succeeded and saved its progress, so without this an owner
+        would not know that new mentions are arriving late."""
+        key = "pipeline.behind_polls"
+        before = int(self.store.state_get(name, key) or 0)
+        polls = before + 1 if behind > timedelta(0) else 0
+        if polls != before:
+            self.store.state_set(name, key, str(polls))
+        limit = self.config.alerts.health_after
+        episode = self.store.state_get(name, "pipeline.behind_since") or ""
+        if polls == 1:
+            episode = f"{self.clock():%Y%m%dT%H%M%S}"
+            self.store.state_set(name, "pipeline.behind_since", episode)
+        if polls == limit:
+            self._health_notice(
+                name,
+                f"behind:{name}:{episode}",
+                f"{name} is falling behind",
+                f"{name} has more new posts than its polls can read: after {polls} polls in a "
+                f"row it is still {format_duration(behind)} behind, so new mentions there "
+                "arrive late. Nothing is skipped; it catches up as the burst passes. To catch "
+                f"up faster, poll it more often (`sources.{name}.every`).",
+                "negative",
+            )
+        elif polls == 0 and before >= limit:
+            self._health_notice(
+                name,
+                f"caught-up:{name}:{episode}",
+                f"{name} has caught up",
+                f"{name} has read everything new again after {before} polls behind.",
+                "info",
             )
 
     def _check_silence(self, name: str) -> None:
@@ -313,7 +355,14 @@ class Pipeline:
             if key in matched:
                 continue  # the same post twice in one batch
             among = [mention.brand_hint] if mention.brand_hint else watching
-            matches = self.matcher.match(mention.full_text, among)
+            try:
+                matches = self.matcher.match(mention.full_text, among)
+            except Exception:
+                # One stranger's post never blocks the others or the cursor.
+                if self.strict:
+                    raise
+                log.exception("%s: skipping item %s, which could not be matched", source, key[1])
+                continue
             if matches:
                 # The brand it was fetched for comes first; the others still route.
                 matches.sort(key=lambda m: m.brand != prefer)
@@ -331,7 +380,13 @@ class Pipeline:
         for key, (mention, matches) in matched.items():
             if key in known:
                 continue
-            score = self.scorer.score(mention.full_text, brand=matches[0].brand)
+            try:
+                score = self.scorer.score(mention.full_text, brand=matches[0].brand)
+            except Exception:
+                if self.strict:
+                    raise
+                log.exception("%s: skipping item %s, which could not be scored", source, key[1])
+                continue
             scores[key] = score.negative
             brands = [m.brand for m in matches]
             decision = decide(brands, score, self.config.channels, self.config.sentiment)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,10 +37,10 @@ class Metered(HackerNewsConnector):
     limit = 10
     exhausted = False
 
-    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
+    def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
         if self.exhausted:
             raise BudgetExhausted(self.name, "monthly read budget used up")
-        return super().fetch(queries, cursor)
+        yield from super().fetch_pages(queries, cursor)
 
     def usage(self) -> Usage:
         return Usage("2026-11", self.used, self.limit, cost_usd=self.used * 0.005)
@@ -175,3 +175,84 @@ def test_a_source_gone_quiet_for_far_longer_than_usual_alerts_once(
     (alert,) = p.store.claim_many([d.id for d in p.store.due_alerts(clock[0])], clock[0])
     assert alert.title == "hackernews has gone quiet"
     assert "21 hours" in alert.text and "every 2.0 hours" in alert.text
+
+
+def test_a_burst_of_10000_items_is_worked_through_in_bounded_polls(
+    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    """10,000 matching items posted within five minutes: each poll stores what it read
+    window by window, the source says it is falling behind and then that it caught up,
+    and a normal post after the burst is stored too."""
+    import json
+
+    from monitor.store import AlertRow
+
+    now = int(time.time())
+    hn_api.add(
+        *(
+            story(i, f"Acme is awful, refund please ({i})", created=now - 300 + i * 300 // 10_000)
+            for i in range(1, 10_001)
+        )
+    )
+    # Two requests a poll (ten by default), so that the burst takes several polls.
+    config = HackerNewsConfig(base_url=hn_url, max_requests=2)
+    p = pipeline(tmp_path, HackerNewsConnector(config, client))
+    # A service that was keeping up: its cursor is ten minutes old.
+    p.store.ingest("hackernews", ALL_BRANDS, [], json.dumps({"covered_until": now - 600}))
+    reports = []
+    for _ in range(12):
+        reports.append(p.poll_source("hackernews"))
+        if reports[-1].behind == timedelta(0):
+            break
+    # About one request per 1,000 items: 10 answers hold it all.
+    assert reports[-1].behind == timedelta(0) and 4 <= len(reports) <= 7
+    assert all(r.ok for r in reports) and sum(r.new for r in reports) == 10_000
+    assert len(hn_server.requests) <= 13
+
+    hn_api.add(story(20_000, "Acme lost my order", created=int(time.time())))
+    assert p.poll_source("hackernews").new == 1
+    with p.store.session() as s:
+        rows = s.query(AlertRow.kind, AlertRow.dedupe_key).all()
+    mention_alerts = [key for kind, key in rows if kind == "mention"]
+    negatives = {
+        f"hackernews:{m.external_id}" for m in p.store.mentions(negative=True, limit=20_000)
+    }
+    assert len(negatives) > 9_990  # VADER reads "143" and "1337" as kind words
+    assert sorted(mention_alerts) == sorted(negatives)  # each negative alerted once
+    health = sorted(key.split(":")[0] for kind, key in rows if kind == "health")
+    assert health == ["behind", "caught-up"]
+
+
+def test_a_catch_up_keeps_the_windows_it_read_when_a_later_request_fails(
+    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
+) -> None:
+    import json
+
+    from tests.standins.server import Response
+
+    now = int(time.time())
+    hn_api.add(*(story(i, f"Acme item {i}", created=now - 3000 + i) for i in range(1, 2_001)))
+    connector = HackerNewsConnector(HackerNewsConfig(base_url=hn_url, hits_per_page=500), client)
+    p = pipeline(tmp_path, connector)
+    p.store.ingest("hackernews", ALL_BRANDS, [], json.dumps({"covered_until": now - 3600}))
+
+    class FailFourth:
+        def __init__(self) -> None:
+            self.route = hn_server.route
+
+        def __call__(self, request: object) -> Response:
+            if len(hn_server.requests) == 4:
+                return Response(503, b"down")
+            return self.route(request)  # type: ignore[arg-type]
+
+    hn_server.route = FailFourth()
+    report = p.poll_source("hackernews")
+    # Three answers of 500 before the failure (each repeats the oldest second of the last).
+    assert not report.ok and report.new == 1498
+    cursor = json.loads(p.store.get_cursor("hackernews", ALL_BRANDS) or "{}")
+    assert cursor["covered_until"] == now - 3600 and cursor["gap"][0] < now - 1000
+    assert len(p.store.mentions(limit=5000)) == 1498
+    # The next poll reads only what is left (502 items: two answers), then what is new.
+    report = p.poll_source("hackernews")
+    assert report.ok and report.new == 502 and report.behind == timedelta(0)
+    assert len(hn_server.requests) <= 4 + 3  # and one for what is new, unless in the same second
