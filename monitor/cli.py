@@ -140,10 +140,9 @@ _COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
 def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     """Validate the config and print what will be watched, where, and who is warned.
 
-    With --online, each source is asked whether its credentials work; exits 1 if
-    one does not.
+    With --online, each source is asked whether it answers and its credentials
+    work; exits 1 if one does not.
     """
-    from monitor.migrations import current
     from monitor.store import Store
 
     config = load_config(config_path)
@@ -218,32 +217,45 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")
-        if current(probe.engine) is None:
-            out("  new: it will be created on the first run")
-            return
+        new = probe.revision() is None
     finally:
         probe.close()
-    store = Store(config.database)
-    try:
-        _status(store, config)
-    finally:
-        store.close()
+    if new:
+        out("  new: it will be created on the first run")
+    else:
+        store = Store(config.database)
+        try:
+            _status(store, config)
+        finally:
+            store.close()
     if failed:
+        out("")
+        out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _online_probe(connector: Any) -> str | None:
+    """For a source without credentials (Hacker News): does it answer? Its cheapest request.
+
+    Sources with credentials test them in their own ``check(online=True)``.
+    """
+    if connector.name == "hackernews":
+        connector.refresh(["1"])  # one story by id: one request, at most one hit
+        return "Hacker News search answers"
+    return None
 
 
 def _check_sources(config: Any, online: bool) -> int:
     """Each source's credentials (and, online, whether they work) and its metered usage."""
     from monitor.errors import ConnectorError
     from monitor.http import make_client
-    from monitor.migrations import current
     from monitor.service import build_connectors
     from monitor.store import Store
 
     failed = 0
     store = Store(config.database, migrate=False)
     try:
-        has_db = current(store.engine) is not None
+        has_db = store.revision() is not None
         with make_client() as http:
             connectors = build_connectors(config, http, store if has_db else None)
             for name, connector in connectors.items():
@@ -251,6 +263,9 @@ def _check_sources(config: Any, online: bool) -> int:
                 try:
                     for line in connector.check(online):
                         click.echo(f"    {terminal_safe(line)}")
+                    answer = _online_probe(connector) if online else None
+                    if answer:
+                        click.echo(f"    {answer}")
                 except ConnectorError as exc:
                     failed += 1
                     click.echo(f"    FAILED: {terminal_safe(exc.message)}")
