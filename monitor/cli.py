@@ -560,8 +560,11 @@ def _status_command(word: str, status: str, help_text: str) -> None:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1
                     continue
-                same = " (it already was)" if old == new else ""
-                click.echo(f"mention #{mention_id}: {old} -> {new}{same}")
+                if old == new:
+                    kept = "; the note was not kept" if note else ""
+                    click.echo(f"mention #{mention_id}: already {new}, nothing changed{kept}")
+                else:
+                    click.echo(f"mention #{mention_id}: {old} -> {new}")
         finally:
             store.close()
         if failed:
@@ -612,7 +615,12 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
         out(f"  title: {safe(row.title)}")
     out(f"  text: {safe(row.text)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
-    out(f"  status: {row.status}" + (f" ({safe(row.status_note)})" if row.status_note else ""))
+    # The note of the change that set the status (older databases kept an earlier one).
+    setter = changes[-1] if changes else None
+    status_note = setter.note if setter is not None and setter.status == row.status else None
+    if setter is None:
+        status_note = row.status_note
+    out(f"  status: {row.status}" + (f" ({safe(status_note)})" if status_note else ""))
     for change in changes:
         note = f": {safe(change.note)}" if change.note else ""
         out(f"    {_when(change.at)} -> {change.status}{note}")
