@@ -148,6 +148,9 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     config = load_config(config_path)
     out = click.echo
     out(f"Config OK: {config_path}")
+    if config.env_file is not None:
+        out(f"Secrets also read from: {config.env_file}")
+        _warn_if_shared(config.env_file)
     out("")
     out("Brands:")
     for brand in config.brands:
@@ -232,6 +235,19 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         out("")
         out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _warn_if_shared(env_file: Path) -> None:
+    """The env file holds secrets: other users of the machine must not read it."""
+    try:
+        mode = env_file.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        click.echo(
+            f"  warning: {env_file} holds secrets and other users of this machine can "
+            f"read it (mode {mode & 0o777:o}): chmod 600 {env_file}"
+        )
 
 
 def _online_probe(connector: Any) -> str | None:
@@ -463,7 +479,7 @@ def mentions(
         return
     from monitor.store import Store
 
-    config = load_config(config_path)
+    config = load_config(config_path, secrets=False)
     if brand is not None and brand.casefold() not in {b.name.casefold() for b in config.brands}:
         raise click.BadParameter(
             f"no brand '{brand}' in {config_path} "
@@ -549,7 +565,7 @@ def _status_command(word: str, status: str, help_text: str) -> None:
     ) -> None:
         from monitor.store import Store
 
-        config = load_config(config_path or ctx.obj["config_path"])
+        config = load_config(config_path or ctx.obj["config_path"], secrets=False)
         store = Store(config.database)
         failed = 0
         try:
@@ -593,7 +609,7 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
     from monitor.store import Store
 
-    config = load_config(config_path or ctx.obj["config_path"])
+    config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
     try:
         row = store.mention(mention_id)
@@ -669,7 +685,7 @@ def score(config_path: Path | None, brand: str | None, as_json: bool) -> None:
             raise click.BadParameter("needs -c CONFIG, where the brand is", param_hint="--brand")
         scorer = make_scorer(SentimentConfig())
     else:
-        config = load_config(config_path)
+        config = load_config(config_path, secrets=False)
         if brand is not None:
             names = {b.name.casefold(): b.name for b in config.brands}
             if brand.casefold() not in names:
@@ -747,7 +763,7 @@ def stats(config_path: Path) -> None:
     from monitor.service import build_connectors
     from monitor.store import Store
 
-    config = load_config(config_path)
+    config = load_config(config_path, secrets=False)
     store = Store(config.database)
     try:
         now = datetime.now(UTC)
@@ -775,6 +791,10 @@ def stats(config_path: Path) -> None:
                 click.echo(f"  {name}: {_usage(usage)}")
     finally:
         store.close()
+    if config.left_out:
+        click.echo("Left out here, their secrets are not set (`run` needs them):")
+        for line in config.left_out:
+            click.echo(f"  {line}")
 
 
 def _responses(store: Any, config: Any, since: datetime) -> None:
