@@ -144,15 +144,17 @@ _COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
 def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     """Validate the config and print what will be watched, where, and who is warned.
 
-    With --online, each source is asked whether its credentials work; exits 1 if
-    one does not.
+    With --online, each source is asked whether it answers and its credentials
+    work; exits 1 if one does not.
     """
-    from monitor.migrations import current
     from monitor.store import Store
 
     config = load_config(config_path)
     out = click.echo
     out(f"Config OK: {config_path}")
+    if config.env_file is not None:
+        out(f"Secrets also read from: {config.env_file}")
+        _warn_if_shared(config.env_file)
     out("")
     out("Brands:")
     for brand in config.brands:
@@ -222,32 +224,58 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")
-        if current(probe.engine) is None:
-            out("  new: it will be created on the first run")
-            return
+        new = probe.revision() is None
     finally:
         probe.close()
-    store = Store(config.database)
-    try:
-        _status(store, config)
-    finally:
-        store.close()
+    if new:
+        out("  new: it will be created on the first run")
+    else:
+        store = Store(config.database)
+        try:
+            _status(store, config)
+        finally:
+            store.close()
     if failed:
+        out("")
+        out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _warn_if_shared(env_file: Path) -> None:
+    """The env file holds secrets: other users of the machine must not read it."""
+    try:
+        mode = env_file.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        click.echo(
+            f"  warning: {env_file} holds secrets and other users of this machine can "
+            f"read it (mode {mode & 0o777:o}): chmod 600 {env_file}"
+        )
+
+
+def _online_probe(connector: Any) -> str | None:
+    """For a source without credentials (Hacker News): does it answer? Its cheapest request.
+
+    Sources with credentials test them in their own ``check(online=True)``.
+    """
+    if connector.name == "hackernews":
+        connector.refresh(["1"])  # one story by id: one request, at most one hit
+        return "Hacker News search answers"
+    return None
 
 
 def _check_sources(config: Any, online: bool) -> int:
     """Each source's credentials (and, online, whether they work) and its metered usage."""
     from monitor.errors import ConnectorError
     from monitor.http import make_client
-    from monitor.migrations import current
     from monitor.service import build_connectors
     from monitor.store import Store
 
     failed = 0
     store = Store(config.database, migrate=False)
     try:
-        has_db = current(store.engine) is not None
+        has_db = store.revision() is not None
         with make_client() as http:
             connectors = build_connectors(config, http, store if has_db else None)
             for name, connector in connectors.items():
@@ -255,6 +283,9 @@ def _check_sources(config: Any, online: bool) -> int:
                 try:
                     for line in connector.check(online):
                         click.echo(f"    {terminal_safe(line)}")
+                    answer = _online_probe(connector) if online else None
+                    if answer:
+                        click.echo(f"    {answer}")
                 except ConnectorError as exc:
                     failed += 1
                     click.echo(f"    FAILED: {terminal_safe(exc.message)}")
@@ -452,7 +483,7 @@ def mentions(
         return
     from monitor.store import Store
 
-    config = load_config(config_path)
+    config = load_config(config_path, secrets=False)
     if brand is not None and brand.casefold() not in {b.name.casefold() for b in config.brands}:
         raise click.BadParameter(
             f"no brand '{brand}' in {config_path} "
@@ -538,7 +569,7 @@ def _status_command(word: str, status: str, help_text: str) -> None:
     ) -> None:
         from monitor.store import Store
 
-        config = load_config(config_path or ctx.obj["config_path"])
+        config = load_config(config_path or ctx.obj["config_path"], secrets=False)
         store = Store(config.database)
         failed = 0
         try:
@@ -549,8 +580,11 @@ def _status_command(word: str, status: str, help_text: str) -> None:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1
                     continue
-                same = " (it already was)" if old == new else ""
-                click.echo(f"mention #{mention_id}: {old} -> {new}{same}")
+                if old == new:
+                    kept = "; the note was not kept" if note else ""
+                    click.echo(f"mention #{mention_id}: already {new}, nothing changed{kept}")
+                else:
+                    click.echo(f"mention #{mention_id}: {old} -> {new}")
         finally:
             store.close()
         if failed:
@@ -579,7 +613,7 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
     from monitor.store import Store
 
-    config = load_config(config_path or ctx.obj["config_path"])
+    config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
     try:
         row = store.mention(mention_id)
@@ -601,7 +635,12 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
         out(f"  title: {safe(row.title)}")
     out(f"  text: {safe(row.text)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
-    out(f"  status: {row.status}" + (f" ({safe(row.status_note)})" if row.status_note else ""))
+    # The note of the change that set the status (older databases kept an earlier one).
+    setter = changes[-1] if changes else None
+    status_note = setter.note if setter is not None and setter.status == row.status else None
+    if setter is None:
+        status_note = row.status_note
+    out(f"  status: {row.status}" + (f" ({safe(status_note)})" if status_note else ""))
     for change in changes:
         note = f": {safe(change.note)}" if change.note else ""
         out(f"    {_when(change.at)} -> {change.status}{note}")
@@ -650,7 +689,7 @@ def score(config_path: Path | None, brand: str | None, as_json: bool) -> None:
             raise click.BadParameter("needs -c CONFIG, where the brand is", param_hint="--brand")
         scorer = make_scorer(SentimentConfig())
     else:
-        config = load_config(config_path)
+        config = load_config(config_path, secrets=False)
         if brand is not None:
             names = {b.name.casefold(): b.name for b in config.brands}
             if brand.casefold() not in names:
@@ -728,7 +767,7 @@ def stats(config_path: Path) -> None:
     from monitor.service import build_connectors
     from monitor.store import Store
 
-    config = load_config(config_path)
+    config = load_config(config_path, secrets=False)
     store = Store(config.database)
     try:
         now = datetime.now(UTC)
@@ -756,6 +795,10 @@ def stats(config_path: Path) -> None:
                 click.echo(f"  {name}: {_usage(usage)}")
     finally:
         store.close()
+    if config.left_out:
+        click.echo("Left out here, their secrets are not set (`run` needs them):")
+        for line in config.left_out:
+            click.echo(f"  {line}")
 
 
 def _responses(store: Any, config: Any, since: datetime) -> None:

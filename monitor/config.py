@@ -5,9 +5,13 @@ each with the file, the line and the key path, e.g.::
 
     config.yaml:14: brands[0].keywords: must not be empty
 
-Secrets are written as ``${ENV_VAR}`` references and resolved here; a missing
-variable is an error that names it. Each source and channel brings its own
-pydantic model (``extra="forbid"``), looked up by name in the registries.
+Secrets are written as ``${ENV_VAR}`` references and resolved here, from the
+environment and from an env file (``.env`` beside the config, or ``env_file:``);
+the environment wins, as with docker-compose. A missing variable is an error that
+names it, except for commands that only read the database (``secrets=False``):
+for them a source or channel whose secret is missing is left out, not built.
+Each source and channel brings its own pydantic model (``extra="forbid"``),
+looked up by name in the registries.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -189,6 +194,7 @@ class _FileConfig(StrictModel):
     """The top level of config.yaml, before sources and channels are resolved."""
 
     database: str = "sqlite:///mentions.db"
+    env_file: str | None = None
     brands: list[BrandConfig] = Field(min_length=1)
     sources: dict[str, dict[str, Any] | None] = Field(min_length=1)
     alerts: AlertsConfig = AlertsConfig()
@@ -210,6 +216,11 @@ class Config:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     spread: SpreadConfig = field(default_factory=SpreadConfig)
     spikes: SpikesConfig = field(default_factory=SpikesConfig)
+    #: The env file the secrets were read from, if any.
+    env_file: Path | None = None
+    #: Sources and channels left out because their secrets are not set (``secrets=False``),
+    #: each as "channel slack: SLACK_WEBHOOK_URL is not set".
+    left_out: list[str] = field(default_factory=list)
 
     def brands_for(self, source: str) -> list[BrandConfig]:
         return [b for b in self.brands if b.sources is None or source in b.sources]
@@ -256,8 +267,12 @@ class _Problems:
         self.filename = filename
         self.lines = lines
         self.items: list[tuple[int, str]] = []
+        #: Values whose ``${VAR}`` is not set: that is their one problem, not "not a URL".
+        self.unset: set[tuple[Any, ...]] = set()
 
-    def add(self, path: tuple[Any, ...], message: str) -> None:
+    def add(self, path: tuple[Any, ...], message: str, *, unset: bool = False) -> None:
+        if path in self.unset and not unset:
+            return
         line = self.lines.line_of(path)
         where = f"{self.filename}:{line}" if line else self.filename
         self.items.append((line or 0, f"{where}: {format_path(path)}: {message}"))
@@ -302,17 +317,21 @@ def _is_model(obj: Any) -> bool:
     return isinstance(obj, type) and issubclass(obj, BaseModel)
 
 
-def _resolve_env(node: Any, path: tuple[Any, ...], problems: _Problems) -> Any:
+Missing = list[tuple[tuple[Any, ...], str]]
+
+
+def _resolve_env(node: Any, path: tuple[Any, ...], env: dict[str, str], missing: Missing) -> Any:
+    """Substitute every ``${VAR}``; the unset ones are listed in ``missing`` (path, name)."""
     if isinstance(node, dict):
-        return {k: _resolve_env(v, (*path, k), problems) for k, v in node.items()}
+        return {k: _resolve_env(v, (*path, k), env, missing) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve_env(v, (*path, i), problems) for i, v in enumerate(node)]
+        return [_resolve_env(v, (*path, i), env, missing) for i, v in enumerate(node)]
     if isinstance(node, str):
 
         def substitute(match: re.Match[str]) -> str:
-            value = os.environ.get(match.group(1))
+            value = env.get(match.group(1))
             if value is None:
-                problems.add(path, f"environment variable {match.group(1)} is not set")
+                missing.append((path, match.group(1)))
                 return ""
             return value
 
@@ -320,11 +339,50 @@ def _resolve_env(node: Any, path: tuple[Any, ...], problems: _Problems) -> Any:
     return node
 
 
+def _environment(
+    tree: dict[str, Any], base_dir: Path | None, problems: _Problems
+) -> tuple[dict[str, str], Path | None]:
+    """The variables ``${VAR}`` may use: the env file's, overridden by the real environment."""
+    named = tree.get("env_file")
+    env_file: Path | None = None
+    if isinstance(named, str) and named.strip():
+        env_file = (base_dir or Path.cwd()) / Path(named.strip()).expanduser()
+        if not env_file.is_file():
+            problems.add(("env_file",), f"{env_file}: no such file")
+            env_file = None
+    elif named is not None:
+        problems.add(("env_file",), "must be the path of a file, e.g. .env")
+    elif base_dir is not None and (base_dir / ".env").is_file():
+        env_file = base_dir / ".env"
+    values: dict[str, str] = {}
+    if env_file is not None:
+        try:
+            values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.add(("env_file",), f"{env_file} cannot be read: {exc}")
+            env_file = None
+    return {**values, **os.environ}, env_file
+
+
+def _optional_owner(path: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The source or channel a value belongs to: what a read-only command can leave out."""
+    if len(path) >= 2 and path[0] == "sources":
+        return path[:2]
+    if len(path) >= 3 and path[:2] == ("alerts", "channels") and isinstance(path[2], int):
+        return path[:3]
+    return None
+
+
 # ---------------------------------------------------------------- loading
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Read and validate a config file; raise ConfigError listing every problem."""
+def load_config(path: str | os.PathLike[str], *, secrets: bool = True) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem.
+
+    ``secrets=False`` is for commands that only read the database: a source or
+    channel whose ``${VAR}`` is not set is left out (``Config.left_out``) instead
+    of being an error.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -334,7 +392,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
-    return parse_config(text, filename=str(file), base_dir=file.resolve().parent, path=file)
+    return parse_config(
+        text, filename=str(file), base_dir=file.resolve().parent, path=file, secrets=secrets
+    )
 
 
 def parse_config(
@@ -343,7 +403,9 @@ def parse_config(
     filename: str = "config.yaml",
     base_dir: Path | None = None,
     path: Path | None = None,
+    secrets: bool = True,
 ) -> Config:
+    """Validate config text; ``base_dir`` is where relative paths (and ``.env``) are."""
     yaml = YAML(typ="rt")
     try:
         tree = yaml.load(text)
@@ -357,7 +419,18 @@ def parse_config(
     lines = _Lines()
     lines.record(tree)
     problems = _Problems(filename, lines)
-    data = _resolve_env(_plain(tree), (), problems)
+    plain = _plain(tree)
+    env, env_file = _environment(plain, base_dir, problems)
+    missing: Missing = []
+    data = _resolve_env(plain, (), env, missing)
+    left_out: dict[tuple[Any, ...], list[str]] = {}
+    for where, name in missing:
+        owner = None if secrets else _optional_owner(where)
+        if owner is None:
+            problems.add(where, f"environment variable {name} is not set", unset=True)
+            problems.unset.add(where)
+        elif name not in left_out.setdefault(owner, []):
+            left_out[owner].append(name)
 
     top: _FileConfig | None = None
     try:
@@ -366,11 +439,17 @@ def parse_config(
         problems.add_validation(exc, (), _FileConfig)
     # Sources and channels are checked even when the top level has problems,
     # so the owner sees every problem in one go.
-    sources = _validate_sources(_dict(data.get("sources")), problems)
+    raw_sources = {
+        name: raw
+        for name, raw in _dict(data.get("sources")).items()
+        if ("sources", name) not in left_out
+    }
+    sources = _validate_sources(raw_sources, problems)
     raw_channels = _dict(data.get("alerts")).get("channels")
     raw_brands = data.get("brands")
     brand_names = {str(b.get("name")) for b in _list(raw_brands) if isinstance(b, dict)}
-    channels = _validate_channels(_list(raw_channels), brand_names, problems)
+    skip = {owner[2] for owner in left_out if owner[0] == "alerts"}
+    channels = _validate_channels(_list(raw_channels), brand_names, problems, skip)
     if top is not None:
         _check_brands(top, problems)
         _check_brand_references(sources, {b.name for b in top.brands}, problems)
@@ -391,7 +470,21 @@ def parse_config(
         sentiment=top.sentiment,
         spread=top.spread,
         spikes=top.spikes,
+        env_file=env_file,
+        left_out=[
+            f"{_owner_name(owner, data)}: {', '.join(names)} "
+            + ("is" if len(names) == 1 else "are")
+            + " not set"
+            for owner, names in left_out.items()
+        ],
     )
+
+
+def _owner_name(owner: tuple[Any, ...], data: dict[str, Any]) -> str:
+    if owner[0] == "sources":
+        return f"source {owner[1]}"
+    raw = _dict(_list(_dict(data.get("alerts")).get("channels"))[owner[2]])
+    return f"channel {raw.get('name') or raw.get('type') or owner[2]}"
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -436,12 +529,14 @@ def _validate_sources(raw_sources: dict[str, Any], problems: _Problems) -> dict[
 
 
 def _validate_channels(
-    raw_channels: list[Any], brand_names: set[str], problems: _Problems
+    raw_channels: list[Any], brand_names: set[str], problems: _Problems, skip: set[int]
 ) -> list[Any]:
     from alerts import REGISTRY, load_channel
 
     channels: list[Any] = []
     for i, raw in enumerate(raw_channels):
+        if i in skip:
+            continue
         where = ("alerts", "channels", i)
         if not isinstance(raw, dict):
             problems.add(where, "must be a mapping with at least `type:`")

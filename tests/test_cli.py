@@ -292,7 +292,7 @@ def test_mentions_ack_resolve_ignore_show_and_stats(
     assert "acknowledged -> resolved" in resolved.stdout
     show = invoke("mentions", "-c", config, "show", str(negative["id"]))
     assert show.exit_code == 0, show.output
-    assert "status: resolved (called back)" in show.stdout
+    assert "  status: resolved\n" in show.stdout  # the note was the ack's, not the resolve's
     assert "-> acknowledged: called back" in show.stdout and "-> resolved" in show.stdout
     assert "engagement readings" not in show.stdout  # an HN comment has no points to track
 
@@ -304,3 +304,33 @@ def test_mentions_ack_resolve_ignore_show_and_stats(
     stats = invoke("stats", "-c", config)
     assert "waiting for an answer" not in stats.stdout
     assert "posted->alert" in stats.stdout
+
+
+def test_show_gives_the_note_of_the_change_that_set_the_status_and_repeats_are_no_ops(
+    hn_items: HackerNewsAPI, hn_config_path: Path
+) -> None:
+    config = str(hn_config_path)
+    invoke("poll", "-c", config)
+    rows = [json.loads(x) for x in invoke("mentions", "-c", config, "--json").stdout.splitlines()]
+    mention = str(next(r for r in rows if r["negative"])["id"])
+
+    assert "new -> acknowledged" in invoke("mentions", "ack", mention, "-c", config).stdout
+    resolved = invoke("mentions", "resolve", mention, "--note", "refunded", "-c", config)
+    assert "acknowledged -> resolved" in resolved.stdout
+    back = invoke("mentions", "ack", mention, "-c", config)  # she wrote again: back on it
+    assert "resolved -> acknowledged" in back.stdout
+    show = invoke("mentions", "show", mention, "-c", config).stdout
+    assert "  status: acknowledged\n" in show  # not "(refunded)": that note was the resolve's
+    assert show.count("-> acknowledged") == 2 and "-> resolved: refunded" in show
+
+    again = invoke("mentions", "ack", mention, "--note", "still on it", "-c", config)
+    assert again.exit_code == 0
+    assert f"mention #{mention}: already acknowledged, nothing changed" in again.stdout
+    after = invoke("mentions", "show", mention, "-c", config).stdout
+    assert after.count("-> acknowledged") == 2 and "still on it" not in after
+    (listed,) = [
+        json.loads(x)
+        for x in invoke("mentions", "-c", config, "--json").stdout.splitlines()
+        if json.loads(x)["id"] == int(mention)
+    ]
+    assert listed["status"] == "acknowledged" and listed["status_note"] is None

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Integer, create_engine, event, func, insert, select, update
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert
 from monitor.redact import redact, redact_data
+from monitor.store.opening import explain, inspect_sqlite_file, sqlite_path
 from monitor.store.records import DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
@@ -71,15 +71,19 @@ class StoreBase:
     """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
+        """Open the database at ``url``; with ``migrate``, create or upgrade its schema.
+
+        An SQLite file is looked at first (see monitor/store/opening.py): an empty,
+        foreign, damaged or read-only one is refused with one line saying what to do.
+        ``migrate=False`` (a first look, as ``check`` takes) never creates the file.
+        """
         self.url = url
+        self.path = sqlite_path(url)
+        #: The SQLite file did not exist: a new install (a server database: False).
+        self.is_new = False
+        if self.path is not None:
+            self.is_new = inspect_sqlite_file(self.path, write=migrate)
         try:
-            parsed = make_url(url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database not in (
-                None,
-                "",
-                ":memory:",
-            ):
-                Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -87,7 +91,7 @@ class StoreBase:
             if migrate:
                 self.migrate()
         except (SQLAlchemyError, OSError) as exc:
-            raise StorageError(f"cannot open the database {self.safe_url}: {exc}") from exc
+            raise explain(exc, url, self.safe_url) from exc
 
     @property
     def safe_url(self) -> str:
@@ -99,7 +103,25 @@ class StoreBase:
     def migrate(self) -> None:
         from monitor.migrations import upgrade
 
-        upgrade(self.engine)
+        try:
+            upgrade(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise explain(exc, self.url, self.safe_url) from exc
+        self.is_new = False
+
+    def revision(self) -> str | None:
+        """The schema's migration revision; None for a database not created yet.
+
+        A new SQLite file is not created by asking.
+        """
+        if self.is_new:
+            return None
+        from monitor.migrations import current
+
+        try:
+            return current(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise explain(exc, self.url, self.safe_url) from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -112,7 +134,7 @@ class StoreBase:
             with session.begin():
                 yield session
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error ({self.safe_url}): {exc}") from exc
+            raise explain(exc, self.url, self.safe_url) from exc
         finally:
             session.close()
 

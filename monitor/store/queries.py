@@ -189,7 +189,12 @@ class Store(StoreBase):
     def set_status(
         self, mention_id: int, status: str, note: str | None, now: datetime
     ) -> tuple[str, str]:
-        """Change a mention's status and keep the change; returns (old, new)."""
+        """Change a mention's status and keep the change; returns (old, new).
+
+        Moving to the status the mention already has changes nothing and is not
+        kept (old == new). The note is the change's own: a change without one
+        clears the previous change's note from the mention.
+        """
         if status not in STATUSES or status == NEW:
             raise StatusError(f"'{status}' is not a status a mention can be moved to")
         with self.session() as s:
@@ -200,9 +205,9 @@ class Store(StoreBase):
                     "(list them with `mention-monitor mentions`)"
                 )
             old = row.status
-            row.status, row.status_at = status, now
-            if note:
-                row.status_note = note
+            if old == status:
+                return old, status
+            row.status, row.status_at, row.status_note = status, now, note or None
             if row.acked_at is None:
                 row.acked_at = now
             if status == IGNORED:

@@ -206,3 +206,60 @@ def test_a_feed_for_a_brand_must_name_a_configured_brand() -> None:
         "config.yaml:11: sources.rss.feeds[0].brand: unknown brand 'Acme Cofee' "
         "(did you mean 'Acme Coffee'?)"
     ]
+
+
+SECRETIVE = """\
+database: postgresql://monitor:${DB_PASSWORD}@db/mentions
+brands:
+  - name: Acme Coffee
+    keywords: ["Acme Coffee"]
+sources:
+  hackernews: {}
+  x: {bearer_token: "${X_BEARER_TOKEN}"}
+alerts:
+  channels:
+    - type: slack
+      name: shop-slack
+      webhook_url: ${SLACK_WEBHOOK_URL}
+    - type: console
+"""
+
+
+def test_read_only_loading_leaves_out_what_has_no_secret_but_needs_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DB_PASSWORD", "X_BEARER_TOKEN", "SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as info:
+        parse_config(SECRETIVE, secrets=False)
+    assert info.value.problems == [
+        "config.yaml:1: database: environment variable DB_PASSWORD is not set"
+    ]
+    monkeypatch.setenv("DB_PASSWORD", "pw")
+    config = parse_config(SECRETIVE, secrets=False)
+    assert list(config.sources) == ["hackernews"]
+    assert [c.name for c in config.channels] == ["console"]
+    assert config.left_out == [
+        "source x: X_BEARER_TOKEN is not set",
+        "channel shop-slack: SLACK_WEBHOOK_URL is not set",
+    ]
+    assert len(problems(SECRETIVE)) == 2  # the default (secrets=True) still requires both
+
+
+def test_the_env_file_fills_in_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("DB_PASSWORD", "from-the-shell")
+    (tmp_path / ".env").write_text(
+        "DB_PASSWORD=from-the-file\nX_BEARER_TOKEN=tok\n"
+        "export SLACK_WEBHOOK_URL='https://hooks.slack.com/services/T/B/x'\n"
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(SECRETIVE)
+    config = load_config(path)
+    assert config.env_file == tmp_path / ".env"
+    assert "from-the-shell" in config.database
+    assert config.sources["x"].bearer_token.get_secret_value() == "tok"
+    assert config.channels[0].webhook_url.get_secret_value().endswith("/T/B/x")
