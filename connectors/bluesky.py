@@ -14,10 +14,10 @@ refused with ``ExpiredToken``/``InvalidToken`` (HTTP 400 from a PDS, 401 from th
 AppView) it first takes up a session another process saved meanwhile, else calls
 ``refreshSession`` (which spends the refresh token); only if that fails too does it log in again.
 A refused login is raised as AuthError and not tried again until the service restarts with new
-credentials. Every call goes to
-``base_url`` (the ``bsky.social`` entryway, or the owner's own PDS), which proxies ``app.bsky.*``
-to the Bluesky AppView: the AppView hosts (api.bsky.app, public.api.bsky.app) accept no
-authentication and refuse search without it, so there is no separate AppView URL to set.
+credentials. Every call goes to ``base_url`` (the ``bsky.social`` entryway, or the owner's own
+PDS), which proxies ``app.bsky.*`` to the Bluesky AppView: the AppView hosts (api.bsky.app,
+public.api.bsky.app) accept no authentication and refuse search without it, so there is no
+separate AppView URL to set.
 
 Limits (https://docs.bsky.app/docs/advanced-guides/rate-limits): 3,000 requests per 5 minutes
 per IP address; ``createSession`` 30 per 5 minutes and 300 per day per account (the entryway has
