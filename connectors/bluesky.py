@@ -5,14 +5,19 @@ API: ``app.bsky.feed.searchPosts`` and ``app.bsky.feed.getPosts``
 ``com.atproto.server.createSession`` / ``refreshSession`` (https://atproto.com/specs/xrpc).
 
 Auth: post search has needed a logged-in session since 2025, so the owner gives a ``handle`` and
-an app password. The connector logs in once per process, keeps the access and refresh tokens in
-memory only (never in ``self.state``, which is the database), and when a call is refused with
-``ExpiredToken``/``InvalidToken`` (HTTP 400 from a PDS, 401 from the entryway or AppView) it calls
-``refreshSession``; only if that fails too does it log in again. A refused login is raised as
-AuthError and not tried again until the service restarts with new credentials. Every call goes to
-``base_url`` (the ``bsky.social`` entryway, or the owner's own PDS), which proxies ``app.bsky.*``
-to the Bluesky AppView: the AppView hosts (api.bsky.app, public.api.bsky.app) accept no
-authentication and refuse search without it, so there is no separate AppView URL to set.
+an app password. The session (access and refresh tokens) is kept in ``self.state``, the database,
+so that the next process (a cron ``poll``) goes on with it instead of logging in again; it is
+sealed there with Fernet under a key derived (PBKDF2-HMAC-SHA256, 600,000 rounds, a random salt
+and the handle) from the app password, so the row is useless without the password, and a new
+password or handle makes it unreadable: then the connector just logs in afresh. When a call is
+refused with ``ExpiredToken``/``InvalidToken`` (HTTP 400 from a PDS, 401 from the entryway or
+AppView) it first takes up a session another process saved meanwhile, else calls
+``refreshSession`` (which spends the refresh token); only if that fails too does it log in again.
+A refused login is raised as AuthError and not tried again until the service restarts with new
+credentials. Every call goes to ``base_url`` (the ``bsky.social`` entryway, or the owner's own
+PDS), which proxies ``app.bsky.*`` to the Bluesky AppView: the AppView hosts (api.bsky.app,
+public.api.bsky.app) accept no authentication and refuse search without it, so there is no
+separate AppView URL to set.
 
 Limits (https://docs.bsky.app/docs/advanced-guides/rate-limits): 3,000 requests per 5 minutes
 per IP address; ``createSession`` 30 per 5 minutes and 300 per day per account (the entryway has
@@ -34,8 +39,10 @@ Cost per poll and brand: (distinct terms) x (pages needed, usually 1) requests; 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -44,6 +51,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from pydantic import Field, SecretStr, field_validator
 
 from connectors.base import Connector, FetchResult, SourceConfig, SourceState
@@ -56,6 +66,7 @@ log = logging.getLogger(__name__)
 
 CREATE_SESSION = "com.atproto.server.createSession"
 REFRESH_SESSION = "com.atproto.server.refreshSession"
+GET_SESSION = "com.atproto.server.getSession"
 SEARCH_POSTS = "app.bsky.feed.searchPosts"
 GET_POSTS = "app.bsky.feed.getPosts"
 POST_URL = "https://bsky.app/profile/{}/post/{}"
@@ -63,6 +74,10 @@ GET_POSTS_BATCH = 25  # the lexicon's maxLength for `uris`
 #: Our own ceiling on logins, well under Bluesky's 30 per 5 minutes and 300 per day.
 LOGIN_LIMITS = ((300.0, 5), (86400.0, 25))
 TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
+#: The state key of the sealed session, and the PBKDF2 rounds of its key (OWASP's 2023 advice).
+SESSION_KEY = "session"
+KDF_ROUNDS = 600_000
+SESSION_FIELDS = ("did", "handle", "access", "refresh")
 MAX_SEEN = 1000
 COUNTS = (
     ("likes", "likeCount"),
@@ -209,6 +224,8 @@ class BlueskyConnector(Connector):
         self._session: _Session | None = None
         self._refused: str | None = None
         self._lock = threading.Lock()
+        self._salt: bytes | None = None
+        self._fernet: tuple[bytes, Fernet] | None = None
 
     # ------------------------------------------------------------------ fetch
 
@@ -316,10 +333,10 @@ class BlueskyConnector(Connector):
         self._require_credentials()
         lines = [f"handle {self.config.handle}, app password set"]
         if online:
-            session = self._current_session()
+            body = self._query(GET_SESSION, [])
             lines.append(
-                f"logged in as {session.handle} ({session.did}); each online check is one of "
-                "the 30 logins per 5 minutes Bluesky allows an account"
+                f"logged in as {body.get('handle')} ({body.get('did')}); the session is kept "
+                "in the database, sealed with the app password, so checks and polls reuse it"
             )
         return lines
 
@@ -335,13 +352,17 @@ class BlueskyConnector(Connector):
     def _current_session(self) -> _Session:
         with self._lock:
             if self._session is None:
-                self._session = self._login()
+                self._session = self._stored_session() or self._login()
             return self._session
 
     def _renew(self, stale: _Session) -> _Session:
         with self._lock:
             if self._session is not None and self._session is not stale:
                 return self._session  # another thread renewed it meanwhile
+            stored = self._stored_session()
+            if stored is not None and stored.access != stale.access:
+                self._session = stored  # another process renewed it meanwhile
+                return stored
             response = self._send("POST", REFRESH_SESSION, token=stale.refresh)
             if _token_rejected(response):
                 log.info(
@@ -352,7 +373,47 @@ class BlueskyConnector(Connector):
                 self._session = self._login()
             else:
                 self._session = self._parse_session(self._json(response, REFRESH_SESSION))
+                self._keep(self._session)
             return self._session
+
+    # The session as the database keeps it: sealed with a key only the app password opens.
+
+    def _fernet_for(self, salt: bytes) -> Fernet:
+        if self._fernet is None or self._fernet[0] != salt:
+            handle, password = self._require_credentials()
+            kdf = PBKDF2HMAC(
+                algorithm=hashes.SHA256(),
+                length=32,
+                salt=salt + handle.casefold().encode(),
+                iterations=KDF_ROUNDS,
+            )
+            key = base64.urlsafe_b64encode(kdf.derive(password.encode()))
+            self._fernet = (salt, Fernet(key))
+        return self._fernet[1]
+
+    def _keep(self, session: _Session) -> None:
+        if self._salt is None:
+            self._salt = os.urandom(16)
+        plain = json.dumps({name: getattr(session, name) for name in SESSION_FIELDS})
+        sealed = self._fernet_for(self._salt).encrypt(plain.encode()).decode("ascii")
+        salt = base64.b64encode(self._salt).decode("ascii")
+        self.state.set(SESSION_KEY, json.dumps({"salt": salt, "sealed": sealed}))
+
+    def _stored_session(self) -> _Session | None:
+        """The session an earlier process saved, or None if there is none this password opens."""
+        saved = self.state.get(SESSION_KEY)
+        if not saved:
+            return None
+        try:
+            outer = json.loads(saved)
+            salt = base64.b64decode(outer["salt"], validate=True)
+            inner = json.loads(self._fernet_for(salt).decrypt(outer["sealed"].encode("ascii")))
+            session = _Session(*(str(inner[name]) for name in SESSION_FIELDS))
+        except (InvalidToken, ValueError, KeyError, TypeError, AttributeError):
+            log.debug("bluesky: the saved session does not open with this handle and password")
+            return None
+        self._salt = salt
+        return session
 
     def _require_credentials(self) -> tuple[str, str]:
         handle, password = self.config.handle, self._password()
@@ -378,7 +439,9 @@ class BlueskyConnector(Connector):
         if response.status_code == 429:
             wait = retry_after(response.headers, now)
             self.state.set("login_wait_until", str(now + (300.0 if wait is None else wait)))
-        return self._parse_session(self._json(response, CREATE_SESSION))
+        session = self._parse_session(self._json(response, CREATE_SESSION))
+        self._keep(session)
+        return session
 
     def _recent_logins(self, now: float) -> list[float]:
         """This account's logins of the last day; RateLimited if one more would be too many."""

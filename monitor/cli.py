@@ -355,11 +355,13 @@ def run(ctx: click.Context, config_path: Path) -> None:
 
     Stops cleanly on Ctrl-C or SIGTERM.
     """
+    from monitor.runlock import RunLock
     from monitor.scheduler import Scheduler
     from monitor.service import Service
 
     _setup_logging(_verbose(ctx), default=logging.INFO)
     config = load_config(config_path)
+    ctx.with_resource(RunLock(config.database, "run"))  # one run or poll per SQLite file
     service = Service(config)
     try:
         resumed = service.store.resume_channel()
@@ -382,9 +384,11 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
 
     Exits 1 if a source failed or an alert could not be sent.
     """
+    from monitor.runlock import RunLock
     from monitor.service import Service
 
     config = load_config(config_path)
+    ctx.with_resource(RunLock(config.database, "poll"))  # waits for a poll, refuses a run
     service = Service(config)
     try:
         reports = service.poll(sources or None)

@@ -18,6 +18,7 @@ tweepy, praw, smtplib) are translated at the boundary where they happen::
     │   └── ChannelMisconfigured   the channel itself is wrong (revoked webhook, bad password):
     │                              the channel is paused until fixed, nothing is dropped
     ├── StorageError           the database could not be opened, migrated or written
+    ├── AlreadyRunning         another `run` or `poll` holds the database (names it, pid and host)
     └── StatusError            a mention's status cannot be changed (no such id, not a status)
 
 Messages are written for the shop owner who reads them in a terminal or an
@@ -135,6 +136,10 @@ class ChannelMisconfigured(AlertError):
 
 class StorageError(MonitorError):
     """The database could not be opened, migrated or written."""
+
+
+class AlreadyRunning(MonitorError):
+    """Another mention-monitor process is polling the same database; the message names it."""
 
 
 class StatusError(MonitorError):

@@ -4,6 +4,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -11,8 +12,12 @@ import pytest
 
 from connectors.base import MemoryState
 from connectors.bluesky import BlueskyConfig, BlueskyConnector, search_terms
+from monitor.config import load_config
 from monitor.errors import AuthError, RateLimited
 from monitor.http import USER_AGENT
+from monitor.service import Service
+from monitor.store import Store, StoreState
+from tests.conftest import ConfigWriter
 from tests.standins.bluesky import RAW_QUERY, BlueskyAPI, BlueskyStandIn, post
 from tests.standins.server import Request, Response
 
@@ -168,23 +173,85 @@ def test_missing_credentials_fail_before_any_request(
     assert server.requests == []
 
 
-def test_tokens_stay_out_of_the_state(
+def test_the_session_is_kept_sealed_in_the_state(
     api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client
 ) -> None:
     state = MemoryState()
     connector(server, client, state).fetch(["acme"], None)
-    assert set(state.values) == {"logins"}
-    assert "eyJ" not in json.dumps(state.values) and PASSWORD not in json.dumps(state.values)
+    assert set(state.values) == {"logins", "session"}
+    kept = json.dumps(state.values)
+    for clear in ("eyJ", "access-", "refresh-", PASSWORD, api.did):
+        assert clear not in kept
 
 
-def test_logins_are_capped_across_restarts(
+def test_a_restart_goes_on_with_the_saved_session(
     api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client
 ) -> None:
     state = MemoryState()
-    for _ in range(5):  # five restarts in a row, each logging in once
-        connector(server, client, state).fetch(["acme"], None)
-    with pytest.raises(RateLimited) as info:
-        connector(server, client, state).fetch(["acme"], None)
+    for _ in range(3):  # three processes in a row, each with a new connector
+        conn = connector(server, client, state)
+        conn.fetch(["acme"], None)
+        conn.close()
+    assert (api.calls[LOGIN], api.calls[REFRESH], api.calls[SEARCH]) == (1, 0, 3)
+
+
+def test_a_saved_session_whose_access_token_expired_is_refreshed(
+    api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client
+) -> None:
+    state = MemoryState()
+    connector(server, client, state).fetch(["acme"], None)
+    api.advance(2 * 3600 + 1)  # the access token lives 2 hours, the refresh token 90 days
+    connector(server, client, state).fetch(["acme"], None)
+    connector(server, client, state).fetch(["acme"], None)  # the refreshed one was saved
+    assert (api.calls[LOGIN], api.calls[REFRESH], api.calls[SEARCH]) == (1, 1, 4)
+
+
+def test_a_session_another_process_refreshed_is_taken_up_not_refreshed_again(
+    api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client
+) -> None:
+    state = MemoryState()  # one database, two processes (a `run` and a `check --online`)
+    first, second = connector(server, client, state), connector(server, client, state)
+    first.fetch(["acme"], None)
+    second.fetch(["acme"], None)
+    api.expire_access_tokens()
+    first.fetch(["acme"], None)  # refreshes: the refresh token both held is spent
+    second.fetch(["acme"], None)  # finds first's new session in the state
+    assert (api.calls[LOGIN], api.calls[REFRESH]) == (1, 1)
+
+
+def test_a_new_app_password_cannot_open_the_old_session_and_logs_in_afresh(
+    api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client
+) -> None:
+    state = MemoryState()
+    connector(server, client, state).fetch(["acme"], None)
+    api.password = "qrst-uvwx-yz23-4567"
+    mentions, _ = connector(server, client, state, app_password=api.password).fetch(["acme"], None)
+    assert mentions == []
+    assert (api.calls[LOGIN], api.calls[REFRESH]) == (2, 0)
+    assert [r.headers["authorization"] for r in searches(server)][-1] == "Bearer eyJ.access-2.sig"
+    # ... and a changed handle (same password) cannot open it either.
+    other = connector(server, client, state, handle="other.bsky.social", app_password=api.password)
+    with pytest.raises(AuthError):
+        other.fetch(["acme"], None)  # the stand-in knows only acme: logging in is refused
+    assert api.calls[LOGIN] == 3
+
+
+def test_logins_are_capped_across_restarts(
+    api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mentions.db'}"
+    for _ in range(5):  # five processes in a row whose sessions Bluesky has ended
+        api.expire_access_tokens()
+        api.revoke_refresh_tokens()
+        store = Store(url)
+        connector(server, client, StoreState(store, "bluesky")).fetch(["acme"], None)
+        store.close()
+    store = Store(url)
+    api.revoke_refresh_tokens()
+    api.expire_access_tokens()
+    with pytest.raises(RateLimited, match="not logging in to Bluesky again yet") as info:
+        connector(server, client, StoreState(store, "bluesky")).fetch(["acme"], None)
+    store.close()
     assert api.calls[LOGIN] == 5
     assert info.value.retry_after is not None and 0 < info.value.retry_after <= 300
 
@@ -301,3 +368,48 @@ def test_a_keyword_containing_another_is_not_searched_again() -> None:
     terms = search_terms(["Acme Coffee", "Acme Coffee app", "acme coffee refund", "Coffee Acme"])
     assert terms == ['"Acme Coffee"', '"Coffee Acme"']
     assert search_terms(["acmecoffee", "acmecoffee.com"]) == ["acmecoffee", "acmecoffee.com"]
+
+
+def test_twelve_polls_of_separate_processes_log_in_once_and_keep_no_secret_in_clear(
+    api: BlueskyAPI,
+    server: BlueskyStandIn,
+    write_config: ConfigWriter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cron `poll` every 5 minutes for an hour, each a new Service and Store on one file."""
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", PASSWORD)
+    path = write_config(
+        f"""
+        database: sqlite:///mentions.db
+        brands:
+          - name: Acme Coffee
+            keywords: ["acme"]
+        sources:
+          bluesky:
+            base_url: {server.url}
+            handle: {HANDLE}
+            app_password: ${{BLUESKY_APP_PASSWORD}}
+            timeout: 2s
+        alerts:
+          channels:
+            - type: console
+        """
+    )
+    api.add(post("3k1", "acme burnt my latte, awful"))
+    for n in range(12):
+        if n == 6:
+            api.advance(2 * 3600 + 1)  # the access token has expired meanwhile
+        service = Service(load_config(path))
+        try:
+            [report] = service.poll()
+        finally:
+            service.close()
+        assert report.ok, report.error
+    # 12 searches, and the one refused with ExpiredToken before the refresh
+    assert (api.calls[LOGIN], api.calls[REFRESH], api.calls[SEARCH]) == (1, 1, 13)
+    files = sorted(tmp_path.glob("mentions.db*"))
+    data = b"".join(f.read_bytes() for f in files)
+    assert b"acme burnt my latte" in data  # the bytes really are the database's
+    for clear in (b"eyJ", b"access-", b"refresh-", PASSWORD.encode()):
+        assert clear not in data, (clear, [f.name for f in files])

@@ -4,7 +4,9 @@ Serves, at the top-level ``/xrpc/<nsid>`` paths of https://atproto.com/specs/xrp
 
 - ``POST com.atproto.server.createSession`` ({identifier, password} -> accessJwt, refreshJwt,
   handle, did), limited like Bluesky to ``login_limit`` per 5 minutes (429 RateLimitExceeded);
-- ``POST com.atproto.server.refreshSession`` (Bearer refreshJwt; rotates both tokens);
+- ``POST com.atproto.server.refreshSession`` (Bearer refreshJwt; rotates both tokens: the refresh
+  token used is spent);
+- ``GET com.atproto.server.getSession`` (Bearer accessJwt) -> {handle, did, ...};
 - ``GET app.bsky.feed.searchPosts`` (q, sort, since (inclusive, on sortAt), until, lang, limit
   1-100, cursor) -> {posts, cursor, hitsTotal}, newest first;
 - ``GET app.bsky.feed.getPosts`` (``uris``, at most 25) -> {posts}.
@@ -12,8 +14,12 @@ Serves, at the top-level ``/xrpc/<nsid>`` paths of https://atproto.com/specs/xrp
 Data calls need ``Authorization: Bearer <accessJwt>``. Errors are XRPC's ``{"error", "message"}``
 bodies: a missing token is 401 AuthenticationRequired, an expired one ``expired_status`` (400 from
 a PDS, 401 from the entryway) ExpiredToken, an unknown one 400 InvalidToken. Every answer carries
-RateLimit-Limit/-Remaining/-Reset (epoch seconds)/-Policy headers. Tests can expire tokens
-(``expire_access_tokens``, ``revoke_refresh_tokens``) and read ``calls`` per NSID.
+RateLimit-Limit/-Remaining/-Reset (epoch seconds)/-Policy headers.
+
+Tokens expire as the reference PDS's do: an access token ``access_ttl`` (2 hours) after it was
+issued, a refresh token after ``refresh_ttl`` (90 days). Tests move the stand-in's clock on with
+``advance(seconds)`` instead of sleeping, expire tokens at once (``expire_access_tokens``,
+``revoke_refresh_tokens``), and read ``calls`` per NSID (``calls[CREATE]`` counts logins).
 
 ``tests.standins.server.Request`` keeps only the last value of a repeated query parameter, so
 ``BlueskyStandIn`` hands the route the raw query string too (getPosts repeats ``uris``).
@@ -34,6 +40,8 @@ from tests.standins.server import Request, Response, Route, StandIn
 
 RAW_QUERY = "x-standin-raw-query"
 WINDOW = 300
+ACCESS_TTL = 2 * 3600.0
+REFRESH_TTL = 90 * 86400.0
 
 
 def iso(epoch: float) -> str:
@@ -101,33 +109,53 @@ class BlueskyAPI:
         did: str = "did:plc:acmeowner",
         login_limit: int = 30,
         expired_status: int = 400,
+        access_ttl: float = ACCESS_TTL,
+        refresh_ttl: float = REFRESH_TTL,
     ) -> None:
         self.posts: list[dict[str, Any]] = list(posts or [])
         self.handle, self.password, self.did = handle, password, did
         self.login_limit = login_limit
         self.expired_status = expired_status
+        self.access_ttl, self.refresh_ttl = access_ttl, refresh_ttl
         self.calls: Counter[str] = Counter()
-        self.access: set[str] = set()
-        self.refresh: set[str] = set()
+        self.access: dict[str, float] = {}  # token -> when it expires
+        self.refresh: dict[str, float] = {}
         self.expired: set[str] = set()
         self.logins: list[float] = []
+        self.skew = 0.0
         self._ids = itertools.count(1)
 
     def add(self, *posts: dict[str, Any]) -> None:
         self.posts.extend(posts)
 
+    def now(self) -> float:
+        return time.time() + self.skew
+
+    def advance(self, seconds: float) -> None:
+        """Move the server's clock on: tokens expire as if that much time had passed."""
+        self.skew += seconds
+
     def expire_access_tokens(self) -> None:
-        self.expired |= self.access
+        self.expired |= set(self.access)
         self.access.clear()
 
     def revoke_refresh_tokens(self) -> None:
-        self.expired |= self.refresh
+        self.expired |= set(self.refresh)
         self.refresh.clear()
+
+    def _valid(self, tokens: dict[str, float], token: str | None) -> bool:
+        if token is None or token not in tokens:
+            return False
+        if tokens[token] <= self.now():
+            del tokens[token]
+            self.expired.add(token)
+            return False
+        return True
 
     def __call__(self, request: Request) -> Response:
         nsid = request.path.removeprefix("/xrpc/")
         self.calls[nsid] += 1
-        now = time.time()
+        now = time.time()  # rate limits on the real clock; token expiry on now()
         headers = {
             "RateLimit-Limit": "3000",
             "RateLimit-Remaining": "2999",
@@ -138,15 +166,20 @@ class BlueskyAPI:
             return self._create_session(request, now, headers)
         if nsid == "com.atproto.server.refreshSession" and request.method == "POST":
             token = self._bearer(request)
-            if token not in self.refresh:
+            if not self._valid(self.refresh, token):
                 return self._bad_token(token, headers)
-            self.refresh.discard(token)
+            del self.refresh[str(token)]
+            self.expired.add(str(token))
             return Response(200, self._session(), headers)
-        routes = {"app.bsky.feed.searchPosts": self._search, "app.bsky.feed.getPosts": self._get}
+        routes = {
+            "app.bsky.feed.searchPosts": self._search,
+            "app.bsky.feed.getPosts": self._get,
+            "com.atproto.server.getSession": self._get_session,
+        }
         if nsid not in routes or request.method != "GET":
             return _error(404, "MethodNotImplemented", "Method Not Implemented", headers)
         token = self._bearer(request)
-        if token not in self.access:
+        if not self._valid(self.access, token):
             return self._bad_token(token, headers)
         return routes[nsid](request, headers)
 
@@ -180,8 +213,8 @@ class BlueskyAPI:
     def _session(self) -> dict[str, Any]:
         n = next(self._ids)
         access, refresh = f"eyJ.access-{n}.sig", f"eyJ.refresh-{n}.sig"
-        self.access.add(access)
-        self.refresh.add(refresh)
+        self.access[access] = self.now() + self.access_ttl
+        self.refresh[refresh] = self.now() + self.refresh_ttl
         return {
             "accessJwt": access,
             "refreshJwt": refresh,
@@ -191,6 +224,10 @@ class BlueskyAPI:
             "emailConfirmed": True,
             "active": True,
         }
+
+    def _get_session(self, request: Request, headers: dict[str, str]) -> Response:
+        body = {"handle": self.handle, "did": self.did, "active": True}
+        return Response(200, body, headers)
 
     def _bearer(self, request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
