@@ -16,7 +16,16 @@ from typing import Literal, TextIO
 from pydantic import Field
 
 from alerts.base import Channel, ChannelConfig
-from alerts.render import ago, digest_label, digest_title, engagement, follow_up, is_notice, subject
+from alerts.render import (
+    ago,
+    digest_label,
+    digest_title,
+    engagement,
+    follow_up,
+    is_notice,
+    subject,
+    tag,
+)
 from monitor.errors import AlertError
 from monitor.models import MENTION, TEST, Alert, Digest
 from monitor.text import shorten, terminal_safe
@@ -31,9 +40,9 @@ class ConsoleConfig(ChannelConfig):
 def render(alert: Alert, max_text: int = 600) -> str:
     safe = terminal_safe
     if alert.kind in (MENTION, TEST):
-        head = f"[{alert.severity.upper()}] {safe(alert.brand)} on {alert.source}"
+        head = f"[{tag(alert)}] {safe(alert.brand)} on {alert.source}"
     else:
-        head = f"[{alert.severity.upper()}] {shorten(safe(subject(alert)), 200)}"
+        head = f"[{tag(alert)}] {shorten(safe(subject(alert)), 200)}"
     lines = [head]
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
@@ -100,7 +109,7 @@ class ConsoleChannel(Channel):
             if is_notice(alert):
                 said = terminal_safe(alert.details[0] if alert.details else alert.text)
                 lines.append(
-                    f"  - {alert.severity}: {kind}{terminal_safe(subject(alert))}: "
+                    f"  - {tag(alert).lower()}: {kind}{terminal_safe(subject(alert))}: "
                     f"{shorten(said, 120)}"
                 )
             else:

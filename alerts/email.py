@@ -54,6 +54,7 @@ from alerts.render import (
     sentiment,
     source_name,
     subject,
+    tag,
 )
 from monitor.config import Duration
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -190,7 +191,7 @@ class EmailChannel(Channel):
         for i, alert in enumerate(digest.alerts, 1):
             label = f"{digest_label(alert)}: " if digest_label(alert) else ""
             if is_notice(alert):
-                head = f"[{alert.severity.upper()}] {label}{subject(alert)}"
+                head = f"[{tag(alert)}] {label}{subject(alert)}"
                 said = _line(alert.details[0] if alert.details else alert.text, 300)
             else:
                 head = (

@@ -171,3 +171,15 @@ def strings(payload: Any) -> Iterator[str]:
     elif isinstance(payload, list):
         for item in payload:
             yield from strings(item)
+
+
+def text_objects(payload: Any) -> Iterator[dict[str, Any]]:
+    """Every Block Kit text object (``plain_text`` or ``mrkdwn``) in the message's blocks."""
+    if isinstance(payload, dict):
+        if payload.get("type") in ("plain_text", "mrkdwn") and isinstance(payload.get("text"), str):
+            yield payload
+        for value in payload.values():
+            yield from text_objects(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from text_objects(item)
