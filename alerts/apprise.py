@@ -49,6 +49,7 @@ from pydantic import AfterValidator, ConfigDict, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -253,8 +254,9 @@ class AppriseChannel(Channel):
 
     def render(self, alert: Alert) -> str:
         esc, label = self._escape, self._label
-        lines = [esc(line, 300) for line in alert.details]
-        if lines:
+        lines = [f"({REPEAT_NOTE})", ""] if alert.possible_repeat else []
+        lines += [esc(line, 300) for line in alert.details]
+        if alert.details:
             lines.append("")
         if is_notice(alert):
             lines += self._notice_lines(alert)
@@ -300,7 +302,8 @@ class AppriseChannel(Channel):
         return lines
 
     def render_digest(self, digest: Digest) -> str:
-        esc, lines = self._escape, []
+        esc = self._escape
+        lines = [f"({REPEAT_NOTE})", ""] if digest.possible_repeat else []
         for alert in digest.alerts[:DIGEST_LIMIT]:
             kind = f"{self._label(digest_label(alert))}: " if digest_label(alert) else ""
             if is_notice(alert):

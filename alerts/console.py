@@ -17,6 +17,7 @@ from pydantic import Field
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -44,6 +45,8 @@ def render(alert: Alert, max_text: int = 600) -> str:
     else:
         head = f"[{tag(alert)}] {shorten(safe(subject(alert)), 200)}"
     lines = [head]
+    if alert.possible_repeat:
+        lines.append(f"  ({REPEAT_NOTE})")
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
     if (then := follow_up(alert)) is not None:
@@ -104,6 +107,8 @@ class ConsoleChannel(Channel):
 
     def send_digest(self, digest: Digest) -> None:
         lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]
+        if digest.possible_repeat:
+            lines.append(f"  ({REPEAT_NOTE})")
         for alert in digest.alerts:
             kind = f"{digest_label(alert)}: " if digest_label(alert) else ""
             if is_notice(alert):

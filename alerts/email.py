@@ -44,6 +44,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -147,6 +148,12 @@ def _code(value: str) -> str:
     )
 
 
+def _repeat(title: str, text: str, body: str) -> tuple[str, str, str]:
+    """A message re-sent after a crash mid-send says so first (its Message-ID is the same)."""
+    note = f'<p style="margin:0 0 12px;font-size:13px;color:#666;">{_e(REPEAT_NOTE)}</p>'
+    return f"(possible repeat) {title}", f"{REPEAT_NOTE}\n\n{text}", note + body
+
+
 def _msgid_part(value: str) -> str:
     return _ID_UNSAFE.sub("-", value).strip(".-") or "x"
 
@@ -183,6 +190,8 @@ class EmailChannel(Channel):
         else:  # an escalation or reminder of a mention is a message of its own
             msgid = self._msgid(f"{alert.kind}-{alert.id}")
         text, body = self._alert_parts(alert)
+        if alert.possible_repeat:
+            title, text, body = _repeat(title, text, body)
         return self._message(title, msgid, text, body, _COLOURS.get(alert.severity, "#555555"))
 
     def digest_message(self, digest: Digest) -> EmailMessage:
@@ -216,8 +225,10 @@ class EmailChannel(Channel):
             f'<h2 style="margin:0 0 12px;font-size:18px;">{_e(digest_title(digest))}</h2>'
             f'<ol style="padding-left:20px;">{"".join(items)}</ol>'
         )
-        title = _line(digest_title(digest), 150)
-        return self._message(title, self._msgid(digest.key), "\n".join(text), body, "#555555")
+        title, plain = _line(digest_title(digest), 150), "\n".join(text)
+        if digest.possible_repeat:
+            title, plain, body = _repeat(title, plain, body)
+        return self._message(title, self._msgid(digest.key), plain, body, "#555555")
 
     def _alert_parts(self, alert: Alert) -> tuple[str, str]:
         colour = _COLOURS.get(alert.severity, "#555555")
