@@ -63,7 +63,7 @@ class DispatchReport:
     messages: int = 0  # messages the channels accepted
     retrying: int = 0
     dead: int = 0
-    held: int = 0  # waiting for quiet hours to end or for the next digest
+    held: int = 0  # waiting for quiet hours, the next digest, or a channel that asked to wait
     errors: list[str] = field(default_factory=list)
 
 
