@@ -21,7 +21,11 @@ URL failed": a retry goes to every URL again.
 Text from strangers is stripped of terminal escapes, controls and bidi
 overrides, and its ``@`` gets a word joiner so ``@everyone``/``<@123>`` cannot
 ping (Discord looks for pings in bodies in its Markdown mode);
-``format: markdown`` also escapes Markdown and ``<`` (raw HTML) in it. The same
+``format: markdown`` also escapes Markdown and ``<`` (raw HTML) in it. With
+``format: text`` the body goes to Apprise as HTML-escaped text, so Apprise
+converts it for each service (``apprise.conversion``): the same text for text
+services, and escaped Markdown for Markdown services (Discord, Slack,
+Mattermost, ...), which would otherwise render a stranger's ``*bold*``. The same
 goes for a spike's posts, and for our own ``details`` (they hold brand names).
 The title is the kind-aware subject; the body starts with the ``details``, ends
 with the follow-up command.
@@ -40,10 +44,12 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 import apprise
 import httpx
+from apprise.url import URLBase
 from pydantic import AfterValidator, ConfigDict, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -54,6 +60,7 @@ from alerts.render import (
     sentiment,
     source_name,
     subject,
+    tag,
 )
 from monitor import __version__
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -247,8 +254,9 @@ class AppriseChannel(Channel):
 
     def render(self, alert: Alert) -> str:
         esc, label = self._escape, self._label
-        lines = [esc(line, 300) for line in alert.details]
-        if lines:
+        lines = [f"({REPEAT_NOTE})", ""] if alert.possible_repeat else []
+        lines += [esc(line, 300) for line in alert.details]
+        if alert.details:
             lines.append("")
         if is_notice(alert):
             lines += self._notice_lines(alert)
@@ -294,13 +302,14 @@ class AppriseChannel(Channel):
         return lines
 
     def render_digest(self, digest: Digest) -> str:
-        esc, lines = self._escape, []
+        esc = self._escape
+        lines = [f"({REPEAT_NOTE})", ""] if digest.possible_repeat else []
         for alert in digest.alerts[:DIGEST_LIMIT]:
             kind = f"{self._label(digest_label(alert))}: " if digest_label(alert) else ""
             if is_notice(alert):
                 said = alert.details[0] if alert.details else alert.text
                 lines.append(
-                    f"- {self._label(alert.severity)}: {kind}{esc(subject(alert), 200)}: "
+                    f"- {self._label(tag(alert).lower())}: {kind}{esc(subject(alert), 200)}: "
                     f"{esc(said, 200)}"
                 )
             else:
@@ -345,7 +354,15 @@ class AppriseChannel(Channel):
     def _notify(self, title: str, body: str, kind: apprise.NotifyType) -> None:
         name = self.config.name
         urls = [url.get_secret_value() for url in self.config.urls]
-        body_format = apprise.NotifyFormat(self.config.format)
+        if self.config.format == "text":
+            # Sent as HTML (escaped exactly as Apprise escapes text for HTML services), so
+            # Apprise converts it for each service: back to the same text for text services,
+            # HTML for HTML ones, and escaped Markdown for Markdown ones (Discord, Slack,
+            # Mattermost...), where text sent as text would render a stranger's *bold*.
+            body = URLBase.escape_html(body, convert_new_lines=True)  # type: ignore[no-untyped-call]
+            body_format = apprise.NotifyFormat.HTML
+        else:
+            body_format = apprise.NotifyFormat.MARKDOWN
         with (
             _guarded(urls) as scrub,
             apprise.LogCapture(  # type: ignore[no-untyped-call]

@@ -16,7 +16,17 @@ from typing import Literal, TextIO
 from pydantic import Field
 
 from alerts.base import Channel, ChannelConfig
-from alerts.render import ago, digest_label, digest_title, engagement, follow_up, is_notice, subject
+from alerts.render import (
+    REPEAT_NOTE,
+    ago,
+    digest_label,
+    digest_title,
+    engagement,
+    follow_up,
+    is_notice,
+    subject,
+    tag,
+)
 from monitor.errors import AlertError
 from monitor.models import MENTION, TEST, Alert, Digest
 from monitor.text import shorten, terminal_safe
@@ -31,10 +41,12 @@ class ConsoleConfig(ChannelConfig):
 def render(alert: Alert, max_text: int = 600) -> str:
     safe = terminal_safe
     if alert.kind in (MENTION, TEST):
-        head = f"[{alert.severity.upper()}] {safe(alert.brand)} on {alert.source}"
+        head = f"[{tag(alert)}] {safe(alert.brand)} on {alert.source}"
     else:
-        head = f"[{alert.severity.upper()}] {shorten(safe(subject(alert)), 200)}"
+        head = f"[{tag(alert)}] {shorten(safe(subject(alert)), 200)}"
     lines = [head]
+    if alert.possible_repeat:
+        lines.append(f"  ({REPEAT_NOTE})")
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
     if (then := follow_up(alert)) is not None:
@@ -95,12 +107,14 @@ class ConsoleChannel(Channel):
 
     def send_digest(self, digest: Digest) -> None:
         lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]
+        if digest.possible_repeat:
+            lines.append(f"  ({REPEAT_NOTE})")
         for alert in digest.alerts:
             kind = f"{digest_label(alert)}: " if digest_label(alert) else ""
             if is_notice(alert):
                 said = terminal_safe(alert.details[0] if alert.details else alert.text)
                 lines.append(
-                    f"  - {alert.severity}: {kind}{terminal_safe(subject(alert))}: "
+                    f"  - {tag(alert).lower()}: {kind}{terminal_safe(subject(alert))}: "
                     f"{shorten(said, 120)}"
                 )
             else:

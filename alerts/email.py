@@ -44,6 +44,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -54,6 +55,7 @@ from alerts.render import (
     sentiment,
     source_name,
     subject,
+    tag,
 )
 from monitor.config import Duration
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -146,6 +148,12 @@ def _code(value: str) -> str:
     )
 
 
+def _repeat(title: str, text: str, body: str) -> tuple[str, str, str]:
+    """A message re-sent after a crash mid-send says so first (its Message-ID is the same)."""
+    note = f'<p style="margin:0 0 12px;font-size:13px;color:#666;">{_e(REPEAT_NOTE)}</p>'
+    return f"(possible repeat) {title}", f"{REPEAT_NOTE}\n\n{text}", note + body
+
+
 def _msgid_part(value: str) -> str:
     return _ID_UNSAFE.sub("-", value).strip(".-") or "x"
 
@@ -182,6 +190,8 @@ class EmailChannel(Channel):
         else:  # an escalation or reminder of a mention is a message of its own
             msgid = self._msgid(f"{alert.kind}-{alert.id}")
         text, body = self._alert_parts(alert)
+        if alert.possible_repeat:
+            title, text, body = _repeat(title, text, body)
         return self._message(title, msgid, text, body, _COLOURS.get(alert.severity, "#555555"))
 
     def digest_message(self, digest: Digest) -> EmailMessage:
@@ -190,7 +200,7 @@ class EmailChannel(Channel):
         for i, alert in enumerate(digest.alerts, 1):
             label = f"{digest_label(alert)}: " if digest_label(alert) else ""
             if is_notice(alert):
-                head = f"[{alert.severity.upper()}] {label}{subject(alert)}"
+                head = f"[{tag(alert)}] {label}{subject(alert)}"
                 said = _line(alert.details[0] if alert.details else alert.text, 300)
             else:
                 head = (
@@ -215,8 +225,10 @@ class EmailChannel(Channel):
             f'<h2 style="margin:0 0 12px;font-size:18px;">{_e(digest_title(digest))}</h2>'
             f'<ol style="padding-left:20px;">{"".join(items)}</ol>'
         )
-        title = _line(digest_title(digest), 150)
-        return self._message(title, self._msgid(digest.key), "\n".join(text), body, "#555555")
+        title, plain = _line(digest_title(digest), 150), "\n".join(text)
+        if digest.possible_repeat:
+            title, plain, body = _repeat(title, plain, body)
+        return self._message(title, self._msgid(digest.key), plain, body, "#555555")
 
     def _alert_parts(self, alert: Alert) -> tuple[str, str]:
         colour = _COLOURS.get(alert.severity, "#555555")

@@ -68,6 +68,9 @@ def engagement(alert: Alert) -> str:
     )
 
 
+#: Said by every channel on a message re-sent after a process stopped while sending it.
+REPEAT_NOTE = "This may repeat an alert sent before a restart."
+
 #: What a digest line starts with, so an escalation or notice among mentions stands out.
 KIND_LABELS = {
     SPREADING: "Spreading",
@@ -89,6 +92,14 @@ _ESCALATIONS = {
     VIRAL: "Going viral: negative post about {brand} on {source}",
     REMINDER: "Still unanswered: negative mention of {brand} on {source}",
 }
+
+
+def tag(alert: Alert) -> str:
+    """The word in brackets a console block or an email digest line starts with: the
+    severity, except for a source's health, which is not a negative mention."""
+    if alert.kind == HEALTH:
+        return "SOURCE OK" if alert.severity == "info" else "SOURCE PROBLEM"
+    return alert.severity.upper()
 
 
 def is_notice(alert: Alert) -> bool:

@@ -17,20 +17,25 @@ Posting: one message per second per webhook (short bursts tolerated), so sends
 to one webhook URL are spaced >= 1 s apart across every SlackChannel of the
 process.
 
-Escaping (https://docs.slack.dev/messaging/formatting-message-text): ``&``,
-``<`` and ``>`` are Slack's control characters, so every string written by a
-stranger is escaped with ``escape`` before it goes into mrkdwn or the fallback
-``text``, and goes into ``verbatim`` mrkdwn objects so Slack does not auto-link
-names either: ``<!channel>`` or ``<http://evil|click>`` in a post arrive as
-text. Control characters and bidi overrides are removed first. plain_text
-fields (header, button) hold only our words and the owner's brand names.
-Links are shown only for http(s) URLs, percent-encoded so they cannot break
-out of ``<url|Open>``; link previews are turned off.
+Strangers' text (https://docs.slack.dev/reference/block-kit/composition-objects/text-object):
+mrkdwn has no escape for ``*``, ``_``, ``~`` or backticks, so everything a
+stranger wrote (a post's text and title, its author, the sentiment reasons
+drawn from it, a spike's posts, a health notice's error) goes into
+``plain_text`` objects with ``emoji: false``, which Slack shows exactly as
+written: no bold, code, strike, links, ``<!channel>`` or ``<@U…>`` mentions,
+no ``:emoji:`` codes. Control characters and bidi overrides are removed
+first, and ``&``, ``<``, ``>`` are escaped in every text object (Slack decodes
+them for display). mrkdwn (``verbatim``) holds only our words:
+the details, the source's name, the follow-up command. The notification
+fallback ``text`` is shown as plain text by Slack's notifications; stranger
+text in it is escaped all the same. Links are shown only for http(s) URLs, as
+buttons, percent-encoded; link previews are turned off.
 
 Layout: a header (the kind-aware subject), the alert's ``details`` right under
 it, then the post (text, facts, a button), or for a notice its text and a
 spike's top posts as digest-like lines, and last a context with the follow-up
 command. Digest lines start with the kind's label (Spreading, Reminder, ...).
+A message re-sent after a crash mid-send says so right under its header.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
@@ -62,8 +68,8 @@ from alerts.render import (
 )
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
-from monitor.models import REMINDER, SPREADING, VIRAL, Alert, Digest
-from monitor.text import terminal_safe
+from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest
+from monitor.text import shorten, terminal_safe
 
 TEXT_MAX = 3000  # a text object, a button url
 HEADER_MAX = 150
@@ -73,7 +79,8 @@ POSTS_SHOWN = 10  # a spike's posts: header, details, text, 10 posts, more, butt
 DETAILS_SHOWN = 5
 DETAIL_MAX = 580  # 5 lines of "• " + 580 units and 4 newlines stay within one text object
 MIN_INTERVAL = 1.0  # seconds between two posts to one webhook
-CUES = {"high": "🔴", "negative": "🟠"}  # anything else: 🟢
+CUES = {"high": "🔴", "negative": "🟠", "info": "🟢"}
+HEALTH_CUES = {"info": "✅", "negative": "⚠️", "high": "⚠️"}  # a source, not a mention
 NEW_HOOK = (
     "create a new incoming webhook (your Slack app > Incoming Webhooks > Add New Webhook "
     "to Workspace) and put its URL in this channel's `webhook_url`"
@@ -103,11 +110,12 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def fit(text: str, chars: int, limit: int = TEXT_MAX, *, mrkdwn: bool = True) -> str:
-    """Stranger text on one line, without control characters, escaped when ``mrkdwn``,
+def fit(text: str, chars: int, limit: int = TEXT_MAX) -> str:
+    """Text on one line, without control characters, with Slack's three control characters
+    escaped (in every text object: https://docs.slack.dev/messaging/formatting-message-text),
     at most ``chars`` characters shown and ``limit`` UTF-16 units sent (cut with …)."""
     flat = " ".join(terminal_safe(text).split())
-    pieces = [_ESCAPES.get(c, c) if mrkdwn else c for c in flat]
+    pieces = [_ESCAPES.get(c, c) for c in flat]
     whole = "".join(pieces)
     if len(pieces) <= chars and units(whole) <= limit:
         return whole
@@ -128,16 +136,26 @@ def link(url: str) -> str | None:
     return clean if len(clean) <= TEXT_MAX else None
 
 
-def cue(severity: str) -> str:
-    return CUES.get(severity, "🟢")
+def cue(alert: Alert) -> str:
+    """The colour cue of the header and digest lines; a source's health has its own."""
+    if alert.kind == HEALTH:
+        return HEALTH_CUES.get(alert.severity, HEALTH_CUES["negative"])
+    return CUES.get(alert.severity, "🟢")
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
+    """Our own words (labels, commands in backticks), already escaped."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
+def stranger(text: str) -> dict[str, Any]:
+    """Text that may hold a stranger's words, already fitted (escaped): plain_text shows it
+    exactly as written (no bold, code, strike, links, mentions or :emoji: codes)."""
+    return {"type": "plain_text", "text": text, "emoji": False}
+
+
 def plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": fit(text, limit, limit, mrkdwn=False), "emoji": True}
+    return stranger(fit(text, limit, limit))
 
 
 def details(lines: tuple[str, ...]) -> str:
@@ -146,12 +164,13 @@ def details(lines: tuple[str, ...]) -> str:
     return "\n".join(shown)
 
 
-def _with_link(line: str, url: str) -> str:
-    """A digest or post line with ``<url|Open>`` at its end, if it fits and is http(s)."""
+def _line(line: str, url: str) -> dict[str, Any]:
+    """A digest or post line as plain text, with an Open button if its link is http(s)."""
+    block: dict[str, Any] = {"type": "section", "text": stranger(line)}
     clean = link(url)
-    if clean is not None and units(line) + units(escape(clean)) + 10 <= TEXT_MAX:
-        line += f" <{escape(clean)}|Open>"
-    return line
+    if clean is not None:
+        block["accessory"] = {"type": "button", "text": plain("Open", BUTTON_MAX), "url": clean}
+    return block
 
 
 def _button(url: str, words: str) -> list[dict[str, Any]]:
@@ -244,11 +263,10 @@ class SlackChannel(Channel):
 
     def message(self, alert: Alert) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = [
-            {
-                "type": "header",
-                "text": plain(f"{cue(alert.severity)} {subject(alert)}", HEADER_MAX),
-            }
+            {"type": "header", "text": plain(f"{cue(alert)} {subject(alert)}", HEADER_MAX)}
         ]
+        if alert.possible_repeat:
+            blocks.append({"type": "context", "elements": [mrkdwn(f"_{REPEAT_NOTE}_")]})
         if alert.details:
             blocks.append({"type": "section", "text": mrkdwn(details(alert.details))})
         if is_notice(alert):
@@ -260,31 +278,33 @@ class SlackChannel(Channel):
         blocks.append({"type": "context", "elements": [mrkdwn(where)]})
         if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER):
             said = alert.details[0] if alert.details else alert.text
-            fallback = (
-                f"{cue(alert.severity)} {fit(subject(alert), 150, 600)}: {fit(said, 150, 1000)}"
-            )
+            fallback = f"{cue(alert)} {fit(subject(alert), 150, 600)}: {fit(said, 150, 1000)}"
         else:
             fallback = (
-                f"{cue(alert.severity)} {escape(subject(alert))}: "
+                f"{cue(alert)} {escape(subject(alert))}: "
                 f"{fit(alert.author, 80, 500)}: {fit(alert.text, 150, 1000)}"
             )
-        return self._payload(fallback, blocks, alert.severity == "high")
+        return self._payload(fallback, blocks, alert.severity == "high", alert.possible_repeat)
 
     def _mention_blocks(self, alert: Alert) -> list[dict[str, Any]]:
         """The post: its text, who and when, sentiment, engagement, a button to open it."""
-        title = f"*{fit(alert.title, 200, 1000)}*\n" if alert.title else ""
+        title = fit(alert.title, 200, 1000) + "\n" if alert.title else ""
         body = title + fit(alert.text, self.config.max_text, TEXT_MAX - units(title))
         facts = [
-            f"*{escape(source_name(alert.source))}* · by {fit(alert.author, 80, 500)}",
-            ago(alert.created_at),
-            f"sentiment: {sentiment(alert)}"
-            + (f" ({fit('; '.join(alert.reasons), 300, 1500)})" if alert.reasons else ""),
+            mrkdwn(f"*{escape(source_name(alert.source))}*"),
+            plain(f"by {alert.author}", 500),
+            plain(ago(alert.created_at), 100),
+            plain(
+                f"sentiment: {sentiment(alert)}"
+                + (f" ({shorten('; '.join(alert.reasons), 300)})" if alert.reasons else ""),
+                1500,
+            ),
         ]
         if alert.engagement:
-            facts.append(fit(engagement(alert), 200, 1000))
+            facts.append(plain(engagement(alert), 1000))
         blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": mrkdwn(body or "(no text)")},
-            {"type": "context", "elements": [mrkdwn(f) for f in facts]},
+            {"type": "section", "text": stranger(body or "(no text)")},
+            {"type": "context", "elements": facts},
         ]
         blocks += _button(alert.url, "Open post")
         return blocks
@@ -294,15 +314,15 @@ class SlackChannel(Channel):
         blocks: list[dict[str, Any]] = []
         text = fit(alert.text, self.config.max_text)
         if text:
-            blocks.append({"type": "section", "text": mrkdwn(text)})
+            blocks.append({"type": "section", "text": stranger(text)})
         for post in alert.posts[:POSTS_SHOWN]:
             line = (
-                f"{cue('negative' if post.label == 'negative' else 'info')} "
-                f"*{escape(source_name(post.source))}* · {fit(post.author, 80, 500)} · "
+                f"{CUES['negative' if post.label == 'negative' else 'info']} "
+                f"{source_name(post.source)} · {fit(post.author, 80, 500)} · "
                 f"{ago(post.created_at)} · {post.label} {post.compound:+.2f}\n"
                 f"{fit(post.text, 300, 1600)}"
             )
-            blocks.append({"type": "section", "text": mrkdwn(_with_link(line, post.url))})
+            blocks.append(_line(line, post.url))
         more = len(alert.posts) - POSTS_SHOWN
         if more > 0:
             blocks.append({"type": "context", "elements": [mrkdwn(f"and {more} more")]})
@@ -312,32 +332,38 @@ class SlackChannel(Channel):
     def digest_message(self, digest: Digest) -> dict[str, Any]:
         title = digest_title(digest)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title, HEADER_MAX)}]
-        for alert in digest.alerts[:DIGEST_SHOWN]:
+        if digest.possible_repeat:
+            blocks.append({"type": "context", "elements": [mrkdwn(f"_{REPEAT_NOTE}_")]})
+        shown = DIGEST_SHOWN - (1 if digest.possible_repeat else 0)
+        for alert in digest.alerts[:shown]:
             label = digest_label(alert)
-            kind = f"*{escape(label)}* · " if label else ""
+            kind = f"{label} · " if label else ""
             if is_notice(alert):
                 said = alert.details[0] if alert.details else alert.text
                 line = (
-                    f"{cue(alert.severity)} {kind}{fit(subject(alert), 200, 1000)}\n"
-                    f"{fit(said, 300, 1600)}"
+                    f"{cue(alert)} {kind}{fit(subject(alert), 200, 1000)}\n{fit(said, 300, 1600)}"
                 )
             else:
                 text = f"{alert.title} - {alert.text}" if alert.title else alert.text
                 note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
                 line = (
-                    f"{cue(alert.severity)} {kind}*{fit(alert.brand, 100, 600)}* · "
-                    f"{escape(source_name(alert.source))} · {fit(alert.author, 80, 500)} · "
+                    f"{cue(alert)} {kind}{fit(alert.brand, 100, 600)} · "
+                    f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
                     f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
                 )
-            blocks.append({"type": "section", "text": mrkdwn(_with_link(line, alert.url))})
-        more = len(digest.alerts) - DIGEST_SHOWN
+            blocks.append(_line(line, alert.url))
+        more = len(digest.alerts) - shown
         if more > 0:
             note = f"and {more} more: run `mention-monitor mentions --negative` on the server"
             blocks.append({"type": "context", "elements": [mrkdwn(note)]})
         high = any(a.severity == "high" for a in digest.alerts)
-        return self._payload(escape(title), blocks, high)
+        return self._payload(escape(title), blocks, high, digest.possible_repeat)
 
-    def _payload(self, fallback: str, blocks: list[dict[str, Any]], high: bool) -> dict[str, Any]:
+    def _payload(
+        self, fallback: str, blocks: list[dict[str, Any]], high: bool, repeat: bool = False
+    ) -> dict[str, Any]:
+        if repeat:
+            fallback = f"({REPEAT_NOTE.rstrip('.')}) {fallback}"
         if high and self.config.mention_channel_on_high:
             fallback = "<!channel> " + fallback  # the owner's choice in config.yaml, never a post's
         return {"text": fallback, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}

@@ -26,11 +26,14 @@ happened, ``brand``/``source`` name what it is about), or ``test``.
 ``acknowledged``, ``resolved``, ``ignored``; null for a notice or a test). ``posts``
 is filled only for a spike, each ``{"mention_id": 9, "source": "reddit",
 "author": ..., "text": ..., "url": ..., "created_at": "...Z", "label":
-"negative", "compound": -0.8}``. These fields were added within version 1:
-a receiver that ignores unknown keys is not affected.
+"negative", "compound": -0.8}``. ``possible_repeat`` is true when the
+alert is sent again after mention-monitor stopped while sending it: the
+receiver may have had it already (same ``id`` and delivery header). These
+fields were added within version 1: a receiver that ignores unknown keys is
+not affected.
 
 A digest or roll-up is ``{"version": 1, "type": "digest"|"rollup", "key": ...,
-"alerts": [<alert objects as above>]}``. Texts (a post's too) are sent as
+"possible_repeat": false, "alerts": [<alert objects as above>]}``. Texts (a post's too) are sent as
 written (JSON escapes them, nothing more): receivers must escape them for where
 they show them. Redirects are not followed (the body, signature and extra
 headers would go to another place). Auth: whatever the receiver wants, through
@@ -162,6 +165,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "details": list(alert.details),
         "posts": [post_payload(post) for post in alert.posts],
         "status": alert.status,
+        "possible_repeat": alert.possible_repeat,
     }
 
 
@@ -170,6 +174,7 @@ def digest_payload(digest: Digest) -> dict[str, Any]:
         "version": PAYLOAD_VERSION,
         "type": digest.kind,
         "key": digest.key,
+        "possible_repeat": digest.possible_repeat,
         "alerts": [alert_payload(a) for a in digest.alerts],
     }
 

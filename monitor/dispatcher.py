@@ -16,16 +16,22 @@ Runs right after each poll and on a timer. Per channel, each round:
   within a minute, all that are due become one roll-up message listing them.
 
 Every row is claimed (pending -> sending) before it is sent, so two
-dispatchers never send one row. A transient failure puts the rows back with
-exponential backoff and jitter (30 s, 1 min, 2 min, ... capped at 1 h), or
-after the channel's ``retry_after``, until ``give_up_after`` has passed since
-the alert was queued; then they are dead. The rest of that channel's alerts
-wait for the next round; other channels go on. A permanent failure of one
-message marks it dead at once.
+dispatchers never send one row. A transient failure (an AlertError, a crash
+of the channel's code) makes the **whole channel** wait, whichever alert is
+next (mention, reminder, notice, roll-up, digest): until the channel's
+``retry_after`` (a 429's Retry-After) has passed, or with exponential backoff
+and jitter by its failures in a row (30 s, 1 min, 2 min, ... capped at 1 h).
+The wait is kept in the store's channel_state, so a restart honours it. When
+it is over, one message is the probe (claimed in the store, so two processes
+do not both try); its success ends the wait. Rows are given up (dead) once
+``give_up_after`` has passed since they were queued. Other channels go on. A
+permanent failure of one message marks it dead at once.
 
 The one window for a repeat is a crash after a channel accepted a message and
-before it was marked sent: the row stays "sending" and is released for another
-try after ten minutes.
+before it was marked sent: its rows stay "sending" and are released after ten
+minutes, marked as possible repeats and still grouped by their claim token;
+the rows that were one message go out again as one message (a roll-up, or the
+single alert), saying that it may repeat an alert sent before a restart.
 """
 
 from __future__ import annotations
@@ -41,13 +47,14 @@ from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
 from monitor.errors import AlertError, ChannelMisconfigured, MonitorError
 from monitor.models import Alert, Digest
-from monitor.store import DueAlert, Store, stale_before
+from monitor.store import ChannelWait, DueAlert, Store, stale_before
 
 log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 FLOOD_WINDOW = timedelta(minutes=1)
+PROBE_LEASE = timedelta(minutes=10)  # a probe's hold on a channel, like a row's claim
 
 
 @dataclass
@@ -56,7 +63,7 @@ class DispatchReport:
     messages: int = 0  # messages the channels accepted
     retrying: int = 0
     dead: int = 0
-    held: int = 0  # waiting for quiet hours to end or for the next digest
+    held: int = 0  # waiting for quiet hours, the next digest, or a channel that asked to wait
     errors: list[str] = field(default_factory=list)
 
 
@@ -88,6 +95,8 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self.strict = strict
         self._lock = threading.Lock()
+        self._waits: dict[str, ChannelWait] = {}  # channels that failed last time
+        self._probing: set[str] = set()  # channels whose probe this round has no outcome yet
 
     def dispatch(self) -> DispatchReport:
         with self._lock:
@@ -100,6 +109,7 @@ class Dispatcher:
             for row in self.store.due_alerts(now):
                 by_channel.setdefault(row.channel, []).append(row)
             paused = self.store.paused_channels()
+            self._waits = self.store.channel_waits()
             for name, rows in by_channel.items():
                 channel = self.channels.get(name)
                 if channel is None:
@@ -110,6 +120,9 @@ class Dispatcher:
                 if name in paused:
                     self._expire_paused(channel, paused[name][1], now)
                     continue
+                if not self._may_try(channel, now):
+                    report.held += len(rows)
+                    continue
                 try:
                     if channel.config.mode == "digest":
                         self._digest(channel, rows, now, report)
@@ -117,7 +130,29 @@ class Dispatcher:
                         self._instant(channel, rows, now, report)
                 except _ChannelDown:
                     pass
+                finally:
+                    if name in self._probing:  # nothing was sent: the next round may try
+                        self._probing.discard(name)
+                        self.store.release_probe(name, now + PROBE_LEASE, now)
             return report
+
+    def _may_try(self, channel: Channel, now: datetime) -> bool:
+        """False while the channel is waited for; once the wait is over, True for the one
+        process that takes the probe."""
+        name = channel.config.name
+        wait = self._waits.get(name)
+        if wait is None or wait.until is None:
+            return True
+        if wait.until > now:
+            give_up = self._give_up_after(channel.config)
+            n = self.store.expire(name, now - give_up, f"gave up: {wait.reason}")
+            if n:
+                log.error("%s: %d alerts expired while waiting for the channel", name, n)
+            return False
+        if not self.store.claim_probe(name, now, now + PROBE_LEASE):
+            return False  # another process is trying it
+        self._probing.add(name)
+        return True
 
     # ------------------------------------------------------------ rhythm
 
@@ -132,6 +167,16 @@ class Dispatcher:
                 self.store.defer(held, quiet_until)
                 report.held += len(held)
             rows = [r for r in rows if r.severity == "high"]
+        repeats: dict[str, list[int]] = {}
+        for row in rows:
+            if row.repeat_of is not None:
+                repeats.setdefault(row.repeat_of, []).append(row.id)
+        for ids in repeats.values():
+            # Sent together before a crash: again together, as one message (see the docstring).
+            claimed = self.store.claim_many(ids, self.clock())
+            if claimed:
+                self._deliver(channel, claimed, "rollup" if len(claimed) > 1 else None, report)
+        rows = [r for r in rows if r.repeat_of is None]
         if not rows:
             return
         budget = config.flood_limit - self.store.sent_since(config.name, now - FLOOD_WINDOW)
@@ -207,8 +252,13 @@ class Dispatcher:
             message = f"unexpected {type(exc).__name__} in the channel (see the service log)"
             self._retry_later(channel, alerts, message, None, report)
             raise _ChannelDown from exc
+        self._probing.discard(name)
         try:
             self.store.mark_sent(ids, self.clock())
+            if name in self._waits:
+                del self._waits[name]
+                self.store.channel_ok(name)
+                log.info("%s works again", name)
         except MonitorError:
             log.exception("%s accepted alerts %s but they could not be recorded as sent", name, ids)
         report.sent += len(ids)
@@ -226,15 +276,21 @@ class Dispatcher:
         report: DispatchReport,
     ) -> None:
         now = self.clock()
+        name = channel.config.name
         attempts = max(a.attempts for a in alerts) + 1
+        wait = self._waits.get(name)
+        failures = (wait.failures if wait is not None else 0) + 1
         delay = (
             timedelta(seconds=retry_after)
             if retry_after is not None
-            else backoff(attempts, self.rng, self.config.retry_base)
+            else backoff(failures, self.rng, self.config.retry_base)
         )
         retry_at = now + delay
+        # The whole channel waits: no request to it, for any alert, before retry_at.
+        self._probing.discard(name)
+        self.store.channel_failed(name, retry_at, message)
+        self._waits[name] = ChannelWait(retry_at, message, failures)
         give_up = self._give_up_after(channel.config)
-        name = channel.config.name
         expired = [a.id for a in alerts if (a.queued_at or now) + give_up < retry_at]
         alive = [a.id for a in alerts if a.id not in set(expired)]
         if expired:

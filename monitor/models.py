@@ -127,6 +127,8 @@ class Alert:
     details: tuple[str, ...] = ()
     posts: tuple[PostRef, ...] = ()
     status: str | None = None  # the mention's status when the alert was claimed
+    #: Re-sent after a process stopped mid-send: the channel may have shown it already.
+    possible_repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,11 @@ class Digest:
     kind: str
     channel: str
     alerts: tuple[Alert, ...]
+
+    @property
+    def possible_repeat(self) -> bool:
+        """Re-sent after a process stopped mid-send (see ``Alert.possible_repeat``)."""
+        return any(a.possible_repeat for a in self.alerts)
 
     @property
     def key(self) -> str:

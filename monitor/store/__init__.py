@@ -10,6 +10,7 @@ and follow-up. ``Store`` is the one object the rest of the service talks to.
 from monitor.store.base import StoreBase
 from monitor.store.queries import Store, StoreState
 from monitor.store.records import (
+    ChannelWait,
     DueAlert,
     NewMention,
     Reading,
@@ -54,6 +55,7 @@ __all__ = [
     "AlertRow",
     "Base",
     "ChannelStateRow",
+    "ChannelWait",
     "CursorRow",
     "DueAlert",
     "MentionRow",

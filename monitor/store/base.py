@@ -30,7 +30,7 @@ from monitor.errors import StorageError
 from monitor.models import Alert
 from monitor.redact import redact, redact_data
 from monitor.store.opening import explain, inspect_sqlite_file, sqlite_path
-from monitor.store.records import DueAlert, NewMention, _alert, _episode
+from monitor.store.records import ChannelWait, DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
     NEW,
@@ -330,12 +330,17 @@ class StoreBase:
                     AlertRow.severity,
                     AlertRow.created_at,
                     AlertRow.attempts,
+                    AlertRow.possible_repeat,
+                    AlertRow.claimed_by,
                 )
                 .where(AlertRow.status == PENDING, AlertRow.next_attempt_at <= now)
                 .order_by(AlertRow.id)
                 .limit(limit)
             )
-            return [DueAlert(*row) for row in rows]
+            return [
+                DueAlert(i, channel, severity, queued, attempts, token if repeat else None)
+                for i, channel, severity, queued, attempts, repeat, token in rows
+            ]
 
     def claim_many(self, alert_ids: Sequence[int], now: datetime) -> list[Alert]:
         """Take several pending rows at once; only those no other dispatcher took first."""
@@ -453,15 +458,75 @@ class StoreBase:
         """Rows left 'sending' by a process that died mid-send go back to pending.
 
         This is the one documented window for a repeat: a crash after the
-        channel accepted the alert but before ``mark_sent`` was written.
+        channel accepted the message but before ``mark_sent`` was written. The
+        rows are marked ``possible_repeat`` and keep their claim token, so the
+        rows that were one message (a roll-up, a digest) go out again as one.
         """
         with self.session() as s:
             result = s.execute(
                 update(AlertRow)
                 .where(AlertRow.status == SENDING, AlertRow.claimed_at < older_than)
-                .values(status=PENDING)
+                .values(status=PENDING, possible_repeat=True)
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # ------------------------------------------------------------ channel waits
+
+    def channel_waits(self) -> dict[str, ChannelWait]:
+        """Channels that failed last time (or asked to wait), with when to try again."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(ChannelStateRow).where(
+                    (ChannelStateRow.wait_until.is_not(None)) | (ChannelStateRow.failures > 0)
+                )
+            )
+            return {
+                r.channel: ChannelWait(r.wait_until, r.wait_reason or "", r.failures or 0)
+                for r in rows
+            }
+
+    def claim_probe(self, channel: str, now: datetime, lease_until: datetime) -> bool:
+        """Take the one try at a channel whose wait is over; False if another process took
+        it (or the wait is not over). The try holds the channel until ``lease_until``."""
+        with self.session() as s:
+            result = s.execute(
+                update(ChannelStateRow)
+                .where(
+                    ChannelStateRow.channel == channel,
+                    ChannelStateRow.wait_until.is_not(None),
+                    ChannelStateRow.wait_until <= now,
+                )
+                .values(wait_until=lease_until)
+            )
+            return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def release_probe(self, channel: str, lease_until: datetime, now: datetime) -> None:
+        """Give back a probe that sent nothing (quiet hours held everything): try next round."""
+        with self.session() as s:
+            s.execute(
+                update(ChannelStateRow)
+                .where(
+                    ChannelStateRow.channel == channel, ChannelStateRow.wait_until == lease_until
+                )
+                .values(wait_until=now)
+            )
+
+    def channel_failed(self, channel: str, until: datetime, reason: str) -> None:
+        """No request to the channel before ``until``; one more failure in a row."""
+        with self.session() as s:
+            row = s.get(ChannelStateRow, channel)
+            if row is None:
+                row = ChannelStateRow(channel=channel, failures=0)
+                s.add(row)
+            row.wait_until, row.wait_reason = until, redact(reason)[:2000]
+            row.failures = (row.failures or 0) + 1
+
+    def channel_ok(self, channel: str) -> None:
+        with self.session() as s:
+            row = s.get(ChannelStateRow, channel)
+            if row is not None:
+                row.wait_until = row.wait_reason = None
+                row.failures = 0
 
     def alert_counts(self) -> dict[tuple[str, str], int]:
         """(channel, status) -> number of outbox rows."""

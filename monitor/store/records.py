@@ -12,13 +12,27 @@ from monitor.store.tables import AlertRow, MentionRow
 
 @dataclass(frozen=True, slots=True)
 class DueAlert:
-    """An outbox row whose time has come, before it is claimed."""
+    """An outbox row whose time has come, before it is claimed.
+
+    ``repeat_of`` is set on a row released after a process stopped mid-send: the claim
+    token it went out under, shared by every row that was in that message.
+    """
 
     id: int
     channel: str
     severity: str
     queued_at: datetime
     attempts: int
+    repeat_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelWait:
+    """A channel waited for as a whole: no request before ``until``; ``failures`` in a row."""
+
+    until: datetime | None
+    reason: str
+    failures: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,7 @@ def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
         queued_at=row.created_at,
         details=tuple(str(d) for d in (row.payload or {}).get("details") or ()),
         status=mention.status,
+        possible_repeat=bool(row.possible_repeat),
     )
 
 
@@ -145,6 +160,7 @@ def _notice(row: AlertRow) -> Alert:
         queued_at=row.created_at,
         details=tuple(str(d) for d in p.get("details") or ()),
         posts=tuple(_post_ref(post) for post in p.get("posts") or () if isinstance(post, dict)),
+        possible_repeat=bool(row.possible_repeat),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,6 +117,9 @@ class AlertRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: For notices (kind "health", ...) that are about no mention: what to say.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Released after a process stopped mid-send: the channel may have shown it already.
+    #: ``claimed_by`` then still names the rows that were sent with it, as one message.
+    possible_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SnapshotRow(Base):
@@ -178,13 +182,19 @@ class SourceStateRow(Base):
 
 
 class ChannelStateRow(Base):
-    """A channel paused because it needs its owner (revoked webhook, wrong password)."""
+    """A channel paused because it needs its owner (revoked webhook, wrong password), or
+    waited for as a whole: it asked to wait (429 Retry-After) or keeps failing."""
 
     __tablename__ = "channel_state"
 
     channel: Mapped[str] = mapped_column(String(100), primary_key=True)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_reason: Mapped[str | None] = mapped_column(Text)
+    #: No request to the channel before this time (None: none pending).
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wait_reason: Mapped[str | None] = mapped_column(Text)
+    #: Transient failures in a row; the backoff grows with it, a success resets it.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SourceHealthRow(Base):

@@ -243,3 +243,26 @@ def test_scrubber_removes_every_part_of_an_url() -> None:
     said = "to host.example as 123456789 / AAbbCCdd in chat-42 for +15551234567 (x=ab) ok"
     assert scrub(said) == "to *** as *** / *** in *** for *** (x=ab) ok"
     assert scrub("HOST.EXAMPLE") == "***"
+
+
+FORMATTED = "*bold1* _ital1_ ~strike1~ `code1` [click](http://evil.example/) <b>html1</b>"
+
+
+def test_a_markdown_service_shows_a_strangers_formatting_as_written(receiver: StandIn) -> None:
+    """Discord, Slack or Mattermost through Apprise render Markdown; with `format: text`
+    a stranger's *bold* or [link](...) must reach them escaped, so it shows as written."""
+    url = url_of(receiver) + "?format=markdown"  # a json:// service that speaks Markdown
+    config = AppriseConfig.model_validate({"urls": [url]})
+    AppriseChannel(config).send(alert(FORMATTED, author=FORMATTED, title=FORMATTED))
+    body = notification(receiver)["message"]
+    escaped = (
+        r"\*bold1\* \_ital1\_ \~strike1\~ \`code1\` \[click\]\(http://evil.example/\) "
+        r"\<b\>html1\</b\>"
+    )
+    assert f"Text: {escaped}" in body and f"Title: {escaped}" in body
+    assert FORMATTED not in body
+
+
+def test_a_text_service_gets_the_strangers_text_unchanged(receiver: StandIn) -> None:
+    channel(receiver).send(alert(FORMATTED))
+    assert f"Text: {FORMATTED}" in notification(receiver)["message"]

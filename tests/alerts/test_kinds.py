@@ -252,7 +252,7 @@ def test_slack_escalation_puts_the_growth_right_under_the_header(slack: Slack, k
         "• about 60 engagement an hour since posting\n• posted 50 min ago"
     )
     assert body["text"]["text"] == "Cold coffee, rude staff."
-    assert "by grumpy" in facts["elements"][0]["text"]
+    assert facts["elements"][1] == {"type": "plain_text", "text": "by grumpy", "emoji": False}
     assert actions["elements"][0]["url"] == "https://news.ycombinator.com/item?id=1"
     assert then["elements"][0]["text"] == f"{ACK} (or resolve / ignore)"
     assert payload["text"] == f"🔴 {SUBJECTS[kind]}: 12 -&gt; 47 points, 3 -&gt; 19 comments " + (
@@ -275,9 +275,9 @@ def test_slack_spike_lists_its_posts_with_links(slack: Slack) -> None:
     assert blocks[0]["text"]["text"] == f"🔴 {SUBJECTS[SPIKE]}"
     assert blocks[1]["text"]["text"].startswith(f"• {SPIKE_DETAILS[0]}\n• a spike is 6")
     first = blocks[2]["text"]["text"]
-    assert first.startswith("🟠 *Reddit* · user1 · 10 min ago · negative -0.60\n")
+    assert first.startswith("🟠 Reddit · user1 · 10 min ago · negative -0.60\n")
     assert "complaint number 1: Acme Coffee lost my order" in first
-    assert first.endswith("<https://www.reddit.com/r/coffee/comments/1/|Open>")
+    assert blocks[2]["accessory"]["url"] == "https://www.reddit.com/r/coffee/comments/1/"
     assert blocks[-1]["elements"][0]["text"] == f"list them all: {LIST}"
     assert "mention-monitor on" not in json.dumps(payload)
 
@@ -294,7 +294,7 @@ def test_slack_spike_with_five_long_hostile_posts_is_valid_and_inert(slack: Slac
     assert "&lt;!channel&gt;" in dumped and "&lt;script&gt;" in dumped  # shown, as text
     assert "javascript" not in dumped.lower() and "data:text" not in dumped
     assert payload["blocks"][1]["text"]["text"] == "• 14 of Acme &lt;b&gt; &amp; Co"
-    assert "%3C!channel%3E&amp;q=%3Chttp://evil%7Cclick%3E|Open>" in dumped
+    assert '%3C!channel%3E&q=%3Chttp://evil%7Cclick%3E"' in dumped
     assert "'Acme &lt;b&gt; &amp; Co' --since 1h`" in payload["blocks"][-1]["elements"][0]["text"]
 
 
@@ -312,11 +312,11 @@ def test_slack_spike_with_sixty_posts_and_long_details_stays_within_limits(slack
 def test_slack_health_notice_is_headed_by_its_title(slack: Slack) -> None:
     payload = slack.send(make_health())
     header, text, where = payload["blocks"]
-    assert header["text"]["text"] == f"🟠 {SUBJECTS[HEALTH]}"
+    assert header["text"]["text"] == f"⚠️ {SUBJECTS[HEALTH]}"  # a source, not a negative post
     assert text["text"]["text"] == HEALTH_TEXT
     assert where["elements"][0]["text"] == "sent by mention-monitor"
     assert "mention of" not in json.dumps(payload) and "by mention-monitor" not in payload["text"]
-    assert payload["text"].startswith(f"🟠 {SUBJECTS[HEALTH]}: hackernews failed 3 polls")
+    assert payload["text"].startswith(f"⚠️ {SUBJECTS[HEALTH]}: hackernews failed 3 polls")
 
 
 def test_slack_digest_labels_each_kind(slack: Slack) -> None:
@@ -325,12 +325,12 @@ def test_slack_digest_labels_each_kind(slack: Slack) -> None:
     blocks = slack.route.payloads[-1]["blocks"]
     assert blocks[0]["text"]["text"] == digest_title(mixed_digest())
     lines = [b["text"]["text"] for b in blocks[1:]]
-    assert lines[0].startswith("🔴 *Acme Coffee* · Hacker News · grumpy · ")
-    assert lines[1].startswith("🔴 *Spreading* · *Acme Coffee* · Hacker News · grumpy · ")
+    assert lines[0].startswith("🔴 Acme Coffee · Hacker News · grumpy · ")
+    assert lines[1].startswith("🔴 Spreading · Acme Coffee · Hacker News · grumpy · ")
     assert "\n12 -&gt; 47 points" in lines[1] and "now it spreads" in lines[1]
-    assert lines[2].startswith("🟠 *Reminder* · *Acme Coffee* · ")
+    assert lines[2].startswith("🟠 Reminder · Acme Coffee · ")
     assert lines[3].startswith(f"🔴 {SUBJECTS[SPIKE]}\n14 negative mentions")
-    assert lines[4].startswith(f"🟠 *Health* · {SUBJECTS[HEALTH]}\nhackernews failed")
+    assert lines[4].startswith(f"⚠️ Health · {SUBJECTS[HEALTH]}\nhackernews failed")
 
 
 # ------------------------------------------------------------------ email
@@ -489,7 +489,7 @@ def test_email_digest_labels_each_kind(smtp: SMTPStandIn) -> None:
     assert f"   {GROWTH[0]}: now it spreads" in text
     assert "3. [NEGATIVE] Reminder: Acme Coffee on Hacker News" in text
     assert f"4. [HIGH] {SUBJECTS[SPIKE]}\n   {SPIKE_DETAILS[0]}" in text
-    assert f"5. [NEGATIVE] Health: {SUBJECTS[HEALTH]}\n   hackernews failed" in text
+    assert f"5. [SOURCE PROBLEM] Health: {SUBJECTS[HEALTH]}\n   hackernews failed" in text
 
 
 # ------------------------------------------------------------------ webhook
@@ -600,7 +600,7 @@ def test_apprise_spike_and_health(receiver: StandIn) -> None:
         + ("lost my order")
         in lines
     )
-    assert "  https://www.reddit.com/r/coffee/comments/1/" in lines
+    assert " https://www.reddit.com/r/coffee/comments/1/" in lines  # apprise: one space
     assert lines[-1] == f"Follow-up: list them all: {LIST}"
     sent = apprise_send(receiver, make_health())
     assert sent["title"] == SUBJECTS[HEALTH] and sent["type"] == "warning"
@@ -630,10 +630,10 @@ def test_apprise_digest_labels_each_kind(receiver: StandIn) -> None:
     assert lines[0].startswith("- high: Acme Coffee on Hacker News, grumpy, ")
     assert lines[1].startswith("- high: Spreading: Acme Coffee on Hacker News, grumpy, ")
     assert lines[1].endswith(": now it spreads")
-    assert f"now it spreads\n  {GROWTH[0]}\n  https://" in sent["message"]
+    assert f"now it spreads\n {GROWTH[0]}\n https://" in sent["message"]
     assert lines[2].startswith("- negative: Reminder: Acme Coffee on ")
     assert lines[3] == f"- high: {SUBJECTS[SPIKE]}: {SPIKE_DETAILS[0]}"
-    assert lines[4].startswith(f"- negative: Health: {SUBJECTS[HEALTH]}: hackernews failed")
+    assert lines[4].startswith(f"- source problem: Health: {SUBJECTS[HEALTH]}: hackernews failed")
 
 
 # ------------------------------------------------------------------ console
@@ -674,7 +674,7 @@ def test_console_spike_and_health() -> None:
     assert lines[5] == "    https://www.reddit.com/r/coffee/comments/1/"
     assert lines[-2] == f"  follow-up: list them all: {LIST}"
     out = console(make_health())
-    assert out.splitlines() == [f"[NEGATIVE] {SUBJECTS[HEALTH]}", f"  {HEALTH_TEXT}", ""]
+    assert out.splitlines() == [f"[SOURCE PROBLEM] {SUBJECTS[HEALTH]}", f"  {HEALTH_TEXT}", ""]
 
 
 def test_console_spike_with_hostile_posts_and_brand_is_inert() -> None:
@@ -695,4 +695,4 @@ def test_console_digest_labels_each_kind() -> None:
     assert items[2] == "  - negative: Reminder: Acme Coffee on hackernews, grumpy: still waiting"
     assert lines[lines.index(items[2]) + 1] == f"    {WAITED[0]}"
     assert items[3] == f"  - high: {SUBJECTS[SPIKE]}: {SPIKE_DETAILS[0]}"
-    assert items[4].startswith(f"  - negative: Health: {SUBJECTS[HEALTH]}: hackernews failed")
+    assert items[4].startswith(f"  - source problem: Health: {SUBJECTS[HEALTH]}: hackernews failed")

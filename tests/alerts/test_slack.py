@@ -112,9 +112,9 @@ def test_a_message_has_every_part(hook: Hook) -> None:
     assert header["type"] == "header"
     assert header["text"]["text"] == "🔴 Very negative mention of Acme Coffee on Hacker News"
     assert section["text"] == {
-        "type": "mrkdwn",
+        "type": "plain_text",
         "text": "Cold coffee, rude staff.",
-        "verbatim": True,
+        "emoji": False,
     }
     context = " | ".join(e["text"] for e in facts["elements"])
     for part in ("Hacker News", "by grumpy", "5 min ago", "negative -0.70 (vader -0.70)"):
@@ -133,7 +133,7 @@ def test_colour_cue_and_title(hook: Hook) -> None:
     hook.channel().send(alert(severity="negative", title="Worst café & bar"))
     header, section = hook.last["blocks"][:2]
     assert header["text"]["text"].startswith("🟠 Negative mention of Acme Coffee")
-    assert section["text"]["text"] == "*Worst café &amp; bar*\nCold coffee, rude staff."
+    assert section["text"]["text"] == "Worst café &amp; bar\nCold coffee, rude staff."
     hook.channel().send(alert(severity="info", label="positive", compound=0.8))
     assert hook.last["blocks"][0]["text"]["text"].startswith("🟢 ")
 
@@ -209,10 +209,8 @@ def test_links_cannot_break_out(hook: Hook) -> None:
     (button,) = of_type(hook.last, "actions")[0]["elements"]
     assert button["url"].startswith("https://x.example/a%20b%7C%3C!channel%3E&q=")
     hook.channel().send_digest(Digest(kind="digest", channel="slack", alerts=(a,)))
-    line = hook.last["blocks"][1]["text"]["text"]
-    assert line.endswith(
-        "<https://x.example/a%20b%7C%3C!channel%3E&amp;q=%3Chttp://evil%7Cclick%3E|Open>"
-    )
+    button = hook.last["blocks"][1]["accessory"]
+    assert button["url"] == "https://x.example/a%20b%7C%3C!channel%3E&q=%3Chttp://evil%7Cclick%3E"
 
 
 # ------------------------------------------------------------------ digests
@@ -226,7 +224,7 @@ def test_digest_of_sixty_stays_valid(hook: Hook) -> None:
     assert payload["blocks"][0]["text"]["text"] == "Digest: 60 mentions of Acme Coffee, 60 negative"
     sections = of_type(payload, "section")
     assert "complaint number 1" in sections[0]["text"]["text"]
-    assert "<https://news.ycombinator.com/item?id=1|Open>" in sections[0]["text"]["text"]
+    assert sections[0]["accessory"]["url"] == "https://news.ycombinator.com/item?id=1"
     last = payload["blocks"][-1]
     assert last["type"] == "context"
     assert last["elements"][0]["text"].startswith(f"and {60 - len(sections)} more: ")
@@ -239,7 +237,7 @@ def test_small_digest_lists_everything(hook: Hook) -> None:
     hook.channel().send_digest(Digest(kind="rollup", channel="slack", alerts=alerts))
     blocks = hook.last["blocks"]
     assert [b["type"] for b in blocks] == ["header", "section", "section"]
-    assert blocks[2]["text"]["text"].startswith("🟠 *Acme &amp; Co* · Hacker News · grumpy · ")
+    assert blocks[2]["text"]["text"].startswith("🟠 Acme &amp; Co · Hacker News · grumpy · ")
 
 
 # ------------------------------------------------------------------ failures

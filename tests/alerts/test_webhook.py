@@ -91,6 +91,7 @@ def test_payload_follows_the_documented_schema(receiver: StandIn) -> None:
         "details": [],
         "posts": [],
         "status": None,
+        "possible_repeat": False,
     }
     assert datetime.fromisoformat(body["created_at"]) == CREATED
 

@@ -371,3 +371,22 @@ def test_digest_slots() -> None:
     assert daily.last_digest_time(datetime(2026, 1, 1, 7, 0, tzinfo=UTC)) == datetime(
         2026, 1, 1, 7, 0, tzinfo=UTC
     )
+
+
+# ---------------------------------------------------------------- a crash mid-send
+
+
+def test_rows_sent_together_before_a_crash_go_again_together_marked(store: Store) -> None:
+    setup(store, 8)
+    clock = Clock()
+    store.claim_many([1, 2, 3, 4, 5], START)  # a roll-up of five, then the process died
+    store.claim_many([6], START)  # and a single alert, claimed by another process
+    clock.advance(minutes=11)
+    a = Recorder("a", flood_limit=50)  # five is well under the limit: still one message
+    report = make(store, a, clock=clock).dispatch()
+    assert (report.sent, report.messages) == (8, 4)
+    rollup, single, *fresh = a.messages
+    assert isinstance(rollup, Digest) and [x.id for x in rollup.alerts] == [1, 2, 3, 4, 5]
+    assert rollup.possible_repeat and rollup.kind == "rollup"
+    assert isinstance(single, Alert) and single.id == 6 and single.possible_repeat
+    assert [x.id for x in fresh if isinstance(x, Alert) and not x.possible_repeat] == [7, 8]

@@ -352,7 +352,7 @@ def test_a_database_without_spread_tables_upgrades(tmp_path: Path) -> None:
     upgrade(old.engine, "0003")
     old.close()
     store = Store(url)
-    assert current(store.engine) == "0004"
+    assert current(store.engine) == "0005"
     store.close()
 
 

@@ -12,6 +12,13 @@ context elements <= 10 text objects; actions buttons with plain_text text <=
 75 and url <= 3000; every text object 1-3000. Lengths are counted in UTF-16
 units. Accepted payloads are kept in ``payloads``, the reasons for refusals in
 ``problems``.
+
+Outages, until ``recover()``: ``rate_limit(seconds)`` answers every post ``429
+rate_limited`` with ``Retry-After`` (Slack's documented answer to more than
+about one message a second), ``fail(500)`` answers ``500 rollup_error``.
+``stall(seconds)`` accepts the next message (it is kept in ``payloads``) and
+then waits before answering, like a slow Slack, so a test can stop the sender
+while it waits.
 """
 
 from __future__ import annotations
@@ -123,8 +130,26 @@ class SlackWebhook:
         self.path = f"/services/T000/B000/{self.token}"
         self.payloads: list[dict[str, Any]] = []
         self.problems: list[str] = []
+        self.outage: Response | None = None
+        self.stall_for = 0.0
+
+    def rate_limit(self, seconds: int) -> None:
+        self.outage = Response(429, "rate_limited", headers={"Retry-After": str(seconds)})
+
+    def fail(self, status: int = 500) -> None:
+        self.outage = Response(status, "rollup_error" if status >= 500 else "invalid_payload")
+
+    def stall(self, seconds: float) -> None:
+        self.stall_for = seconds
+
+    def recover(self) -> None:
+        self.outage, self.stall_for = None, 0.0
 
     def __call__(self, request: Request) -> Response:
+        if self.outage is not None:
+            outage = self.outage
+            headers = {"Content-Type": "text/plain; charset=utf-8", **outage.headers}
+            return Response(outage.status, outage.body, headers=headers)
         if request.path != self.path:
             return _answer(404, "no_service")
         if request.method != "POST":
@@ -142,7 +167,9 @@ class SlackWebhook:
             self.problems += problems
             return _answer(400, "invalid_blocks")
         self.payloads.append(payload)
-        return _answer(200, "ok")
+        answer = _answer(200, "ok")
+        answer.delay, self.stall_for = self.stall_for, 0.0
+        return answer
 
 
 def _answer(status: int, body: str) -> Response:
@@ -171,3 +198,15 @@ def strings(payload: Any) -> Iterator[str]:
     elif isinstance(payload, list):
         for item in payload:
             yield from strings(item)
+
+
+def text_objects(payload: Any) -> Iterator[dict[str, Any]]:
+    """Every Block Kit text object (``plain_text`` or ``mrkdwn``) in the message's blocks."""
+    if isinstance(payload, dict):
+        if payload.get("type") in ("plain_text", "mrkdwn") and isinstance(payload.get("text"), str):
+            yield payload
+        for value in payload.values():
+            yield from text_objects(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from text_objects(item)
