@@ -19,7 +19,7 @@ from pydantic import BaseModel, SecretStr
 
 from monitor import __version__
 from monitor.config import format_duration, load_config, parse_duration
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.redact import RedactingFormatter
 from monitor.text import shorten, terminal_safe
 
@@ -394,6 +394,9 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
         reports = service.poll(sources or None)
         watched = service.watch()
         dispatched = service.dispatch()
+    except StorageError as exc:
+        service.alarm.failed(exc)  # the outbox is in that database: tell the channels directly
+        raise
     finally:
         service.close()
     for r in reports:

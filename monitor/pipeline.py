@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector
 from monitor.config import Config, format_duration
-from monitor.errors import BudgetExhausted, MonitorError, RateLimited
+from monitor.errors import BudgetExhausted, MonitorError, RateLimited, StorageError
 from monitor.matching import Match, Matcher
 from monitor.models import Mention
 from monitor.redact import redact
@@ -113,6 +113,8 @@ class Pipeline:
                     report.negative += batch.negative
                     report.queued_alerts += batch.queued_alerts
                 report.behind = max(report.behind, connector.behind or timedelta(0))
+        except StorageError:
+            raise  # the database, not this source: the service raises its alarm
         except MonitorError as exc:
             self._failed(report, exc, now)
         except Exception as exc:
@@ -193,13 +195,9 @@ class Pipeline:
             retry_until = now + wait
             report.deferred_until = retry_until
         log.warning("source %s failed: %s", report.source, report.error)
-        try:
-            failures, episode = self.store.record_failure(
-                report.source, report.error, now, retry_after_until=retry_until
-            )
-        except MonitorError:
-            log.exception("%s: could not record the failure", report.source)
-            return
+        failures, episode = self.store.record_failure(
+            report.source, report.error, now, retry_after_until=retry_until
+        )
         if failures == self.config.alerts.health_after and not report.budget_exhausted:
             hint = getattr(exc, "hint", None)
             fix = f" Fix: {hint}." if hint else ""
@@ -284,6 +282,8 @@ class Pipeline:
                 channels,
                 self.clock(),
             )
+        except StorageError:
+            raise
         except MonitorError:
             log.exception("%s: could not queue a health alert", source)
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -22,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import format_duration
+from monitor.errors import StorageError
 from monitor.service import Service
 
 log = logging.getLogger(__name__)
@@ -41,26 +43,38 @@ class Scheduler:
             timezone=UTC,
         )
 
-    def _poll_then_dispatch(self, name: str) -> None:
+    def _guarded(self, what: str, job: Callable[[], object], *, writes: bool = False) -> None:
+        """The guard: one failing job never stops the service. A database that cannot be
+        used is the monitor's own failure: the alarm logs it once and tells the channels
+        directly (the outbox is in that database). A job that always writes (a poll
+        records the source's health) tells the alarm when the database works again."""
         try:
+            job()
+        except StorageError as exc:
+            self.service.alarm.failed(exc)
+        except Exception:
+            log.exception("%s failed", what)
+        else:
+            if writes:
+                self.service.alarm.ok()
+
+    def _poll_then_dispatch(self, name: str) -> None:
+        def job() -> None:
             report = self.service.pipeline.poll_source(name)
             if report.new or not report.ok:
                 self.service.dispatch()
-        except Exception:  # the guard: one failing job never stops the service
-            log.exception("the job for %s failed", name)
+
+        self._guarded(f"the job for {name}", job, writes=True)
 
     def _watch_then_dispatch(self) -> None:
-        try:
+        def job() -> None:
             if self.service.watch().queued:
                 self.service.dispatch()
-        except Exception:
-            log.exception("the follow-up job (spread, spikes, reminders) failed")
+
+        self._guarded("the follow-up job (spread, spikes, reminders)", job)
 
     def _dispatch(self) -> None:
-        try:
-            self.service.dispatch()
-        except Exception:
-            log.exception("the dispatcher failed")
+        self._guarded("the dispatcher", self.service.dispatch)
 
     def start(self) -> None:
         now = datetime.now(UTC)

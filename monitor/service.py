@@ -17,9 +17,10 @@ from alerts import load_channel
 from alerts.base import Channel
 from connectors import load_connector
 from connectors.base import Connector
+from monitor.alarm import DatabaseAlarm
 from monitor.config import Config
 from monitor.dispatcher import Dispatcher, DispatchReport
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
@@ -98,6 +99,7 @@ class Service:
         )
         self.clock = clock
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
+        self.alarm = DatabaseAlarm(self.channels, clock=clock)
 
     def poll(self, sources: Iterable[str] | None = None) -> list[SourceReport]:
         """One cycle of the named sources (default: all enabled ones); no dispatch."""
@@ -118,6 +120,8 @@ class Service:
         def guarded(what: str, job: Callable[[], T]) -> T | None:
             try:
                 return job()
+            except StorageError:
+                raise  # the database itself: the caller's alarm, not one job's failure
             except MonitorError as exc:
                 report.errors.append(f"{what}: {exc}")
                 log.error("%s failed: %s", what, exc)
