@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
 import httpx
-from pydantic import Field, field_validator, model_validator
+from pydantic import ByteSize, Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
@@ -69,6 +69,11 @@ class SpreadRule(StrictModel):
         return self
 
 
+def response_limit(default: int) -> Any:
+    """A source's own default for ``max_response`` (decimal bytes), within the same range."""
+    return Field(default=ByteSize(default), ge=10_000, le=1_000_000_000)
+
+
 class SourceConfig(StrictModel):
     """Keys every source accepts. A connector's own model adds its own keys."""
 
@@ -78,6 +83,10 @@ class SourceConfig(StrictModel):
     every: Duration = timedelta(minutes=5)
     base_url: str
     timeout: Duration = timedelta(seconds=20)
+    #: The largest answer read from this source ("10MB", "500kB"): a bigger one fails that
+    #: poll with a clear error. Each source sets its default from the largest page its API
+    #: legitimately returns, with room to spare.
+    max_response: ByteSize = response_limit(10_000_000)
     enabled: bool = True
     spread: SpreadRule | None = Field(default=None, validate_default=True)
 

@@ -44,12 +44,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState
+from connectors.base import Connector, FetchResult, SourceConfig, SourceState, response_limit
 from monitor.config import Duration
 from monitor.errors import AuthError, ParseError, RateLimited
-from monitor.http import parse_retry_after, raise_for_status, send
+from monitor.http import json_of, parse_retry_after, raise_for_status, send
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class BlueskyConfig(SourceConfig):
     max_pages: int = Field(default=5, ge=1, le=50)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=10)
+    #: A page is 100 post views of a few kB (text of 300 characters, embeds, counts).
+    max_response: ByteSize = response_limit(5_000_000)
 
     @field_validator("handle")
     @classmethod
@@ -437,6 +439,7 @@ class BlueskyConnector(Connector):
             json=body,
             headers=headers,
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
 
     def _json(self, response: httpx.Response, nsid: str) -> dict[str, Any]:
@@ -450,10 +453,7 @@ class BlueskyConnector(Connector):
         if response.status_code == 400 and _xrpc_error(response) in TOKEN_ERRORS:
             raise AuthError(self.name, f"{host} refused our session for {nsid}", hint=AUTH_HINT)
         raise_for_status(self.name, response, auth_hint=AUTH_HINT)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ParseError(self.name, f"{host} answered {nsid} with something not JSON") from exc
+        body = json_of(self.name, response, nsid)
         if not isinstance(body, dict):
             raise ParseError(self.name, f"{host} answered {nsid} with JSON that is not an object")
         return body

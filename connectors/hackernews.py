@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import ByteSize, Field
 
-from connectors.base import Connector, FetchResult, SourceConfig
+from connectors.base import Connector, FetchResult, SourceConfig, response_limit
 from monitor.config import Duration
 from monitor.errors import ParseError
 from monitor.http import get_json
@@ -55,6 +55,8 @@ class HackerNewsConfig(SourceConfig):
     max_requests: int = Field(default=10, ge=1, le=100)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=10)
+    #: A full page is 1,000 hits of about 1-3 kB (long story texts up to 10s of kB).
+    max_response: ByteSize = response_limit(20_000_000)
 
 
 class HackerNewsConnector(Connector):
@@ -123,6 +125,7 @@ class HackerNewsConnector(Connector):
                     "hitsPerPage": len(chunk),
                 },
                 timeout=self.config.timeout.total_seconds(),
+                max_response=self.config.max_response,
             )
             if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
                 raise ParseError(self.name, "search answer has no `hits` list")
@@ -156,6 +159,7 @@ class HackerNewsConnector(Connector):
                 "page": 0,
             },
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
             raise ParseError(self.name, "search answer has no `hits` list")

@@ -49,7 +49,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
-import httpx
 from pydantic import Field, field_validator, model_validator
 
 from connectors.base import Connector, FetchResult, SourceConfig
@@ -57,12 +56,10 @@ from monitor.config import Duration, StrictModel
 from monitor.errors import (
     AuthError,
     ConnectorError,
-    FetchTimeout,
     ParseError,
     RateLimited,
-    SourceUnavailable,
 )
-from monitor.http import raise_for_status
+from monitor.http import raise_for_status, repair_utf8, send
 from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
@@ -146,6 +143,23 @@ def unwrap_google_link(link: str) -> str:
             if _is_web_url(target.strip()):
                 return target.strip()
     return link
+
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+
+
+def _repaired(body: bytes, content_type: str) -> bytes:
+    """A feed in UTF-8 (said or presumed) with its bytes that are not UTF-8 replaced.
+
+    A feed that declares another encoding (XML declaration or byte order mark) is left
+    to feedparser, which decodes it.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body
+    declared = _XML_ENCODING.match(body[:500])
+    if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return body
+    return repair_utf8(body, content_type)
 
 
 def _digest(value: str) -> str:
@@ -274,16 +288,16 @@ class RSSConnector(Connector):
             headers["If-Modified-Since"] = previous.modified
         where = f"feed {feed.label}"
         try:
-            response = self.http.get(
-                url, headers=headers, timeout=self.config.timeout.total_seconds()
+            response = send(
+                self.http,
+                self.name,
+                "GET",
+                url,
+                headers=headers,
+                timeout=self.config.timeout.total_seconds(),
+                max_response=self.config.max_response,
             )
             raise_for_status(self.name, response, auth_hint=AUTH_HINT)
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(self.name, f"{where}: no answer in time") from exc
-        except httpx.RequestError as exc:
-            raise SourceUnavailable(
-                self.name, f"{where}: cannot reach it ({type(exc).__name__})"
-            ) from exc
         except RateLimited as exc:
             raise RateLimited(
                 self.name, f"{where}: {exc.message}", retry_after=exc.retry_after
@@ -296,10 +310,13 @@ class RSSConnector(Connector):
             old = previous or FeedState()
             return _Read(None, etag or old.etag, modified or old.modified)
         try:
+            content_type = response.headers.get("Content-Type", "")
             parsed = feedparser.parse(
-                io.BytesIO(response.content),  # bytes or str could be taken for a path or URL
+                # Bytes (a str could be taken for a path or URL), invalid UTF-8 replaced: one
+                # bad byte would make feedparser decode the whole feed as windows-1252.
+                io.BytesIO(_repaired(response.content, content_type)),
                 response_headers={
-                    "content-type": response.headers.get("Content-Type", ""),
+                    "content-type": content_type,
                     "content-location": str(response.url),
                 },
             )
