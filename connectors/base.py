@@ -27,17 +27,57 @@ pipeline records it against the source and carries on with the others.
 
 from __future__ import annotations
 
+import functools
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
 from pydantic import ByteSize, Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="Connector")
+
+#: What reading one malformed item can raise: a missing key, a wrong type, a number or
+#: date out of range, a nesting too deep. Anything else is a bug and is not hidden.
+BAD_ITEM: tuple[type[Exception], ...] = (
+    LookupError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    AttributeError,
+    RecursionError,
+)
+
+
+def one_item(
+    convert: Callable[Concatenate[C, P], R | None],
+) -> Callable[Concatenate[C, P], R | None]:
+    """Decorates a connector's conversion of one item: an item it cannot read is skipped
+    with a log line (None), never the whole answer, so the others and the cursor go on."""
+
+    @functools.wraps(convert)
+    def guarded(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return convert(self, *args, **kwargs)
+        except BAD_ITEM as exc:
+            log.warning(
+                "%s: skipped an item that could not be read (%s); the others are kept",
+                self.name,
+                type(exc).__name__,
+            )
+            return None
+
+    return guarded
 
 
 class SpreadRule(StrictModel):

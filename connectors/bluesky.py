@@ -46,7 +46,14 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import ByteSize, Field, SecretStr, field_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState, response_limit
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
 from monitor.config import Duration
 from monitor.errors import AuthError, ParseError, RateLimited
 from monitor.http import json_of, parse_retry_after, raise_for_status, send
@@ -273,6 +280,7 @@ class BlueskyConnector(Connector):
             )
         return posts
 
+    @one_item
     def _to_mention(self, post: dict[str, Any]) -> tuple[Mention, datetime] | None:
         uri, record, author = post.get("uri"), post.get("record"), post.get("author")
         if not (isinstance(uri, str) and isinstance(record, dict) and isinstance(author, dict)):

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 from pydantic import ByteSize, Field
 
-from connectors.base import Connector, FetchResult, SourceConfig, response_limit
+from connectors.base import Connector, FetchResult, SourceConfig, one_item, response_limit
 from monitor.config import Duration
 from monitor.errors import ParseError
 from monitor.http import get_json
@@ -167,6 +167,7 @@ class HackerNewsConnector(Connector):
         total = body.get("nbHits")
         return hits, total if isinstance(total, int) else len(hits)
 
+    @one_item
     def _to_mention(self, hit: dict[str, Any]) -> Mention | None:
         try:
             object_id = str(hit["objectID"])

@@ -59,7 +59,14 @@ from urllib.parse import quote
 import httpx
 from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState, response_limit
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
 from monitor.config import Duration, StrictModel
 from monitor.errors import ParseError, RateLimited
 from monitor.http import json_of, raise_for_status, retry_after_of, send
@@ -448,6 +455,7 @@ class MastodonConnector(Connector):
             log.warning("mastodon: skipped %d statuses without an id", len(items) - len(out))
         return out
 
+    @one_item
     def _to_mention(self, status: dict[str, Any], server: Instance) -> Mention | None:
         # A boost counts as the post it boosts: same uri, so it dedupes with the original.
         post = status["reblog"] if isinstance(status.get("reblog"), dict) else status

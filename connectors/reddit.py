@@ -51,7 +51,14 @@ from praw.models.base import PRAWBase
 from praw.models.reddit.base import RedditBase
 from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState, response_limit
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
 from monitor import __version__
 from monitor.config import Duration, format_duration
 from monitor.errors import (
@@ -448,6 +455,7 @@ class RedditConnector(Connector):
                 return
             yield thing
 
+    @one_item
     def _from_thing(self, thing: object) -> Mention | None:
         data: dict[str, Any] = vars(thing)  # never getattr: PRAW would fetch what is missing
         try:
@@ -535,6 +543,7 @@ class RedditConnector(Connector):
             )
         return list(parsed.entries)
 
+    @one_item
     def _from_entry(self, entry: Any) -> Mention | None:
         fullname = str(entry.get("id") or "")
         when = entry.get("published_parsed") or entry.get("updated_parsed")

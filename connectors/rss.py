@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser  # type: ignore[import-untyped, unused-ignore]
 from pydantic import Field, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig
+from connectors.base import Connector, FetchResult, SourceConfig, one_item
 from monitor.config import Duration, StrictModel
 from monitor.errors import (
     AuthError,
@@ -226,7 +226,10 @@ class RSSConnector(Connector):
             doc_keys: list[str] = []
             cutoff = now - self.config.lookback if previous is None else None
             for entry in answer.entries:
-                mention, keys = self._to_mention(feed, key, answer.meta, entry, now)
+                converted = self._to_mention(feed, key, answer.meta, entry, now)
+                if converted is None:
+                    continue
+                mention, keys = converted
                 doc_keys.extend(keys)
                 if seen.intersection(keys):
                     continue
@@ -335,6 +338,7 @@ class RSSConnector(Connector):
 
     # ------------------------------------------------------------------ entries
 
+    @one_item
     def _to_mention(
         self,
         feed: Feed,

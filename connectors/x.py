@@ -46,7 +46,15 @@ import requests
 import tweepy  # type: ignore[import-untyped]
 from pydantic import ByteSize, Field, SecretStr, field_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState, Usage, response_limit
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    Usage,
+    one_item,
+    response_limit,
+)
 from monitor import __version__
 from monitor.config import Duration
 from monitor.errors import (
@@ -325,6 +333,7 @@ class XConnector(Connector):
             raise ParseError(self.name, f"`{where}` in X's answer is not a list")
         return [item for item in value if isinstance(item, dict)]
 
+    @one_item
     def _to_mention(
         self, tweet: dict[str, Any], users: dict[str, dict[str, Any]]
     ) -> Mention | None:
