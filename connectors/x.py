@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -459,7 +460,7 @@ class XConnector(Connector):
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Every tweepy call goes through here: its errors become ours."""
-        host = self.base_url.split("://")[-1]
+        host = urlsplit(self.base_url).hostname or "X"
         try:
             return method(*args, **kwargs)
         except (tweepy.errors.Unauthorized, tweepy.errors.Forbidden) as exc:
