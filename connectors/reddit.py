@@ -59,6 +59,7 @@ from connectors.base import (
     one_item,
     response_limit,
 )
+from connectors.rss import repair_feed
 from monitor import __version__
 from monitor.config import Duration, format_duration
 from monitor.errors import (
@@ -75,7 +76,6 @@ from monitor.http import (
     parse_reset,
     parse_retry_after,
     raise_for_status,
-    repair_utf8,
     send,
 )
 from monitor.models import Mention
@@ -535,7 +535,7 @@ class RedditConnector(Connector):
             message = f"{exc.message}; backing off {wait:.0f}s"
             raise RateLimited(self.name, message, retry_after=wait) from exc
         parsed = feedparser.parse(
-            repair_utf8(response.content, response.headers.get("Content-Type"))
+            repair_feed(response.content, response.headers.get("Content-Type", ""))
         )
         if not parsed.get("version"):
             raise ParseError(

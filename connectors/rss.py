@@ -148,14 +148,28 @@ def unwrap_google_link(link: str) -> str:
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 
 
-def _repaired(body: bytes, content_type: str) -> bytes:
-    """A feed in UTF-8 (said or presumed) with its bytes that are not UTF-8 replaced.
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
 
-    A feed that declares another encoding (XML declaration or byte order mark) is left
-    to feedparser, which decodes it.
+
+def _no_bad_reference(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    point = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return b"&#xFFFD;" if point == 0 or 0xD800 <= point <= 0xDFFF else match.group(0)
+
+
+def repair_feed(body: bytes, content_type: str) -> bytes:
+    """A feed feedparser can read whatever a stranger put in it.
+
+    Character references to a surrogate or NUL (``&#xD83D;``) become U+FFFD's: feedparser
+    crashes on them, which would lose the whole feed. In a feed in UTF-8 (said or presumed),
+    bytes that are not UTF-8 are replaced: otherwise feedparser decodes the whole feed as
+    windows-1252. A feed that declares another encoding (XML declaration or byte order
+    mark) is decoded by feedparser as it says.
     """
     if body.startswith((b"\xff\xfe", b"\xfe\xff")):
         return body
+    if b"&#" in body:
+        body = _CHAR_REF.sub(_no_bad_reference, body)
     declared = _XML_ENCODING.match(body[:500])
     if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8"):
         return body
@@ -315,9 +329,8 @@ class RSSConnector(Connector):
         try:
             content_type = response.headers.get("Content-Type", "")
             parsed = feedparser.parse(
-                # Bytes (a str could be taken for a path or URL), invalid UTF-8 replaced: one
-                # bad byte would make feedparser decode the whole feed as windows-1252.
-                io.BytesIO(_repaired(response.content, content_type)),
+                # Bytes (a str could be taken for a path or URL), repaired (see repair_feed).
+                io.BytesIO(repair_feed(response.content, content_type)),
                 response_headers={
                     "content-type": content_type,
                     "content-location": str(response.url),
