@@ -23,6 +23,7 @@ import logging
 import socket
 import ssl
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -239,6 +240,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         ]
 
 
+def _proxied(url: httpx.URL) -> bool:
+    """Whether the environment sends requests to this URL through a proxy (as httpx does)."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(url.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(url.host)
+
+
 def describe_unreachable(host: str, exc: BaseException) -> tuple[str, str]:
     """Why ``host`` could not be reached, in plain words, and what to do: (message, hint).
 
@@ -248,12 +257,13 @@ def describe_unreachable(host: str, exc: BaseException) -> tuple[str, str]:
     """
     chain = list(_causes(exc))
     names = {type(e).__name__ for e in chain}
-    text = " ".join(str(e) for e in chain).lower()
+    # The words of the errors, without the host's name (which could hold any of them).
+    text = " ".join(str(e) for e in chain).lower().replace(host.lower(), "")
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or (
         "certificate verify failed" in text
     ):
         return f"{host}'s TLS certificate could not be verified", _TLS_FIX
-    if "ProxyError" in names or "proxy" in text:
+    if "ProxyError" in names:
         return (
             f"the proxy refused or failed the connection to {host}",
             "check the HTTPS_PROXY/HTTP_PROXY environment variables (or unset them)",
@@ -358,8 +368,10 @@ def send(
     limit = max_response or DEFAULT_MAX_RESPONSE
     extensions = {**kwargs.pop("extensions", {}), MAX_RESPONSE: limit}
     try:
+        follow = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
+        auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
         request = client.build_request(method, url, extensions=extensions, **kwargs)
-        response = client.send(request, stream=True)
+        response = client.send(request, stream=True, follow_redirects=follow, auth=auth)
         try:
             body = _read(response, limit)
         finally:
@@ -370,6 +382,9 @@ def send(
         raise FetchTimeout(source, f"no answer from {host} in time") from exc
     except httpx.TransportError as exc:
         message, hint = describe_unreachable(host, exc)
+        if client.trust_env and _proxied(httpx.URL(url)) and not isinstance(exc, httpx.ProxyError):
+            message += " (through the proxy this computer is set to use)"
+            hint = "check the proxy in HTTPS_PROXY/HTTP_PROXY first (or unset it); " + hint
         raise SourceUnavailable(source, message, hint=hint) from exc
     # The answer as read, its Content-Encoding already undone.
     headers = [

@@ -190,3 +190,14 @@ def test_a_parse_error_is_not_hidden_by_the_bound() -> None:
     with StandIn(lambda request: Response(200, b"{not json")) as server, make_client() as c:
         with pytest.raises(ParseError):
             get_json(c, "hackernews", server.url + "/x")
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_as_the_likely_cause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    error = _unreachable("http://hn.example/search")
+    assert error.message.endswith("(through the proxy this computer is set to use)")
+    assert error.hint and error.hint.startswith("check the proxy in HTTPS_PROXY/HTTP_PROXY")
