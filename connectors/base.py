@@ -20,6 +20,12 @@ of posts already seen (spread tracking); ``usage()`` reports a metered budget
 and, online, valid. ``self.state`` is a small key/value store of the source's
 own that survives restarts (never for secrets: it is the database).
 
+Strangers' items: the method that turns one item into a Mention is decorated with
+``one_item``, so an item it cannot read is skipped with a log line, never the batch;
+``Mention`` itself makes every string storable (monitor/text.py ``safe_text``). Every
+answer goes through monitor/http.py (or its ``BoundedAdapter`` for requests-based
+libraries), bounded by the source's ``max_response``.
+
 A connector raises only ConnectorError and its subclasses (monitor/errors.py),
 translated from library errors in one place, and never swallows a failure: the
 pipeline records it against the source and carries on with the others.
