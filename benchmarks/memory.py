@@ -1,5 +1,10 @@
 """Peak resident memory of ``mention-monitor run`` with the example config, after start-up.
 
+With ``--answer-mb 50`` the stand-in answers every search with a 50 MB page of hits
+instead (streamed with no Content-Length, so the service cannot refuse it unread;
+``--declared`` sends the Content-Length): the poll must fail with the clear "sent more
+than" error, and the floor is then 150 MB (it was 549 MB before answers were bounded).
+
 Measured: the service is started as it is in production (``.venv/bin/mention-monitor run
 -c config.yaml``) on a temporary copy of the repository's config.yaml whose database is a
 SQLite file in the temporary directory and whose hackernews ``base_url`` points at a
@@ -12,9 +17,10 @@ done, the process's VmHWM (peak RSS) and VmRSS are sampled from /proc/<pid>/stat
 
 Printed: the samples, peak RSS, the exit code and how long the stop took.
 
-Floor: peak RSS < 120 MB (decimal megabytes, 120,000,000 bytes).
+Floor: peak RSS < 120 MB (decimal megabytes, 120,000,000 bytes); < 150 MB with a big answer.
 
-Run: ``.venv/bin/python benchmarks/memory.py [--seconds N]``. Linux only (/proc).
+Run: ``.venv/bin/python benchmarks/memory.py [--seconds N] [--answer-mb 50 [--declared]]``.
+Linux only (/proc).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 
 FLOOR_MB = 120.0
+BIG_FLOOR_MB = 150.0
 STOP_LIMIT_S = 15.0
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.yaml"
@@ -67,10 +75,37 @@ def first_page(start: int) -> dict[str, Any]:
     return {"hits": hits, "nbHits": 200, "page": 0, "nbPages": 1, "hitsPerPage": 200}
 
 
+def big_page(size: int) -> Iterator[bytes]:
+    """A page of hits in Algolia's format, ``size`` bytes or a little more, 1 MB at a time."""
+    now = int(time.time())
+    sent, i, held = 0, 0, 0
+    chunk = [b'{"hits": [']
+    while sent < size:
+        hit = {
+            "objectID": str(10_000_000 + i),
+            "created_at_i": now - 60,
+            "author": f"user{i}",
+            "comment_text": f"<p>{TEXTS[i % 3]} ({i})</p>",
+            "_tags": ["comment"],
+        }
+        piece = (b"," if i else b"") + json.dumps(hit).encode()
+        chunk.append(piece)
+        sent += len(piece)
+        held += len(piece)
+        i += 1
+        if held >= 1_000_000:
+            yield b"".join(chunk)
+            chunk, held = [], 0
+    chunk.append(b'], "nbHits": %d, "page": 0, "nbPages": 1, "hitsPerPage": %d}' % (i, i))
+    yield b"".join(chunk)
+
+
 class StandIn:
     """A loopback Algolia HN API: 200 hits for the first searches, then nothing new."""
 
-    def __init__(self) -> None:
+    def __init__(self, big: int = 0, declared: bool = False) -> None:
+        self.big = big
+        self.declared = declared
         self.searches = 0
         self.other: list[str] = []
         self._lock = threading.Lock()
@@ -85,6 +120,9 @@ class StandIn:
                         searches = stand_in.searches
                     else:
                         stand_in.other.append(path)
+                if path == "/search_by_date" and stand_in.big:
+                    self.big_answer()
+                    return
                 if path != "/search_by_date":
                     status, body = 404, {"message": "?"}
                 elif searches <= 4:
@@ -97,6 +135,23 @@ class StandIn:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def big_answer(self) -> None:
+                pieces = big_page(stand_in.big)
+                if stand_in.declared:
+                    pieces = iter([b"".join(pieces)])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                first = next(pieces)
+                if stand_in.declared:
+                    self.send_header("Content-Length", str(len(first)))
+                self.end_headers()
+                try:
+                    for piece in (first, *pieces):
+                        self.wfile.write(piece)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the service stopped reading: what it should do
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -180,12 +235,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--startup-timeout", type=float, default=30.0, help="longest wait for the first poll"
     )
+    parser.add_argument(
+        "--answer-mb",
+        type=float,
+        default=0.0,
+        help="answer every search with a page this big (MB), e.g. 50",
+    )
+    parser.add_argument(
+        "--declared", action="store_true", help="send the big page's Content-Length"
+    )
     args = parser.parse_args(argv)
+    big = int(args.answer_mb * 1_000_000)
+    floor = BIG_FLOOR_MB if big else FLOOR_MB
     if not EXECUTABLE.exists():
         print(f"{EXECUTABLE} not found: create the virtualenv first (make run)", file=sys.stderr)
         return 2
 
-    with tempfile.TemporaryDirectory(prefix="mention-monitor-mem-") as tmp, StandIn() as stand_in:
+    with (
+        tempfile.TemporaryDirectory(prefix="mention-monitor-mem-") as tmp,
+        StandIn(big, args.declared) as stand_in,
+    ):
         workdir = Path(tmp)
         config = workdir / "config.yaml"
         write_config(config, stand_in.url)
@@ -255,8 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"service log ({len(lines)} lines{'' if full else ', the last 12'}):")
         for line in shown:
             print(f"  {line}")
-        passed = peak_mb < FLOOR_MB
-        print(f"floor {FLOOR_MB:g} MB: {'PASS' if passed else 'FAIL'}")
+        if big:
+            refused = "sent more than" in text
+            print(f"a {args.answer_mb:g} MB answer: {'refused' if refused else 'NOT refused'}")
+        passed = peak_mb < floor and (not big or "sent more than" in text)
+        print(f"floor {floor:g} MB: {'PASS' if passed else 'FAIL'}")
         return 0 if passed and stopped and code == 0 else 1
 
 

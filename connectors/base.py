@@ -24,6 +24,12 @@ of posts already seen (spread tracking); ``usage()`` reports a metered budget
 and, online, valid. ``self.state`` is a small key/value store of the source's
 own that survives restarts (never for secrets: it is the database).
 
+Strangers' items: the method that turns one item into a Mention is decorated with
+``one_item``, so an item it cannot read is skipped with a log line, never the batch;
+``Mention`` itself makes every string storable (monitor/text.py ``safe_text``). Every
+answer goes through monitor/http.py (or its ``BoundedAdapter`` for requests-based
+libraries), bounded by the source's ``max_response``.
+
 A connector raises only ConnectorError and its subclasses (monitor/errors.py),
 translated from library errors in one place, and never swallows a failure: the
 pipeline records it against the source and carries on with the others.
@@ -31,17 +37,57 @@ pipeline records it against the source and carries on with the others.
 
 from __future__ import annotations
 
+import functools
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
-from pydantic import Field, field_validator, model_validator
+from pydantic import ByteSize, Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C", bound="Connector")
+
+#: What reading one malformed item can raise: a missing key, a wrong type, a number or
+#: date out of range, a nesting too deep. Anything else is a bug and is not hidden.
+BAD_ITEM: tuple[type[Exception], ...] = (
+    LookupError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    AttributeError,
+    RecursionError,
+)
+
+
+def one_item(
+    convert: Callable[Concatenate[C, P], R | None],
+) -> Callable[Concatenate[C, P], R | None]:
+    """Decorates a connector's conversion of one item: an item it cannot read is skipped
+    with a log line (None), never the whole answer, so the others and the cursor go on."""
+
+    @functools.wraps(convert)
+    def guarded(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return convert(self, *args, **kwargs)
+        except BAD_ITEM as exc:
+            log.warning(
+                "%s: skipped an item that could not be read (%s); the others are kept",
+                self.name,
+                type(exc).__name__,
+            )
+            return None
+
+    return guarded
 
 
 class SpreadRule(StrictModel):
@@ -73,6 +119,11 @@ class SpreadRule(StrictModel):
         return self
 
 
+def response_limit(default: int) -> Any:
+    """A source's own default for ``max_response`` (decimal bytes), within the same range."""
+    return Field(default=ByteSize(default), ge=10_000, le=1_000_000_000)
+
+
 class SourceConfig(StrictModel):
     """Keys every source accepts. A connector's own model adds its own keys."""
 
@@ -82,6 +133,10 @@ class SourceConfig(StrictModel):
     every: Duration = timedelta(minutes=5)
     base_url: str
     timeout: Duration = timedelta(seconds=20)
+    #: The largest answer read from this source ("10MB", "500kB"): a bigger one fails that
+    #: poll with a clear error. Each source sets its default from the largest page its API
+    #: legitimately returns, with room to spare.
+    max_response: ByteSize = response_limit(10_000_000)
     enabled: bool = True
     spread: SpreadRule | None = Field(default=None, validate_default=True)
 

@@ -54,12 +54,19 @@ import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
 from monitor.config import Duration
 from monitor.errors import AuthError, ParseError, RateLimited
-from monitor.http import parse_retry_after, raise_for_status, send
+from monitor.http import json_of, parse_retry_after, raise_for_status, send
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -104,6 +111,8 @@ class BlueskyConfig(SourceConfig):
     max_pages: int = Field(default=5, ge=1, le=50)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=10)
+    #: A page is 100 post views of a few kB (text of 300 characters, embeds, counts).
+    max_response: ByteSize = response_limit(5_000_000)
 
     @field_validator("handle")
     @classmethod
@@ -288,6 +297,7 @@ class BlueskyConnector(Connector):
             )
         return posts
 
+    @one_item
     def _to_mention(self, post: dict[str, Any]) -> tuple[Mention, datetime] | None:
         uri, record, author = post.get("uri"), post.get("record"), post.get("author")
         if not (isinstance(uri, str) and isinstance(record, dict) and isinstance(author, dict)):
@@ -500,6 +510,7 @@ class BlueskyConnector(Connector):
             json=body,
             headers=headers,
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
 
     def _json(self, response: httpx.Response, nsid: str) -> dict[str, Any]:
@@ -513,10 +524,7 @@ class BlueskyConnector(Connector):
         if response.status_code == 400 and _xrpc_error(response) in TOKEN_ERRORS:
             raise AuthError(self.name, f"{host} refused our session for {nsid}", hint=AUTH_HINT)
         raise_for_status(self.name, response, auth_hint=AUTH_HINT)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ParseError(self.name, f"{host} answered {nsid} with something not JSON") from exc
+        body = json_of(self.name, response, nsid)
         if not isinstance(body, dict):
             raise ParseError(self.name, f"{host} answered {nsid} with JSON that is not an object")
         return body

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import ByteSize, Field
 
-from connectors.base import Connector, FetchResult, SourceConfig
+from connectors.base import Connector, FetchResult, SourceConfig, one_item, response_limit
 from monitor.config import Duration, format_duration
 from monitor.errors import ParseError
 from monitor.http import get_json
@@ -60,6 +60,8 @@ class HackerNewsConfig(SourceConfig):
     max_requests: int = Field(default=10, ge=1, le=100)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=10)
+    #: A full page is 1,000 hits of about 1-3 kB (long story texts up to 10s of kB).
+    max_response: ByteSize = response_limit(20_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,7 @@ class HackerNewsConnector(Connector):
                     "hitsPerPage": len(chunk),
                 },
                 timeout=self.config.timeout.total_seconds(),
+                max_response=self.config.max_response,
             )
             if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
                 raise ParseError(self.name, "search answer has no `hits` list")
@@ -227,6 +230,7 @@ class HackerNewsConnector(Connector):
                 "page": 0,
             },
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
             raise ParseError(self.name, "search answer has no `hits` list")
@@ -234,6 +238,7 @@ class HackerNewsConnector(Connector):
         total = body.get("nbHits")
         return hits, total if isinstance(total, int) else len(hits)
 
+    @one_item
     def _to_mention(self, hit: dict[str, Any]) -> Mention | None:
         try:
             object_id = str(hit["objectID"])

@@ -57,12 +57,19 @@ from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
 from monitor.config import Duration, StrictModel
 from monitor.errors import ParseError, RateLimited
-from monitor.http import raise_for_status, retry_after_of, send
+from monitor.http import json_of, raise_for_status, retry_after_of, send
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -128,6 +135,8 @@ class MastodonConfig(SourceConfig):
     max_pages: int = Field(default=5, ge=1, le=50)
     lookback: Duration = timedelta(hours=24)
     overlap: Duration = timedelta(minutes=15)
+    #: A page is 40 statuses of a few kB (some servers allow posts of 5,000+ characters).
+    max_response: ByteSize = response_limit(5_000_000)
     unused_tags_every: Duration = timedelta(hours=1)
 
     @field_validator("base_url")
@@ -446,6 +455,7 @@ class MastodonConnector(Connector):
             log.warning("mastodon: skipped %d statuses without an id", len(items) - len(out))
         return out
 
+    @one_item
     def _to_mention(self, status: dict[str, Any], server: Instance) -> Mention | None:
         # A boost counts as the post it boosts: same uri, so it dedupes with the original.
         post = status["reblog"] if isinstance(status.get("reblog"), dict) else status
@@ -561,6 +571,7 @@ class MastodonConnector(Connector):
             params=params,
             headers=headers,
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
         if response.status_code == 429:
             raise self._rate_limited(server, response)
@@ -576,11 +587,7 @@ class MastodonConnector(Connector):
         return response
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            host = response.request.url.host
-            raise ParseError(self.name, f"{host} answered with something that is not JSON") from exc
+        return json_of(self.name, response)
 
     def _list(self, response: httpx.Response, what: str) -> list[Any]:
         body = self._json(response)

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
 import httpx
@@ -48,9 +49,17 @@ import requests
 from praw.exceptions import PRAWException
 from praw.models.base import PRAWBase
 from praw.models.reddit.base import RedditBase
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
+from connectors.rss import repair_feed
 from monitor import __version__
 from monitor.config import Duration, format_duration
 from monitor.errors import (
@@ -61,7 +70,14 @@ from monitor.errors import (
     RateLimited,
     SourceUnavailable,
 )
-from monitor.http import parse_reset, parse_retry_after, raise_for_status, send
+from monitor.http import (
+    BoundedAdapter,
+    describe_unreachable,
+    parse_reset,
+    parse_retry_after,
+    raise_for_status,
+    send,
+)
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -107,6 +123,9 @@ class RedditConfig(SourceConfig):
     overlap: Duration = timedelta(minutes=5)
     requests_per_minute: int = Field(default=60, ge=1, le=100)
     feed_interval: Duration = timedelta(minutes=10)
+    #: A listing is 100 items; a self post holds up to 40,000 characters, sent twice
+    #: (markdown and HTML).
+    max_response: ByteSize = response_limit(20_000_000)
 
     @field_validator("subreddits")
     @classmethod
@@ -280,6 +299,9 @@ class RedditConnector(Connector):
         client_id, secret = self.config.client_id, self.config.client_secret
         if client_id and secret:
             self._session = requests.Session()
+            adapter = BoundedAdapter(self.name, self.config.max_response)
+            self._session.mount("https://", adapter)
+            self._session.mount("http://", adapter)
             self._reddit = praw.Reddit(
                 "DEFAULT",
                 client_id=client_id.get_secret_value(),
@@ -385,10 +407,13 @@ class RedditConnector(Connector):
             raise ParseError(self.name, "Reddit answered with something that is not JSON") from exc
         except prawcore.RequestException as exc:
             original = exc.original_exception
+            if isinstance(original, ConnectorError):  # ours, from BoundedAdapter
+                raise original from exc
             if isinstance(original, requests.Timeout):
                 raise FetchTimeout(self.name, "no answer from Reddit in time") from exc
-            message = f"cannot reach Reddit: {type(original).__name__}"
-            raise SourceUnavailable(self.name, message) from exc
+            host = urlsplit(self.base_url).hostname or "Reddit"
+            message, hint = describe_unreachable(host, original)
+            raise SourceUnavailable(self.name, message, hint=hint) from exc
         except prawcore.ResponseException as exc:
             raise self._status_error(exc.response) from exc
         except (prawcore.PrawcoreException, PRAWException) as exc:
@@ -430,6 +455,7 @@ class RedditConnector(Connector):
                 return
             yield thing
 
+    @one_item
     def _from_thing(self, thing: object) -> Mention | None:
         data: dict[str, Any] = vars(thing)  # never getattr: PRAW would fetch what is missing
         try:
@@ -496,6 +522,7 @@ class RedditConnector(Connector):
             params={"limit": limit},
             headers={"User-Agent": self.config.user_agent, "Accept": FEED_ACCEPT},
             timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
         )
         try:
             raise_for_status(self.name, response, auth_hint=FEED_HINT)
@@ -507,13 +534,16 @@ class RedditConnector(Connector):
             wait = min(backoff, 6 * 3600.0)
             message = f"{exc.message}; backing off {wait:.0f}s"
             raise RateLimited(self.name, message, retry_after=wait) from exc
-        parsed = feedparser.parse(response.content)
+        parsed = feedparser.parse(
+            repair_feed(response.content, response.headers.get("Content-Type", ""))
+        )
         if not parsed.get("version"):
             raise ParseError(
                 self.name, f"{response.request.url.host} answered with something that is not a feed"
             )
         return list(parsed.entries)
 
+    @one_item
     def _from_entry(self, entry: Any) -> Mention | None:
         fullname = str(entry.get("id") or "")
         when = entry.get("published_parsed") or entry.get("updated_parsed")

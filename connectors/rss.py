@@ -49,20 +49,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser  # type: ignore[import-untyped, unused-ignore]
-import httpx
 from pydantic import Field, field_validator, model_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig
+from connectors.base import Connector, FetchResult, SourceConfig, one_item
 from monitor.config import Duration, StrictModel
 from monitor.errors import (
     AuthError,
     ConnectorError,
-    FetchTimeout,
     ParseError,
     RateLimited,
-    SourceUnavailable,
 )
-from monitor.http import raise_for_status
+from monitor.http import raise_for_status, repair_utf8, send
 from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
@@ -148,6 +145,37 @@ def unwrap_google_link(link: str) -> str:
     return link
 
 
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+
+
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]{1,8}|[0-9]{1,10});")
+
+
+def _no_bad_reference(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    point = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return b"&#xFFFD;" if point == 0 or 0xD800 <= point <= 0xDFFF else match.group(0)
+
+
+def repair_feed(body: bytes, content_type: str) -> bytes:
+    """A feed feedparser can read whatever a stranger put in it.
+
+    Character references to a surrogate or NUL (``&#xD83D;``) become U+FFFD's: feedparser
+    crashes on them, which would lose the whole feed. In a feed in UTF-8 (said or presumed),
+    bytes that are not UTF-8 are replaced: otherwise feedparser decodes the whole feed as
+    windows-1252. A feed that declares another encoding (XML declaration or byte order
+    mark) is decoded by feedparser as it says.
+    """
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return body
+    if b"&#" in body:
+        body = _CHAR_REF.sub(_no_bad_reference, body)
+    declared = _XML_ENCODING.match(body[:500])
+    if declared and declared.group(1).decode().lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return body
+    return repair_utf8(body, content_type)
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:16]
 
@@ -212,7 +240,10 @@ class RSSConnector(Connector):
             doc_keys: list[str] = []
             cutoff = now - self.config.lookback if previous is None else None
             for entry in answer.entries:
-                mention, keys = self._to_mention(feed, key, answer.meta, entry, now)
+                converted = self._to_mention(feed, key, answer.meta, entry, now)
+                if converted is None:
+                    continue
+                mention, keys = converted
                 doc_keys.extend(keys)
                 if seen.intersection(keys):
                     continue
@@ -274,16 +305,16 @@ class RSSConnector(Connector):
             headers["If-Modified-Since"] = previous.modified
         where = f"feed {feed.label}"
         try:
-            response = self.http.get(
-                url, headers=headers, timeout=self.config.timeout.total_seconds()
+            response = send(
+                self.http,
+                self.name,
+                "GET",
+                url,
+                headers=headers,
+                timeout=self.config.timeout.total_seconds(),
+                max_response=self.config.max_response,
             )
             raise_for_status(self.name, response, auth_hint=AUTH_HINT)
-        except httpx.TimeoutException as exc:
-            raise FetchTimeout(self.name, f"{where}: no answer in time") from exc
-        except httpx.RequestError as exc:
-            raise SourceUnavailable(
-                self.name, f"{where}: cannot reach it ({type(exc).__name__})"
-            ) from exc
         except RateLimited as exc:
             raise RateLimited(
                 self.name, f"{where}: {exc.message}", retry_after=exc.retry_after
@@ -296,10 +327,12 @@ class RSSConnector(Connector):
             old = previous or FeedState()
             return _Read(None, etag or old.etag, modified or old.modified)
         try:
+            content_type = response.headers.get("Content-Type", "")
             parsed = feedparser.parse(
-                io.BytesIO(response.content),  # bytes or str could be taken for a path or URL
+                # Bytes (a str could be taken for a path or URL), repaired (see repair_feed).
+                io.BytesIO(repair_feed(response.content, content_type)),
                 response_headers={
-                    "content-type": response.headers.get("Content-Type", ""),
+                    "content-type": content_type,
                     "content-location": str(response.url),
                 },
             )
@@ -318,6 +351,7 @@ class RSSConnector(Connector):
 
     # ------------------------------------------------------------------ entries
 
+    @one_item
     def _to_mention(
         self,
         feed: Feed,

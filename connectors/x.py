@@ -40,14 +40,22 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 import tweepy  # type: ignore[import-untyped]
-from pydantic import Field, SecretStr, field_validator
-from requests.adapters import HTTPAdapter
+from pydantic import ByteSize, Field, SecretStr, field_validator
 
-from connectors.base import Connector, FetchResult, SourceConfig, SourceState, Usage
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    Usage,
+    one_item,
+    response_limit,
+)
 from monitor import __version__
 from monitor.config import Duration
 from monitor.errors import (
@@ -59,7 +67,7 @@ from monitor.errors import (
     RateLimited,
     SourceUnavailable,
 )
-from monitor.http import parse_retry_after
+from monitor.http import BoundedAdapter, describe_unreachable, parse_retry_after
 from monitor.models import Mention
 from monitor.text import html_to_text
 
@@ -116,6 +124,8 @@ class XConfig(SourceConfig):
     monthly_read_budget: int = Field(default=10_000, ge=1)
     cost_per_post_usd: float = Field(default=0.005, ge=0)
     lookback: Duration = timedelta(hours=24)
+    #: A page is 100 posts; a long post (note_tweet) holds up to 25,000 characters.
+    max_response: ByteSize = response_limit(16_000_000)
 
     @field_validator("lookback")
     @classmethod
@@ -161,11 +171,12 @@ def snowflake_time(post_id: int) -> datetime:
     return datetime.fromtimestamp(((post_id >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
 
 
-class _ToBaseURL(HTTPAdapter):
-    """Sends tweepy's requests to ``base_url`` instead of its hard-coded host, with a timeout."""
+class _ToBaseURL(BoundedAdapter):
+    """Sends tweepy's requests to ``base_url`` instead of its hard-coded host, with a timeout
+    and our bound on the size of an answer."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
-        super().__init__()
+    def __init__(self, base_url: str, timeout: float, max_response: int) -> None:
+        super().__init__("x", max_response)
         self.base_url = base_url
         self.timeout = (min(timeout, 10.0), timeout)
 
@@ -215,7 +226,9 @@ class XConnector(Connector):
             wait_on_rate_limit=False,
         )
         self._client.user_agent = USER_AGENT
-        adapter = _ToBaseURL(self.base_url, self.config.timeout.total_seconds())
+        adapter = _ToBaseURL(
+            self.base_url, self.config.timeout.total_seconds(), self.config.max_response
+        )
         self._client.session.mount(TWEEPY_HOST + "/", adapter)
 
     def close(self) -> None:
@@ -321,6 +334,7 @@ class XConnector(Connector):
             raise ParseError(self.name, f"`{where}` in X's answer is not a list")
         return [item for item in value if isinstance(item, dict)]
 
+    @one_item
     def _to_mention(
         self, tweet: dict[str, Any], users: dict[str, dict[str, Any]]
     ) -> Mention | None:
@@ -446,7 +460,7 @@ class XConnector(Connector):
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Every tweepy call goes through here: its errors become ours."""
-        host = self.base_url.split("://")[-1]
+        host = urlsplit(self.base_url).hostname or "X"
         try:
             return method(*args, **kwargs)
         except (tweepy.errors.Unauthorized, tweepy.errors.Forbidden) as exc:
@@ -471,9 +485,8 @@ class XConnector(Connector):
         except requests.exceptions.Timeout as exc:
             raise FetchTimeout(self.name, f"no answer from {host} in time") from exc
         except requests.exceptions.RequestException as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot reach {host}: {type(exc).__name__}"
-            ) from exc
+            message, hint = describe_unreachable(host, exc)
+            raise SourceUnavailable(self.name, message, hint=hint) from exc
         except ValueError as exc:  # e.g. a malformed x-rate-limit-reset header
             raise ParseError(self.name, f"{host} answered outside X's documented format") from exc
 

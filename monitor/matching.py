@@ -10,7 +10,12 @@ every mention is matched again here, the same way for every source:
 - ``@handle`` and ``#tag`` keywords match only that exact handle or tag;
   a plain keyword also matches its handle and tag forms ("#acme", and for a
   phrase the joined form: "Acme Coffee" matches "#AcmeCoffee");
-- a brand's ``exclude`` terms drop the mention for that brand.
+- a brand's ``exclude`` terms drop the mention for that brand;
+- invisible characters do not hide a mention: a zero-width space separates words
+  ("Acme\u200bCoffee" is "Acme Coffee"), every other format or default-ignorable
+  character (zero-width joiner and non-joiner, word joiner, soft hyphen, BOM, bidi
+  marks, variation selectors, tag characters, ...) vanishes ("A\u200dcme" is "Acme").
+  Only matching sees through them: the text is stored and shown as written.
 """
 
 from __future__ import annotations
@@ -23,7 +28,54 @@ from dataclasses import dataclass
 from monitor.config import BrandConfig
 
 
+def _ranges(points: Iterable[int]) -> str:
+    """A regex character class body for these code points, as ranges."""
+    ordered = sorted(set(points))
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for point in [*ordered[1:], -1]:
+        if point == prev + 1:
+            prev = point
+            continue
+        parts.append(re.escape(chr(start)) + (f"-{re.escape(chr(prev))}" if prev > start else ""))
+        start = prev = point
+    return "".join(parts)
+
+
+#: Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties) beyond category Cf: what a
+#: renderer shows as nothing. With every Cf character Python's Unicode database knows.
+_IGNORABLE = [
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul fillers
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),  # Mongolian free variation selectors
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),  # tags, variation selectors supplement
+]
+_SPACE = "\u200b"  # ZERO WIDTH SPACE: separates words, so it becomes a space
+_INVISIBLE = re.compile(
+    "["
+    + _ranges(
+        [
+            *(p for p in range(0x20000) if unicodedata.category(chr(p)) == "Cf"),
+            *(p for p in range(0xE0000, 0xE1000) if unicodedata.category(chr(p)) == "Cf"),
+            *(p for low, high in _IGNORABLE for p in range(low, high + 1)),
+        ]
+    )
+    + "]"
+)
+
+
 def normalise(text: str) -> str:
+    """Text as matching sees it: invisible characters gone, NFKC, case folded."""
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text.replace(_SPACE, " "))
     return unicodedata.normalize("NFKC", text).casefold()
 
 

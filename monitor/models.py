@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from monitor.text import safe_data, safe_text
+
 Label = Literal["negative", "neutral", "positive"]
 Severity = Literal["info", "negative", "high"]
 
@@ -41,6 +43,18 @@ class Mention:
     reply_to: str | None = None
 
     def __post_init__(self) -> None:
+        # Every field but created_at is a stranger's: made storable here, once, for every
+        # source (a lone surrogate from a JSON escape would fail every later write).
+        self.source = safe_text(self.source)
+        self.external_id = safe_text(self.external_id)
+        self.url = safe_text(self.url)
+        self.author = safe_text(self.author)
+        self.text = safe_text(self.text)
+        self.title = None if self.title is None else safe_text(self.title)
+        self.brand_hint = None if self.brand_hint is None else safe_text(self.brand_hint)
+        self.reply_to = None if self.reply_to is None else safe_text(self.reply_to)
+        self.engagement = {safe_text(k): v for k, v in self.engagement.items()}
+        self.raw = safe_data(self.raw)
         if self.created_at.tzinfo is None:
             self.created_at = self.created_at.replace(tzinfo=UTC)
         else:

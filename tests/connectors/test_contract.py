@@ -74,7 +74,13 @@ def test_empty_answer_is_no_mentions(conn: Connector) -> None:
     assert mentions == []
 
 
+def _fifty_mb() -> Iterator[bytes]:
+    for _ in range(50):
+        yield b" " * 1_000_000
+
+
 FAULTS: dict[str, tuple[Response, type[ConnectorError]]] = {
+    "50 MB": (Response(200, chunks=_fifty_mb, chunked=True), ConnectorError),
     "401": (Response(401, {"message": "Invalid credentials"}), AuthError),
     "429": (Response(429, {"message": "slow down"}, {"Retry-After": "120"}), RateLimited),
     "500": (Response(500, b"<html>oops</html>", {"Content-Type": "text/html"}), SourceUnavailable),
@@ -91,6 +97,10 @@ def test_faults_become_our_errors(conn: Connector, server: StandIn, fault: str) 
     with pytest.raises(error) as info:
         conn.fetch(["Acme"], None)
     assert info.value.source == conn.name
+    if fault == "50 MB":
+        assert type(info.value) is ConnectorError
+        assert "127.0.0.1 sent more than" in str(info.value)
+        assert f"sources.{conn.name}.max_response" in str(info.value)
     if isinstance(info.value, RateLimited):
         assert info.value.retry_after == pytest.approx(120)
 
@@ -158,5 +168,7 @@ def test_connection_refused_is_source_unavailable(case: Case) -> None:
     cls = load_connector(case.name)
     with make_client(timeout=2) as client:
         c = cls(cls.Config.model_validate(case.config("http://127.0.0.1:9")), client)
-        with pytest.raises(SourceUnavailable):
+        with pytest.raises(SourceUnavailable) as info:
             c.fetch(["Acme"], None)
+    assert "127.0.0.1 refused the connection" in str(info.value)
+    assert info.value.hint and "base_url" in info.value.hint

@@ -358,10 +358,10 @@ def test_a_bad_request_is_a_connector_error_with_x_s_reason(
 
 
 def test_the_adapter_sends_tweepy_s_requests_to_base_url() -> None:
-    adapter = _ToBaseURL("https://api.x.com", 20)
+    adapter = _ToBaseURL("https://api.x.com", 20, 1_000_000)
     url = f"{TWEEPY_HOST}/2/tweets?ids=1,2"
     assert adapter.rewrite(url) == "https://api.x.com/2/tweets?ids=1,2"
-    assert _ToBaseURL(TWEEPY_HOST, 20).rewrite(url) == url
+    assert _ToBaseURL(TWEEPY_HOST, 20, 1_000_000).rewrite(url) == url
     assert adapter.rewrite("https://api.twitter.community/x") == "https://api.twitter.community/x"
     assert adapter.timeout == (10.0, 20)
 

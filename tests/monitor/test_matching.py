@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
-from monitor.config import BrandConfig
+from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
+from monitor.config import BrandConfig, Config
 from monitor.matching import Matcher
+from monitor.pipeline import Pipeline
+from monitor.sentiment import VaderScorer
+from monitor.store import Store
+from tests.standins.hackernews import HackerNewsAPI, story
 
 ACME = BrandConfig(
     name="Acme", keywords=["Acme", "@acmecoffee", "#acmecoffee"], exclude=["Acme Corp Ltd"]
@@ -91,3 +99,64 @@ def test_exclusion_only_drops_its_own_brand(matcher: Matcher) -> None:
 def test_brand_filter(matcher: Matcher) -> None:
     assert matcher.match("acme and café olé", ["Café Olé"])[0].brand == "Café Olé"
     assert len(matcher.match("acme and café olé")) == 2
+
+
+# ---------------------------------------------------------------- invisible characters
+
+COFFEE = BrandConfig(name="Acme Coffee", keywords=["Acme Coffee", "Acme"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme\u200bCoffee is awful",  # zero-width space: a space you cannot see
+        "A\u200dcme Coffee is awful",  # zero-width joiner inside a word
+        "Acme Cof\u00adfee is awful",  # soft hyphen
+        "A\u200ccme\u2060 Coffee",  # zero-width non-joiner, word joiner
+        "Ac\ufeffme Coffee",  # byte order mark (zero width no-break space)
+        "\u202eAcme\u202c Coffee",  # bidi override and pop
+        "Ac\u034fme Co\ufe0fffee",  # combining grapheme joiner, variation selector
+        "A\U000e0041cme Coffee",  # a tag character
+    ],
+)
+def test_invisible_characters_do_not_hide_a_mention(text: str) -> None:
+    (match,) = Matcher([COFFEE]).match(text)
+    assert match.terms == ("Acme Coffee", "Acme")
+
+
+def test_a_zero_width_space_separates_words_other_invisibles_join_them() -> None:
+    only_phrase = Matcher([BrandConfig(name="Acme Coffee", keywords=["Acme Coffee"])])
+    assert only_phrase.match("Acme\u200bCoffee") != []
+    assert only_phrase.match("Acme\u200dCoffee") == []  # it reads "AcmeCoffee": no phrase
+    single = Matcher([BrandConfig(name="Acme", keywords=["Acme"])])
+    assert single.match("Acme\u200bmart") != []  # "Acme mart"
+    assert single.match("Acme\u00admart") == []  # "Acmemart", another word
+
+
+def test_keywords_with_invisible_characters_match_their_visible_form() -> None:
+    m = Matcher([BrandConfig(name="Acme", keywords=["Ac\u00adme"])])
+    assert m.match("acme is late") != []
+
+
+def test_through_hacker_news_invisibles_are_matched_and_stored_as_written(
+    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, client: httpx.Client
+) -> None:
+    """HN's own keyword pre-filter and the matcher both see through them; the store keeps
+    what was written (an emoji ZWJ sequence stays one family)."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    titles = [f"Acme\u200bCoffee was awful {family}", "A\u200dcme Coffee broke", "Cof\u00adfee"]
+    hn_api.add(*(story(i, title) for i, title in enumerate(titles, 1)))
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'm.db'}",
+        brands=[BrandConfig(name="Acme Coffee", keywords=["Acme Coffee"])],
+        sources={"hackernews": HackerNewsConfig(base_url=hn_url)},
+        channels=[],
+    )
+    connector = HackerNewsConnector(config.sources["hackernews"], client)  # type: ignore[arg-type]
+    store = Store(config.database)
+    pipeline = Pipeline(config, store, VaderScorer(), {"hackernews": connector}, strict=True)
+    assert pipeline.poll_source("hackernews").new == 2
+    stored = sorted(row.title or "" for row in store.mentions())
+    store.close()
+    assert stored == sorted(titles[:2])

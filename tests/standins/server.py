@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,10 +30,16 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer. ``chunks`` (a function giving the body piece by piece, for bodies too big to
+    hold) replaces ``body``: sent with ``Transfer-Encoding: chunked`` when ``chunked``, else
+    with no Content-Length, the end of the body being the end of the connection."""
+
     status: int = 200
     body: bytes | str | Any = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    chunks: Callable[[], Iterator[bytes]] | None = None
+    chunked: bool = False
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -78,17 +84,41 @@ class StandIn:
                 response = fault or stand_in.route(request)
                 if response.delay:
                     time.sleep(response.delay)
-                payload = response.encoded()
                 try:
+                    if response.chunks is not None:
+                        self._stream(response, response.chunks)
+                        return
+                    payload = response.encoded()
                     self.send_response(response.status)
                     headers = {"Content-Type": "application/json", **response.headers}
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
+                    if "Content-Length" not in response.headers:
+                        self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _stream(self, response: Response, chunks: Callable[[], Iterator[bytes]]) -> None:
+                if response.chunked:
+                    self.protocol_version = "HTTP/1.1"  # chunked needs it
+                self.send_response(response.status)
+                headers = {"Content-Type": "application/json", **response.headers}
+                if response.chunked:
+                    headers["Transfer-Encoding"] = "chunked"
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for chunk in chunks():
+                    if response.chunked:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    else:
+                        self.wfile.write(chunk)
+                if response.chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
