@@ -22,7 +22,9 @@ Optional: ``refresh(ids) -> {external_id: engagement}`` re-reads the engagement
 of posts already seen (spread tracking); ``usage()`` reports a metered budget
 (X bills per post read); ``check(online)`` says whether credentials are present
 and, online, valid. ``self.state`` is a small key/value store of the source's
-own that survives restarts (never for secrets: it is the database).
+own that survives restarts. It is the database: a secret goes there only
+encrypted with a key the database does not hold (Bluesky keeps its session
+under a key derived from the app password).
 
 Strangers' items: the method that turns one item into a Mention is decorated with
 ``one_item``, so an item it cannot read is skipped with a log line, never the batch;
@@ -159,7 +161,7 @@ FetchResult = tuple[list[Mention], str | None]
 
 
 class SourceState(Protocol):
-    """A source's own persistent key/value notes (budgets, ETags). Never secrets."""
+    """A source's own persistent key/value notes (budgets, ETags). Secrets only encrypted."""
 
     def get(self, key: str) -> str | None: ...
 
