@@ -21,31 +21,14 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from monitor.errors import AlreadyRunning, StorageError
+from monitor.store.opening import inspect_sqlite_file, sqlite_path
 
 #: How long a `run` or `poll` waits for a `poll` that holds the database to finish.
 POLL_WAIT = 120.0
 RETRY_EVERY = 0.2
-
-
-def sqlite_file(database_url: str) -> Path | None:
-    """The file of a SQLite database; None for databases that are not guarded."""
-    try:
-        url = make_url(database_url)
-    except ArgumentError:
-        return None
-    name = url.database
-    if url.get_backend_name() != "sqlite" or name is None or name in ("", ":memory:"):
-        return None
-    if name.startswith("file:") or url.query.get("mode") == "memory":
-        return None
-    return Path(name)
 
 
 def describe(holder: dict[str, object]) -> str:
@@ -71,17 +54,19 @@ class RunLock:
         *,
         wait: float = POLL_WAIT,
     ) -> None:
-        self.database = sqlite_file(database_url)
+        self.database = sqlite_path(database_url)
         self.path = self.database.with_name(self.database.name + ".lock") if self.database else None
         self.command = command
         self.wait = wait
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        if self.path is None:
+        if self.path is None or self.database is None:
             return self
+        # What is wrong with the database itself (a folder in its place, no folder for it)
+        # is said in its own words before a lock file is made beside it.
+        inspect_sqlite_file(self.database, write=True)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise StorageError(

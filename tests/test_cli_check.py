@@ -64,7 +64,7 @@ def test_hacker_news_unreachable_or_failing_exits_1(
     down = hn_config(write_config, f"http://127.0.0.1:{closed_port()}{PREFIX}")
     result = invoke("check", "-c", str(down), "--online")
     assert result.exit_code == 1, result.output
-    assert "no credentials needed\n    FAILED: cannot reach 127.0.0.1" in result.stdout
+    assert "no credentials needed\n    FAILED: 127.0.0.1 refused the connection" in result.stdout
     assert "new: it will be created on the first run" in result.stdout
     assert "1 source check failed" in result.stdout
 

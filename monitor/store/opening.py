@@ -45,6 +45,8 @@ def sqlite_path(url: str) -> Path | None:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
+    if parsed.query.get("mode") == "memory":
+        return None
     if str(parsed.database).startswith("file:"):
         return None  # an SQLite URI: the owner knows what they are doing
     return Path(parsed.database or "")

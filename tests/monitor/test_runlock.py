@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import AlreadyRunning
-from monitor.runlock import RunLock, sqlite_file
+from monitor.runlock import RunLock
+from monitor.store.opening import sqlite_path
 
 
 @pytest.fixture
@@ -25,9 +26,9 @@ def db(tmp_path: Path) -> str:
 
 
 def test_only_sqlite_files_are_guarded(tmp_path: Path) -> None:
-    assert sqlite_file(f"sqlite:///{tmp_path / 'm.db'}") == tmp_path / "m.db"
+    assert sqlite_path(f"sqlite:///{tmp_path / 'm.db'}") == tmp_path / "m.db"
     for url in ("sqlite://", "sqlite:///:memory:", "postgresql://u:p@db/mentions", "nonsense"):
-        assert sqlite_file(url) is None
+        assert sqlite_path(url) is None
         with RunLock(url, "run"), RunLock(url, "run"):  # nothing to share, nothing held
             pass
 
