@@ -37,9 +37,17 @@ MASK = "[secret]"
 
 #: Shorter values are not redacted as substrings: "ab" would mask half of every message.
 MIN_LENGTH = 4
-#: A query value this long is taken for a secret (tokens, keys, signatures); shorter ones
-#: ("story", "100") are parameters.
-MIN_QUERY_SECRET = 6
+#: Query keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(r"token|key|secret|pass|auth|sig|session|hash|code|cred", re.I)
+
+
+def _looks_random(value: str, at_least: int = 8) -> bool:
+    """A token rather than a word: long, with digits and letters or very long."""
+    if len(value) < at_least:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    return (has_digit and has_alpha) or len(value) >= 24 or (has_digit and len(value) >= 16)
 
 
 class Redactor:
@@ -69,16 +77,20 @@ class Redactor:
             self._pattern = re.compile("|".join(re.escape(v) for v in longest_first))
 
     def add_url(self, url: str) -> None:
-        """Remember the secret parts of a URL: its password and its longer query values."""
+        """Remember the secret parts of a URL: its password, the query values that look
+        like keys, and path parts that look like tokens (a private feed's address)."""
         try:
             parts = urlsplit(url)
             password = parts.password
         except ValueError:
             return
         self.add(password)
-        for _key, value in parse_qsl(parts.query, keep_blank_values=False):
-            if len(value) >= MIN_QUERY_SECRET:
+        for key, value in parse_qsl(parts.query, keep_blank_values=False):
+            if _SECRET_KEY.search(key) or _looks_random(value):
                 self.add(value)
+        for segment in parts.path.split("/"):
+            if _looks_random(segment, at_least=16):
+                self.add(segment)
 
     def __call__(self, text: str) -> str:
         pattern = self._pattern

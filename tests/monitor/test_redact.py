@@ -58,6 +58,13 @@ def test_redactor_masks_every_form_of_a_secret() -> None:
         for secret in ("p@ss word/+1", "hunter22", "s3cr3tvalue", "p%40ss"):
             assert secret not in masked
     assert r("page=2 is not a secret") == "page=2 is not a secret"
+    # A search feed's words are not secrets; a private feed's path token is.
+    r.add_url("https://news.example/rss/search?q=acme+coffee&hl=en-GB")
+    r.add_url("https://www.google.com/alerts/feeds/04973652110238712345/1762538291074563892")
+    assert r("no acme coffee here, en-GB") == "no acme coffee here, en-GB"
+    assert r("GET /alerts/feeds/04973652110238712345/1762538291074563892") == (
+        f"GET /alerts/feeds/{MASK}/{MASK}"
+    )
     r.add("ab")  # too short to mask as a substring
     assert r("about") == "about"
     REDACTOR.add("p@ss word/+1")
