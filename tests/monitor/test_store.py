@@ -202,3 +202,24 @@ def test_passwords_are_hidden_in_errors() -> None:
     with pytest.raises(StorageError) as info:
         Store("postgresql+nosuchdriver://owner:hunter2@localhost/db")
     assert "hunter2" not in str(info.value)
+
+
+def test_in_lists_of_any_length_make_few_distinct_statements(store: Store) -> None:
+    """Each distinct SQL text is prepared and cached by every pooled SQLite connection:
+    IN lists padded to powers of two keep the texts to a handful, whatever the lengths."""
+    from sqlalchemy import event
+
+    store.ingest("hackernews", "Acme", [item(n) for n in range(1, 121)], None, now=NOW)
+    texts: set[str] = set()
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        texts.add(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    for n in range(1, 121):
+        assert store.known_ids("hackernews", [str(i) for i in range(1, n + 1)]) == {
+            str(i) for i in range(1, n + 1)
+        }
+    event.remove(store.engine, "before_cursor_execute", seen)
+    in_lists = [t for t in texts if "IN (" in t]
+    assert len(in_lists) <= 8, f"{len(in_lists)} distinct statements for 120 list lengths"
