@@ -33,11 +33,12 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
     if after is None:
         return 0
     queued = 0
-    for row in store.unanswered(seen_before=now - after, seen_after=now - after - REMIND_WINDOW):
+    enabled = {c.name for c in config.channels if c.enabled}
+    unanswered = store.unanswered(seen_before=now - after, seen_after=now - after - REMIND_WINDOW)
+    for row, alerted in unanswered:
         # The channels that had its alert, still configured; at its own severity, so
         # quiet hours treat the reminder as they treated the alert.
-        enabled = {c.name for c in config.channels if c.enabled}
-        channels = [c for c in store.alert_channels(row.id) if c in enabled]
+        channels = [c for c in alerted if c in enabled]
         waited = now - row.first_seen_at
         hours = waited.total_seconds() / 3600
         payload = {

@@ -90,7 +90,7 @@ def queue_spikes(config: Config, store: Store, now: datetime) -> int:
     for spike in find_spikes(config, store, now):
         if spike.brand not in names:
             continue
-        last = store.last_alert_at(SPIKE, f"{spike.brand}@")
+        last = store.last_alert_at(SPIKE, f"{spike.brand}@", since=now - config.spikes.repeat_after)
         if last is not None and last > now - config.spikes.repeat_after:
             continue
         top = store.top_negatives(spike.brand, now - HOUR)

@@ -54,8 +54,14 @@ def _utcnow() -> datetime:
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``items`` as IN lists of at most ``size``, each padded to a power of two by repeating
+    its last item (harmless in IN). An IN list of a new length is a new statement, which
+    SQLite prepares and keeps in every pooled connection's statement cache: with lengths
+    as they come, the service's memory kept growing as new lengths turned up."""
     for start in range(0, len(items), size):
-        yield items[start : start + size]
+        chunk = list(items[start : start + size])
+        width = 1 << (len(chunk) - 1).bit_length()
+        yield chunk + chunk[-1:] * (width - len(chunk))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -5,12 +5,13 @@ health) plus the queries of spread tracking, follow-up and spikes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 
 from monitor.errors import StatusError
+from monitor.models import REMINDER
 from monitor.store.base import StoreBase, _chunks
 from monitor.store.records import Reading, Snapshot, Timeline, Tracked
 from monitor.store.tables import (
@@ -26,6 +27,10 @@ from monitor.store.tables import (
     StatusChangeRow,
 )
 
+#: Tracked (a next reading is set), as a range: SQLite reads a range from
+#: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``.
+TRACKED = MentionRow.next_refresh_at >= datetime(2000, 1, 1, tzinfo=UTC)
+
 
 class Store(StoreBase):
     """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
@@ -37,10 +42,7 @@ class Store(StoreBase):
         with self.session() as s:
             result = s.execute(
                 update(MentionRow)
-                .where(
-                    MentionRow.next_refresh_at.is_not(None),
-                    MentionRow.created_at < created_before,
-                )
+                .where(TRACKED, MentionRow.created_at < created_before)
                 .values(next_refresh_at=None)
             )
             return int(getattr(result, "rowcount", 0) or 0)
@@ -225,24 +227,40 @@ class Store(StoreBase):
                 )
             )
 
-    def unanswered(self, *, seen_before: datetime, seen_after: datetime) -> list[MentionRow]:
-        """Negative mentions still new, first seen in (seen_after, seen_before], that had
-        an alert queued (a mention no channel wanted needs no reminder)."""
-        alerted = select(AlertRow.mention_id).where(AlertRow.kind == "mention")
+    def unanswered(
+        self, *, seen_before: datetime, seen_after: datetime
+    ) -> list[tuple[MentionRow, list[str]]]:
+        """Negative mentions still new, first seen in (seen_after, seen_before], with no
+        reminder queued yet, each with the channels its alert was queued for (a mention
+        no channel wanted needs no reminder, and is left out).
+
+        Two indexed reads however long the history: the window of mentions, then the
+        alerts of just those mentions.
+        """
+        reminded = exists().where(AlertRow.mention_id == MentionRow.id, AlertRow.kind == REMINDER)
         with self.session() as s:
-            return list(
+            rows = list(
                 s.scalars(
                     select(MentionRow)
                     .where(
-                        MentionRow.negative.is_(True),
                         MentionRow.status == NEW,
+                        MentionRow.negative.is_(True),
                         MentionRow.first_seen_at <= seen_before,
                         MentionRow.first_seen_at > seen_after,
-                        MentionRow.id.in_(alerted),
+                        ~reminded,
                     )
                     .order_by(MentionRow.id)
                 )
             )
+            channels: dict[int | None, list[str]] = {}
+            for chunk in _chunks([r.id for r in rows], 500):
+                for mention_id, channel in s.execute(
+                    select(AlertRow.mention_id, AlertRow.channel)
+                    .where(AlertRow.mention_id.in_(chunk), AlertRow.kind == "mention")
+                    .order_by(AlertRow.id)
+                ):
+                    channels.setdefault(mention_id, []).append(channel)
+        return [(row, channels[row.id]) for row in rows if row.id in channels]
 
     def alert_channels(self, mention_id: int, kind: str = "mention") -> list[str]:
         """The channels a mention's alert of ``kind`` was queued for."""
@@ -321,12 +339,15 @@ class Store(StoreBase):
         )
         return rows[:limit]
 
-    def last_alert_at(self, kind: str, key_prefix: str) -> datetime | None:
-        """When an alert of ``kind`` whose key starts with ``key_prefix`` was last queued."""
+    def last_alert_at(self, kind: str, key_prefix: str, since: datetime) -> datetime | None:
+        """When an alert of ``kind`` whose key starts with ``key_prefix`` was last queued,
+        if it was at ``since`` or later."""
         with self.session() as s:
             return s.scalar(
                 select(func.max(AlertRow.created_at)).where(
-                    AlertRow.kind == kind, AlertRow.dedupe_key.startswith(key_prefix)
+                    AlertRow.kind == kind,
+                    AlertRow.created_at >= since,
+                    AlertRow.dedupe_key.startswith(key_prefix),
                 )
             )
 

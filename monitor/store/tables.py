@@ -56,7 +56,12 @@ class MentionRow(Base):
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_first_seen", "first_seen_at"),
         Index("ix_mentions_next_refresh", "next_refresh_at"),
-        Index("ix_mentions_status", "status", "negative"),
+        # Reminders: negatives still new, first seen in a window.
+        Index("ix_mentions_status_seen", "status", "negative", "first_seen_at"),
+        # Spikes: negatives posted in the last hour (and the week before).
+        Index("ix_mentions_negative_created", "negative", "created_at"),
+        # The silence check: a source's newest arrivals.
+        Index("ix_mentions_source_seen", "source", "first_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -99,6 +104,12 @@ class AlertRow(Base):
     __table_args__ = (
         UniqueConstraint("channel", "kind", "dedupe_key", name="uq_alerts_channel_kind_key"),
         Index("ix_alerts_status_next", "status", "next_attempt_at"),
+        # A mention's alerts (reminders, escalations; ON DELETE CASCADE).
+        Index("ix_alerts_mention", "mention_id", "kind"),
+        # The flood limit: what a channel sent in the last minute.
+        Index("ix_alerts_channel_sent", "channel", "status", "sent_at"),
+        # The last spike alert of a brand.
+        Index("ix_alerts_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from monitor.errors import StorageError
-from monitor.migrations import current, upgrade
+from monitor.migrations import current, head, upgrade
 from monitor.models import Mention, Score
 from monitor.store import Base, NewMention, Store
 
@@ -37,7 +37,7 @@ def test_migrations_build_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert current(store.engine) == "0005"
+    assert current(store.engine) == head()
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
@@ -84,7 +84,7 @@ def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path
         )
     engine.dispose()
     store = Store(url)  # upgrades to the newest schema at start
-    assert current(store.engine) == "0005"
+    assert current(store.engine) == head()
     assert [m.text for m in store.mentions()] == ["old text"]
     (due,) = store.due_alerts(NOW)
     (alert,) = store.claim_many([due.id], NOW)
@@ -202,3 +202,24 @@ def test_passwords_are_hidden_in_errors() -> None:
     with pytest.raises(StorageError) as info:
         Store("postgresql+nosuchdriver://owner:hunter2@localhost/db")
     assert "hunter2" not in str(info.value)
+
+
+def test_in_lists_of_any_length_make_few_distinct_statements(store: Store) -> None:
+    """Each distinct SQL text is prepared and cached by every pooled SQLite connection:
+    IN lists padded to powers of two keep the texts to a handful, whatever the lengths."""
+    from sqlalchemy import event
+
+    store.ingest("hackernews", "Acme", [item(n) for n in range(1, 121)], None, now=NOW)
+    texts: set[str] = set()
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        texts.add(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    for n in range(1, 121):
+        assert store.known_ids("hackernews", [str(i) for i in range(1, n + 1)]) == {
+            str(i) for i in range(1, n + 1)
+        }
+    event.remove(store.engine, "before_cursor_execute", seen)
+    in_lists = [t for t in texts if "IN (" in t]
+    assert len(in_lists) <= 8, f"{len(in_lists)} distinct statements for 120 list lengths"
