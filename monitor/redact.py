@@ -42,12 +42,11 @@ _SECRET_KEY = re.compile(r"token|key|secret|pass|auth|sig|session|hash|code|cred
 
 
 def _looks_random(value: str, at_least: int = 8) -> bool:
-    """A token rather than a word: long, with digits and letters or very long."""
+    """A token rather than a word or a name: long, and at least a quarter digits (hex,
+    base64 and numeric ids are; "monitor-2024" or "test_site_re0" are not)."""
     if len(value) < at_least:
         return False
-    has_digit = any(c.isdigit() for c in value)
-    has_alpha = any(c.isalpha() for c in value)
-    return (has_digit and has_alpha) or len(value) >= 24 or (has_digit and len(value) >= 16)
+    return sum(c.isdigit() for c in value) * 4 >= len(value)
 
 
 class Redactor:
@@ -149,7 +148,10 @@ def remember_config(
     """Remember every secret of a loaded configuration."""
     for model in (*sources, *channels):
         _walk(model, redactor)
-    redactor.add_url(database)
+    try:
+        redactor.add(urlsplit(database).password)  # a file's path is no secret
+    except ValueError:
+        pass
 
 
 class RedactingFormatter(logging.Formatter):

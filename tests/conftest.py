@@ -11,6 +11,7 @@ import pytest
 
 from monitor.config import Config, load_config
 from monitor.http import make_client
+from monitor.redact import REDACTOR
 from monitor.store import Store
 from tests.standins.hackernews import PREFIX, HackerNewsAPI
 from tests.standins.server import StandIn
@@ -51,6 +52,14 @@ def slack() -> Iterator[tuple[StandIn, SlackWebhook]]:
 @pytest.fixture(autouse=True)
 def _no_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MENTION_MONITOR_CONFIG", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """Each test's configs teach the process-wide redactor their secrets: forget them after,
+    so that one test's secret never masks another test's text."""
+    yield
+    REDACTOR.clear()
 
 
 ConfigWriter = Callable[..., Path]

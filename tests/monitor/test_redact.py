@@ -61,7 +61,9 @@ def test_redactor_masks_every_form_of_a_secret() -> None:
     # A search feed's words are not secrets; a private feed's path token is.
     r.add_url("https://news.example/rss/search?q=acme+coffee&hl=en-GB")
     r.add_url("https://www.google.com/alerts/feeds/04973652110238712345/1762538291074563892")
+    r.add_url("https://example.com/blog/a-rather-long-post-title_re0/feed.xml?page=12")
     assert r("no acme coffee here, en-GB") == "no acme coffee here, en-GB"
+    assert r("a-rather-long-post-title_re0 page 12") == "a-rather-long-post-title_re0 page 12"
     assert r("GET /alerts/feeds/04973652110238712345/1762538291074563892") == (
         f"GET /alerts/feeds/{MASK}/{MASK}"
     )
