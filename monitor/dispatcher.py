@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
-from monitor.errors import AlertError, ChannelMisconfigured, MonitorError
+from monitor.errors import AlertError, ChannelMisconfigured, MonitorError, StorageError
 from monitor.models import Alert, Digest
 from monitor.store import ChannelWait, DueAlert, Store, stale_before
 
@@ -259,6 +259,11 @@ class Dispatcher:
                 del self._waits[name]
                 self.store.channel_ok(name)
                 log.info("%s works again", name)
+        except StorageError:
+            # The database itself: the rows stay "sending" and go out again, marked as a
+            # possible repeat, once it works; the caller raises the alarm.
+            log.warning("%s accepted alerts %s but they could not be recorded as sent", name, ids)
+            raise
         except MonitorError:
             log.exception("%s accepted alerts %s but they could not be recorded as sent", name, ids)
         report.sent += len(ids)
