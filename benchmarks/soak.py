@@ -53,6 +53,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from memory import child_env  # noqa: E402  (benchmarks/memory.py, beside this script)
+
 from tests.connectors.cases.mastodon import TOKEN as MASTODON_TOKEN  # noqa: E402
 from tests.standins import bluesky, hackernews, mastodon, reddit, rss  # noqa: E402
 from tests.standins.server import StandIn  # noqa: E402
@@ -230,16 +232,6 @@ def slope(points: list[tuple[float, float]]) -> float:
     my = sum(y for _, y in points) / n
     sxx = sum((x - mx) ** 2 for x, _ in points) or 1.0
     return sum((x - mx) * (y - my) for x, y in points) / sxx
-
-
-def child_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "mention_monitor_config")
-    }
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    return env
 
 
 def trace_child(config: str, out: str, at: str) -> None:
