@@ -23,10 +23,10 @@ sites that grew most between the end of warm-up and the end; ``--native`` prints
 malloc (mallinfo2); ``--trim`` also calls malloc_trim(0) then, to tell memory that glibc
 keeps freed from memory in use.
 
-Defaults: 24 minutes (a day at 60x), the first 14 of them warm-up. Measured here, the
-growth slows as the caches and the allocator's free lists fill: about 0.9 MB/min from
-minute 3, 0.4 from minute 5, 0.18 from minute 10, under 0.1 from minute 14 (some 3,000
-mentions stored), at about 125 MB.
+Defaults: 24 minutes (a day at 60x), the first 14 of them warm-up. Measured here: the
+growth slows as the service's caches fill (about 0.9 MB/min from minute 3, 0.18 from
+minute 10) and RSS reaches about 125 MB by minute 24 (4,000 mentions stored), but after
+minute 14 one run grew 0.09 MB/min and the next 0.51: not yet shown flat (issue 10, 18).
 
 Run: ``.venv/bin/python benchmarks/soak.py [--minutes 24] [--warmup 14] [--trace]``.
 Linux only (/proc).
