@@ -1,0 +1,177 @@
+"""What a person does in the inbox, as browser steps: open a page, log in, find a mention's
+card and its buttons, press Tab, read the status code of what the browser was sent."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
+
+WAIT = 30.0
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
+
+
+class Browser:
+    def __init__(self, driver: WebDriver, base_url: str) -> None:
+        self.driver = driver
+        self.base_url = base_url
+
+    # -- pages ---------------------------------------------------------------------------
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    @property
+    def path(self) -> str:
+        url: str = self.driver.current_url
+        return url.removeprefix(self.base_url) or "/"
+
+    def text(self) -> str:
+        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+
+    def wait_for(self, condition: Any, message: str, timeout: float = WAIT) -> Any:
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(
+            lambda _: condition(), message
+        )
+
+    def wait_for_text(self, path: str, text: str, timeout: float = WAIT) -> None:
+        """Open ``path`` again and again until it shows ``text`` (a poll brings it)."""
+
+        def shown() -> bool:
+            self.open(path)
+            return text in self.text()
+
+        self.wait_for(shown, f"{path} never showed {text!r}", timeout)
+
+    # -- logging in ----------------------------------------------------------------------
+    def logged_in(self) -> bool:
+        self.open("/")
+        return not self.path.startswith("/login")
+
+    def login(self, password: str) -> None:
+        self.open("/login")
+        field = self.driver.find_element(By.CSS_SELECTOR, "input[type=password]")
+        field.clear()
+        field.send_keys(password)
+        field.send_keys(Keys.ENTER)
+        self.wait_for(lambda: self.driver.execute_script("return document.readyState")
+                      == "complete", "the login answer never loaded")  # fmt: skip
+
+    # -- mentions ------------------------------------------------------------------------
+    def card(self, text: str) -> WebElement:
+        """The innermost element that holds both a mention's text and its buttons."""
+        candidates = [
+            e
+            for e in self.driver.find_elements(
+                By.XPATH, f"//*[contains(normalize-space(.), {xpath_literal(text)})]"
+            )
+            if e.find_elements(By.CSS_SELECTOR, "button, input[type=submit]")
+        ]
+        assert candidates, f"no card holds both {text!r} and buttons on {self.path}"
+        return candidates[-1]  # document order: the innermost comes last
+
+    def button(self, within: WebElement, label: str) -> WebElement:
+        for element in within.find_elements(By.CSS_SELECTOR, "button, input[type=submit]"):
+            shown = element.text or element.get_attribute("value") or ""
+            if shown.strip().casefold() == label.casefold():
+                return element
+        labels = [e.text for e in within.find_elements(By.CSS_SELECTOR, "button")]
+        raise AssertionError(f"no {label!r} button on {self.path}; buttons: {labels}")
+
+    def mention_link(self, text: str) -> str:
+        """The path of the mention page that the inbox card of ``text`` links to."""
+        for link in self.card(text).find_elements(By.CSS_SELECTOR, "a[href*='/mentions/']"):
+            href = str(link.get_attribute("href"))
+            if href.startswith(self.base_url):
+                return href.removeprefix(self.base_url)
+        raise AssertionError(f"the card of {text!r} has no link to its mention page")
+
+    # -- what the browser was sent -------------------------------------------------------
+    def drain(self) -> None:
+        self.driver.get_log("performance")
+
+    def statuses(self) -> list[tuple[str, str, int]]:
+        """(method, url, status) of each page (document) the browser got since ``drain``."""
+        methods: dict[str, str] = {}
+        found: list[tuple[str, str, int]] = []
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message["method"] == "Network.requestWillBeSent":
+                methods[params["requestId"]] = params["request"]["method"]
+            elif message["method"] == "Network.responseReceived" and params["type"] == "Document":
+                response = params["response"]
+                method = methods.get(params["requestId"], "?")
+                found.append((method, response["url"], int(response["status"])))
+        return found
+
+    def alert_text(self) -> str | None:
+        try:
+            alert = self.driver.switch_to.alert
+        except NoAlertPresentException:
+            return None
+        text = str(alert.text)
+        alert.dismiss()
+        return text
+
+    # -- window --------------------------------------------------------------------------
+    def desktop(self) -> None:
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        self.driver.set_window_size(*DESKTOP)
+
+    def phone(self) -> None:
+        """A phone's screen: 390 x 844 CSS pixels, touch, the page's own viewport rule."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True},
+        )
+
+    def screenshot(self, path: Path, *, full: bool = True, max_height: int = 2400) -> None:
+        """A PNG of the page (its whole length up to ``max_height`` when ``full``)."""
+        width, height = self.driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollHeight]"
+        )
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": width,
+            "height": min(height, max_height) if full else self.viewport_height(),
+            "scale": 1,
+        }
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "clip": clip, "captureBeyondViewport": full},
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def viewport_height(self) -> int:
+        return int(self.driver.execute_script("return window.innerHeight"))
+
+    def focus_sequence(self, presses: int) -> list[str]:
+        """What Tab reaches, in order: each focused element's tag and text (or value)."""
+        self.driver.execute_script("document.activeElement && document.activeElement.blur()")
+        reached: list[str] = []
+        for _ in range(presses):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            element = self.driver.switch_to.active_element
+            label = element.text or element.get_attribute("value") or ""
+            reached.append(f"{element.tag_name}:{label.strip()}")
+        return reached
+
+
+def xpath_literal(text: str) -> str:
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    parts = text.split("'")
+    return "concat(" + ', "\'", '.join(f"'{p}'" for p in parts) + ")"
