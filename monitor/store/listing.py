@@ -24,6 +24,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import heapq
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -111,7 +113,7 @@ def list_mentions(
             rows = rows[:limit]
             nxt = _encode(NEWEST, [_ts(rows[-1].first_seen_at), rows[-1].id]) if more else None
         else:
-            rows = _urgent(s, where, limit + 1, key)
+            rows = _urgent(s, flt, where, limit + 1, key)
             more = len(rows) > limit
             rows = rows[:limit]
             last = rows[-1] if more else None
@@ -169,13 +171,13 @@ def _where(s: Session, flt: MentionFilter) -> tuple[list[ColumnElement[bool]], i
     searched: int | None = None
     if flt.text:
         pattern = _like(flt.text)
-        where.append(
-            or_(
-                MentionRow.text.ilike(pattern, escape="\\"),
-                MentionRow.title.ilike(pattern, escape="\\"),
-                MentionRow.author.ilike(pattern, escape="\\"),
-            )
-        )
+        columns = (MentionRow.text, MentionRow.title, MentionRow.author)
+        if s.get_bind().dialect.name == "sqlite":
+            # SQLite's LIKE ignores case already (ASCII, as its lower() does): no lower()
+            # of every text read.
+            where.append(or_(*(c.like(pattern, escape="\\") for c in columns)))
+        else:
+            where.append(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
         # Bound the scan to the newest TEXT_SCAN mentions (an index-only read to find where).
         oldest = s.scalar(
             select(MentionRow.first_seen_at)
@@ -213,19 +215,40 @@ def _bucket_of(row: MentionRow) -> int:
 
 
 def _urgent(
-    s: Session, where: list[ColumnElement[bool]], limit: int, key: list[Any] | None
+    s: Session,
+    flt: MentionFilter,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    key: list[Any] | None,
 ) -> list[MentionRow]:
-    """Up to ``limit`` rows in urgent order after ``key``."""
+    """Up to ``limit`` rows in urgent order after ``key``.
+
+    Within a bucket, each (status, negative) pair the filter leaves open is its own index
+    range (ix_mentions_urgent), merged here by first seen: one query over every status
+    would have SQLite read the whole bucket to sort it.
+    """
     seen, ident = MentionRow.first_seen_at, MentionRow.id
+    statuses = STATUSES if flt.status is None else (flt.status,)
+    negatives = (True, False) if flt.negative is None else (flt.negative,)
     start = key[0] if key is not None else 0
     rows: list[MentionRow] = []
     for bucket in range(start, len(BUCKETS)):
-        query = select(MentionRow).where(*where, _in_bucket(bucket))
-        if key is not None and bucket == start:
-            _, ts, last_id = key
-            query = query.where(seen >= ts, or_(seen > ts, ident > last_id))
-        query = query.order_by(seen, ident).limit(limit - len(rows))
-        rows.extend(s.scalars(query))
+        want = limit - len(rows)
+        streams: list[list[MentionRow]] = []
+        for status in statuses:
+            for negative in negatives:
+                query = select(MentionRow).where(
+                    *where,
+                    MentionRow.status == status,
+                    MentionRow.negative.is_(negative),
+                    _in_bucket(bucket),
+                )
+                if key is not None and bucket == start:
+                    _, ts, last_id = key
+                    query = query.where(seen >= ts, or_(seen > ts, ident > last_id))
+                streams.append(list(s.scalars(query.order_by(seen, ident).limit(want))))
+        merged = heapq.merge(*streams, key=lambda r: (r.first_seen_at, r.id))
+        rows.extend(itertools.islice(merged, want))
         if len(rows) >= limit:
             break
     return rows

@@ -62,6 +62,12 @@ class MentionRow(Base):
         Index("ix_mentions_negative_created", "negative", "created_at"),
         # The silence check: a source's newest arrivals.
         Index("ix_mentions_source_seen", "source", "first_seen_at"),
+        # The inbox (monitor/store/listing.py): needs an answer, most urgent first; one
+        # brand's, one status's, the flagged or the unflagged mentions, newest first.
+        Index("ix_mentions_urgent", "status", "negative", "severity", "level", "first_seen_at"),
+        Index("ix_mentions_brand_seen", "brand", "first_seen_at"),
+        Index("ix_mentions_status_seen_only", "status", "first_seen_at"),
+        Index("ix_mentions_negative_seen", "negative", "first_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

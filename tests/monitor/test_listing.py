@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from monitor.models import Mention, Score, Severity
 from monitor.store import MentionRow, NewMention, Store
@@ -204,6 +206,8 @@ def test_paging_visits_every_row_once_even_with_equal_timestamps(
         stored += put(store, items, NOW - timedelta(minutes=batch % 3))
     for n, mention_id in enumerate(stored[::4]):
         set_level(store, mention_id, n % 3)
+    for mention_id in stored[1::3]:
+        store.set_status(mention_id, "acknowledged", None, NOW)
     pages = list(walk(store, MentionFilter(), order, limit))
     seen = [i for page in pages for i in page]
     assert sorted(seen) == sorted(stored)  # no gap, no duplicate
@@ -284,3 +288,56 @@ def test_a_text_search_looks_at_the_newest_mentions_only(
     # A time window inside the newest mentions needs no cap.
     page = list_mentions(store, MentionFilter(text="cold", since=NOW))
     assert page.searched_newest is None
+
+
+def _plans(store: Store, run: Callable[[], object]) -> list[str]:
+    statements: list[tuple[str, Any]] = []
+
+    def before(*args: Any) -> None:
+        statements.append((args[2], args[3]))
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    try:
+        run()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", before)
+    lines: list[str] = []
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        for statement, params in statements:
+            found = raw.cursor().execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+            lines += [str(row[3]) for row in found]
+    return lines
+
+
+WEEK_AGO = NOW - timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("flt", "order"),
+    [
+        (MentionFilter(negative=True, status="new"), URGENT),
+        (MentionFilter(), URGENT),
+        (MentionFilter(brand="Acme", negative=True, status="new"), URGENT),
+        (MentionFilter(), NEWEST),
+        (MentionFilter(brand="Acme"), NEWEST),
+        (MentionFilter(source="reddit"), NEWEST),
+        (MentionFilter(status="ignored"), NEWEST),
+        (MentionFilter(negative=True, since=WEEK_AGO), NEWEST),
+        (MentionFilter(negative=False), NEWEST),
+        (MentionFilter(negative=True, status="new"), NEWEST),
+    ],
+)
+def test_every_typical_page_is_an_index_range_not_a_sort(
+    store: Store, flt: MentionFilter, order: str
+) -> None:
+    """SQLite has no statistics in a real database (nothing runs ANALYZE): the plan it
+    picks here is the plan it picks at a million rows (benchmarks/inbox.py times those)."""
+    put(store, [new(severity="negative"), new()], NOW)
+    first = list_mentions(store, flt, order=order, limit=1)
+    lines = _plans(store, lambda: list_mentions(store, flt, order=order, cursor=first.next_cursor))
+    assert lines
+    for line in lines:
+        assert "TEMP B-TREE" not in line, lines
+        assert not re.search(r"\bSCAN (TABLE )?mentions\b(?! USING INDEX ix_mentions_first)", line)
