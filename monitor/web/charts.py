@@ -25,7 +25,7 @@ from markupsafe import Markup, escape
 from monitor.store.stats import DayCount, engagement_total
 
 WIDTH = 640
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 22, 34
+LEFT, RIGHT, TOP, BOTTOM = 46, 24, 24, 34
 SVG_NS = "http://www.w3.org/2000/svg"
 #: The counters of a reading, as an owner calls them (alerts/render.py's words).
 WORDS = {"score": "points"}
