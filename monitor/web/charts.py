@@ -21,8 +21,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.routing import BaseRoute
 
-from monitor.store.stats import DayCount, engagement_total
+from monitor.store import MentionRow, SnapshotRow
+from monitor.store.stats import DayCount, engagement_total, escalations
 
 WIDTH = 640
 LEFT, RIGHT, TOP, BOTTOM = 46, 24, 24, 34
@@ -242,3 +245,25 @@ def spread_chart(
         )
     parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704  (numbers, fixed words, escape()d text)
+
+
+# ---------------------------------------------------------------- in the inbox's pages
+
+
+def mention_spread(
+    request: Request, mention: MentionRow, snapshots: Sequence[SnapshotRow]
+) -> Markup:
+    """The spread chart of ``mention`` from its ``snapshots`` (Store.snapshots) and the
+    escalations recorded for it; the template global ``spread_chart``."""
+    readings = [Reading(s.taken_at, dict(s.engagement)) for s in snapshots]
+    marks = escalations(request.app.state.store, mention.id)
+    return spread_chart(f"{mention.brand} mention #{mention.id}", readings, marks)
+
+
+#: Jinja globals for the inbox's templates (app.py registers them with words.py's).
+TEMPLATE_HELPERS: dict[str, Any] = {"spread_chart": mention_spread}
+
+
+def routes() -> list[BaseRoute]:
+    """None of its own: the charts are drawn inside the brand and mention pages."""
+    return []
