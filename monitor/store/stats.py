@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import Integer, Select, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.followup import BrandResponse
@@ -112,16 +113,21 @@ def _in_window(brand: str, window: Window) -> ColumnElement[bool]:
     )
 
 
-def daily_counts(store: Store, brand: str, window: Window) -> list[DayCount]:
-    """One DayCount for every day of the window (days without mentions too)."""
+def daily_query(store: Store, brand: str, window: Window) -> Select[Any]:
+    """(hour, mentions, negatives, negatives still new) of the brand's window, by hour."""
     hour = _hour(store).label("hour")
-    negative = MentionRow.negative.cast(Integer)
+    negative = func.sum(MentionRow.negative.cast(Integer))
     unanswered = case((and_(MentionRow.negative.is_(True), MentionRow.status == NEW), 1), else_=0)
-    query = (
-        select(hour, func.count(), func.sum(negative), func.sum(unanswered))
+    return (
+        select(hour, func.count(), negative, func.sum(unanswered))
         .where(_in_window(brand, window))
         .group_by(hour)
     )
+
+
+def daily_counts(store: Store, brand: str, window: Window) -> list[DayCount]:
+    """One DayCount for every day of the window (days without mentions too)."""
+    query = daily_query(store, brand, window)
     totals: dict[date, list[int]] = {d: [0, 0, 0] for d in window.days}
     with store.session() as s:
         for stamp, n, neg, open_ in s.execute(query):
