@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from monitor.errors import StatusError
 from monitor.models import REMINDER
-from monitor.store.base import StoreBase, _chunks
+from monitor.store.base import _chunks
 from monitor.store.records import Reading, Snapshot, Timeline, Tracked
 from monitor.store.tables import (
     IGNORED,
@@ -26,13 +26,14 @@ from monitor.store.tables import (
     SnapshotRow,
     StatusChangeRow,
 )
+from monitor.store.verdicts import VerdictStore
 
 #: Tracked (a next reading is set), as a range: SQLite reads a range from
 #: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``.
 TRACKED = MentionRow.next_refresh_at >= datetime(2000, 1, 1, tzinfo=UTC)
 
 
-class Store(StoreBase):
+class Store(VerdictStore):
     """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
 
     # ------------------------------------------------------------ spread tracking

@@ -26,6 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 NEW, ACKNOWLEDGED, RESOLVED, IGNORED = "new", "acknowledged", "resolved", "ignored"
 STATUSES = (NEW, ACKNOWLEDGED, RESOLVED, IGNORED)
+#: The owner's verdicts on a mention's sentiment (monitor/feedback.py).
+NEGATIVE, NOT_NEGATIVE = "negative", "not_negative"
+VERDICTS = (NEGATIVE, NOT_NEGATIVE)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +71,8 @@ class MentionRow(Base):
         Index("ix_mentions_brand_seen", "brand", "first_seen_at"),
         Index("ix_mentions_status_seen_only", "status", "first_seen_at"),
         Index("ix_mentions_negative_seen", "negative", "first_seen_at"),
+        # The owner's verdicts, which the scorer learns from (read as a range).
+        Index("ix_mentions_verdict_at", "verdict_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -101,6 +106,11 @@ class MentionRow(Base):
     next_refresh_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refresh_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     negative_replies: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The owner's word on its sentiment (``negative`` or ``not_negative``; None: none given)
+    #: and when it was given. ``negative`` then follows the verdict; ``compound`` stays the
+    #: scorer's own figure, which the brand's scorer learns against (monitor/feedback.py).
+    verdict: Mapped[str | None] = mapped_column(String(20))
+    verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AlertRow(Base):
@@ -153,7 +163,9 @@ class SnapshotRow(Base):
 
 
 class StatusChangeRow(Base):
-    """The history of a mention's status, with the owner's notes."""
+    """The history of the owner's answers on a mention, with their notes: each status
+    change (``status`` one of STATUSES), and each verdict (``status`` one of VERDICTS,
+    words no status uses), so a mention's page shows every answer in one timeline."""
 
     __tablename__ = "status_changes"
     __table_args__ = (Index("ix_status_changes_mention", "mention_id"),)
