@@ -17,15 +17,25 @@ looked up by name in the registries.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -190,6 +200,105 @@ class SpikesConfig(StrictModel):
     repeat_after: Duration = timedelta(hours=6)
 
 
+def split_listen(value: str) -> tuple[str, int]:
+    """``127.0.0.1:8080`` -> ("127.0.0.1", 8080); ``[::1]:8080`` -> ("::1", 8080)."""
+    host, sep, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(
+            f"'{value}' is not HOST:PORT: write e.g. 127.0.0.1:8080 (this machine only) "
+            "or 0.0.0.0:8080 (every network it is on; needs web.password)"
+        )
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host``: localhost, 127.x.x.x or ::1."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to anything
+
+
+class WebConfig(StrictModel):
+    """The inbox (``web:``): the page where the owner sees and answers mentions.
+
+    ``enabled``: ``run`` serves it. ``listen``: HOST:PORT. ``public_url``: the address the
+    owner opens (behind a reverse proxy, with its path prefix); alerts link there.
+    ``password``: required when ``listen`` is not this machine only. ``api_token``: turns on
+    the JSON API, exports by token and the Atom feeds.
+    """
+
+    enabled: bool = True
+    listen: str = "127.0.0.1:8080"
+    public_url: str | None = None
+    password: SecretStr | None = None
+    api_token: SecretStr | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        split_listen(value)
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"'{value}' is not the address of a page: write it as the owner opens it, "
+                "e.g. https://shop.example/monitor"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a ?query or #fragment: just the address")
+        return value.strip().rstrip("/")
+
+    @field_validator("password", "api_token")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # an empty ${VAR}: as if not set
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("is too short: use at least 8 characters (better 16 or more)")
+        return value
+
+    @property
+    def host(self) -> str:
+        return split_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return split_listen(self.listen)[1]
+
+    @property
+    def root_path(self) -> str:
+        """The path prefix a reverse proxy serves the inbox under ("" or "/monitor")."""
+        if self.public_url is None:
+            return ""
+        return urlsplit(self.public_url).path.rstrip("/")
+
+    @property
+    def https(self) -> bool:
+        return self.public_url is not None and self.public_url.startswith("https:")
+
+    def exposure_problem(self) -> str | None:
+        """Why serving as configured is refused: beyond this machine without a password."""
+        if is_loopback(self.host) or self.password is not None:
+            return None
+        return (
+            f"{self.listen} can be reached from other machines, but web.password "
+            "is not set: anyone could read and answer your mentions. Set web.password "
+            "(e.g. password: ${MENTION_MONITOR_PASSWORD}, and export that variable), or "
+            "listen on 127.0.0.1 only (behind a reverse proxy)"
+        )
+
+
 class _FileConfig(StrictModel):
     """The top level of config.yaml, before sources and channels are resolved."""
 
@@ -201,6 +310,7 @@ class _FileConfig(StrictModel):
     sentiment: SentimentConfig = SentimentConfig()
     spread: SpreadConfig = SpreadConfig()
     spikes: SpikesConfig = SpikesConfig()
+    web: WebConfig = WebConfig()
 
 
 @dataclass
@@ -216,6 +326,7 @@ class Config:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     spread: SpreadConfig = field(default_factory=SpreadConfig)
     spikes: SpikesConfig = field(default_factory=SpikesConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     #: The env file the secrets were read from, if any.
     env_file: Path | None = None
     #: Sources and channels left out because their secrets are not set (``secrets=False``),
@@ -376,12 +487,15 @@ def _optional_owner(path: tuple[Any, ...]) -> tuple[Any, ...] | None:
 # ---------------------------------------------------------------- loading
 
 
-def load_config(path: str | os.PathLike[str], *, secrets: bool = True) -> Config:
+def load_config(
+    path: str | os.PathLike[str], *, secrets: bool = True, web_secrets: bool | None = None
+) -> Config:
     """Read and validate a config file; raise ConfigError listing every problem.
 
     ``secrets=False`` is for commands that only read the database: a source or
     channel whose ``${VAR}`` is not set is left out (``Config.left_out``) instead
-    of being an error.
+    of being an error, and so are the inbox's password and API token unless
+    ``web_secrets`` (default: as ``secrets``) asks for them (``mention-monitor web``).
     """
     file = Path(path)
     try:
@@ -393,7 +507,12 @@ def load_config(path: str | os.PathLike[str], *, secrets: bool = True) -> Config
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     return parse_config(
-        text, filename=str(file), base_dir=file.resolve().parent, path=file, secrets=secrets
+        text,
+        filename=str(file),
+        base_dir=file.resolve().parent,
+        path=file,
+        secrets=secrets,
+        web_secrets=web_secrets,
     )
 
 
@@ -404,8 +523,15 @@ def parse_config(
     base_dir: Path | None = None,
     path: Path | None = None,
     secrets: bool = True,
+    web_secrets: bool | None = None,
 ) -> Config:
-    """Validate config text; ``base_dir`` is where relative paths (and ``.env``) are."""
+    """Validate config text; ``base_dir`` is where relative paths (and ``.env``) are.
+
+    With the inbox's secrets resolved (``web_secrets``, default ``secrets``) and ``web``
+    enabled, listening beyond this machine without ``web.password`` is a problem.
+    """
+    if web_secrets is None:
+        web_secrets = secrets
     yaml = YAML(typ="rt")
     try:
         tree = yaml.load(text)
@@ -426,6 +552,8 @@ def parse_config(
     left_out: dict[tuple[Any, ...], list[str]] = {}
     for where, name in missing:
         owner = None if secrets else _optional_owner(where)
+        if where[:2] in (("web", "password"), ("web", "api_token")):
+            owner = None if web_secrets else where[:2]
         if owner is None:
             problems.add(where, f"environment variable {name} is not set", unset=True)
             problems.unset.add(where)
@@ -454,12 +582,15 @@ def parse_config(
         _check_brands(top, problems)
         _check_brand_references(sources, {b.name for b in top.brands}, problems)
         database = _resolve_database(top.database, base_dir or Path.cwd(), problems)
+        exposure = top.web.exposure_problem() if top.web.enabled and web_secrets else None
+        if exposure and ("web", "password") not in problems.unset:
+            problems.add(("web", "listen"), exposure)
     problems.raise_if_any()
     assert top is not None
     if top.alerts.console and not any(c.type == "console" for c in channels):
         channels.insert(0, load_channel_config("console", {"type": "console"}))
     # From here on, no text we log, store or send can carry one of its secrets.
-    remember_config(sources.values(), channels, database)
+    remember_config([*sources.values(), top.web], channels, database)
     return Config(
         path=path,
         database=database,
@@ -470,6 +601,7 @@ def parse_config(
         sentiment=top.sentiment,
         spread=top.spread,
         spikes=top.spikes,
+        web=top.web,
         env_file=env_file,
         left_out=[
             f"{_owner_name(owner, data)}: {', '.join(names)} "
@@ -483,6 +615,8 @@ def parse_config(
 def _owner_name(owner: tuple[Any, ...], data: dict[str, Any]) -> str:
     if owner[0] == "sources":
         return f"source {owner[1]}"
+    if owner[0] == "web":
+        return f"inbox {owner[1]}"
     raw = _dict(_list(_dict(data.get("alerts")).get("channels"))[owner[2]])
     return f"channel {raw.get('name') or raw.get('type') or owner[2]}"
 
