@@ -10,7 +10,7 @@ with a million mentions stored.
   which has no statistics, sorts every negative mention by ix_mentions_negative_created).
 
 Revision ID: 0008
-Revises: 0006 (the coordinator re-chains it after 0007_verdicts when that lands)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
