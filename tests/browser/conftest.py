@@ -67,6 +67,11 @@ OTHERS = [
 POSTS = [ACK, VERDICT, CSRF, HOSTILE_IMG, HOSTILE_SCRIPT, *OTHERS]
 
 
+def posted_at(now: int, days_ago: int) -> int:
+    """A post ``days_ago`` days before ``now``, ten minutes old on the first poll."""
+    return now - days_ago * DAY - 600
+
+
 def find_browser() -> tuple[str, str] | None:
     """(chromium, chromedriver) as Debian installs them, or None."""
     browser = next(filter(None, map(shutil.which, BROWSERS)), None)
@@ -111,6 +116,14 @@ class Service:
     log: Path
     hn: hackernews.HackerNewsAPI
     proc: subprocess.Popen[bytes]
+    started: int  # when the stand-in's posts were dated from (Unix time)
+
+    def posted_days(self) -> dict[int, str]:
+        """Each post's UTC day, as the charts count it."""
+        return {
+            object_id: time.strftime("%Y-%m-%d", time.gmtime(posted_at(self.started, days)))
+            for object_id, _, _, _, _, days in POSTS
+        }
 
     def cli(self, *args: str) -> str:
         """``mention-monitor ARGS -c config.yaml``, as the owner types it; its output."""
@@ -181,7 +194,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     now = int(time.time())
     api = hackernews.HackerNewsAPI()
     for object_id, title, author, points, comments, days in POSTS:
-        created = now - days * DAY - 600
+        created = posted_at(now, days)
         api.add(hackernews.story(object_id, title, created=created, author=author,
                                  points=points, comments=comments))  # fmt: skip
     with StandIn(api) as hn_server:
@@ -202,7 +215,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(proc, url, log)
-            yield Service(url=url, config=config, log=log, hn=api, proc=proc)
+            yield Service(url=url, config=config, log=log, hn=api, proc=proc, started=now)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

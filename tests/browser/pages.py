@@ -95,6 +95,10 @@ class Browser:
                 return href.removeprefix(self.base_url)
         raise AssertionError(f"the card of {text!r} has no link to its mention page")
 
+    def explanation(self, text: str) -> str:
+        """Why the card of ``text`` says its mention was flagged (or not): its list of reasons."""
+        return "\n".join(e.text for e in self.card(text).find_elements(By.CSS_SELECTOR, ".why"))
+
     # -- what the browser was sent -------------------------------------------------------
     def drain(self) -> None:
         self.driver.get_log("performance")
@@ -135,6 +139,22 @@ class Browser:
             {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True},
         )
 
+    def wider_than(self, width: int) -> list[str]:
+        """The innermost elements reaching past ``width`` CSS pixels: what makes a page scroll."""
+        found: list[str] = self.driver.execute_script(
+            """
+            const width = arguments[0];
+            const wide = [...document.body.querySelectorAll('*')].filter(
+                e => e.getBoundingClientRect().right > width + 0.5);
+            return wide.filter(e => !wide.some(o => o !== e && e.contains(o))).slice(0, 8).map(
+                e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ` +
+                     `"${e.textContent.trim().slice(0, 40)}" ` +
+                     `(right edge ${Math.round(e.getBoundingClientRect().right)} px)`);
+            """,
+            width,
+        )
+        return found
+
     def screenshot(self, path: Path, *, full: bool = True, max_height: int = 2400) -> None:
         """A PNG of the page (its whole length up to ``max_height`` when ``full``)."""
         width, height = self.driver.execute_script(
@@ -156,15 +176,16 @@ class Browser:
     def viewport_height(self) -> int:
         return int(self.driver.execute_script("return window.innerHeight"))
 
-    def focus_sequence(self, presses: int) -> list[str]:
-        """What Tab reaches, in order: each focused element's tag and text (or value)."""
+    def tab_until(self, wanted: list[WebElement], presses: int) -> list[WebElement]:
+        """Press Tab from the top of the page until every one of ``wanted`` has had the focus
+        (or ``presses`` run out); the elements reached, in order."""
         self.driver.execute_script("document.activeElement && document.activeElement.blur()")
-        reached: list[str] = []
+        reached: list[WebElement] = []
         for _ in range(presses):
             ActionChains(self.driver).send_keys(Keys.TAB).perform()
-            element = self.driver.switch_to.active_element
-            label = element.text or element.get_attribute("value") or ""
-            reached.append(f"{element.tag_name}:{label.strip()}")
+            reached.append(self.driver.switch_to.active_element)
+            if all(w in reached for w in wanted):
+                break
         return reached
 
 
