@@ -166,20 +166,25 @@ def test_the_buttons_are_reachable_with_tab(browser: Browser) -> None:
     assert not missing, f"Tab never reaches {missing} on the card of {title!r}"
 
 
-def test_the_inbox_fits_a_phone_screen(browser: Browser, screenshots: Path) -> None:
-    browser.wait_for_text(NEEDS, CSRF[1])
+def test_the_inbox_a_mention_and_a_brand_fit_a_phone_screen(
+    browser: Browser, screenshots: Path
+) -> None:
+    browser.wait_for_text(NEEDS, HOSTILE_SCRIPT[1])
+    pages = [NEEDS, browser.mention_link(HOSTILE_SCRIPT[1]), "/brands/" + quote("Acme Coffee")]
     browser.phone()
+    for path in pages:
+        browser.open(path)
+        viewport = browser.driver.execute_script(
+            "const m = document.querySelector('meta[name=viewport]'); return m && m.content"
+        )
+        assert viewport and "width=device-width" in viewport, f"no phone viewport rule: {path}"
+        # A phone zooms out to show a page wider than its screen: innerWidth then grows past 390.
+        inner, scroll = browser.driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]"
+        )
+        wide = browser.wider_than(PHONE[0])
+        assert (inner, scroll) == (PHONE[0], PHONE[0]), f"{path} is wider than a phone: {wide}"
     browser.open(NEEDS)
-    viewport = browser.driver.execute_script(
-        "const m = document.querySelector('meta[name=viewport]'); return m && m.content"
-    )
-    assert viewport and "width=device-width" in viewport, "no phone viewport rule on the page"
-    # A phone zooms out to show a page wider than its screen: innerWidth then grows past 390.
-    inner, scroll = browser.driver.execute_script(
-        "return [window.innerWidth, document.documentElement.scrollWidth]"
-    )
-    wide = browser.wider_than(PHONE[0])
-    assert (inner, scroll) == (PHONE[0], PHONE[0]), f"wider than the phone's screen: {wide}"
     browser.screenshot(screenshots / "inbox-phone.png", full=False)
 
 
