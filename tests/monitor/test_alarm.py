@@ -54,7 +54,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path | None]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with filler.open("wb") as f:
+    # Unbuffered: a buffered file would try its last chunk again on close, and fail there.
+    with filler.open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
