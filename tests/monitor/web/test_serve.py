@@ -161,5 +161,5 @@ def test_demo_serves_its_replay_until_ctrl_c(processes: list[Process]) -> None:
     url = demo.wait_for(r"See them in the inbox: (http://127\.0\.0\.1:\d+/)").group(1)
     page = httpx.get(url + "?view=all", timeout=10).text
     assert "Roastery Lane" in page and "Acme Coffee" in page
-    demo.proc.send_signal(signal.SIGINT)
-    assert demo.stop() == 0
+    demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
+    assert demo.proc.wait(timeout=30) == 0
