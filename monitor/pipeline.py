@@ -22,6 +22,7 @@ from monitor.models import Mention
 from monitor.redact import redact
 from monitor.rules import decide
 from monitor.sentiment import Scorer
+from monitor.sentiment.learned import LearningScorer
 from monitor.spread import schedule_for
 from monitor.store import NewMention, Store
 
@@ -77,7 +78,10 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.store = store
-        self.scorer = scorer
+        #: The configured scorer, taught by the owner's verdicts (read at each batch).
+        self.scorer = (
+            scorer if isinstance(scorer, LearningScorer) else LearningScorer(scorer, config)
+        )
         self.connectors = connectors
         self.clock = clock
         self.strict = strict
@@ -334,6 +338,19 @@ class Pipeline:
             if added:
                 log.info("%s: %d new negative replies to tracked posts", source, added)
 
+    def _learn(self) -> None:
+        """Learn the owner's verdicts again if any process gave one since the last batch."""
+        try:
+            if self.scorer.refresh(self.store):
+                log.info("learned again from the owner's verdicts")
+        except StorageError:
+            raise
+        except Exception:
+            # Scoring goes on with what was learned before.
+            log.exception("could not learn from the owner's verdicts")
+            if self.strict:
+                raise
+
     def process(
         self,
         source: str,
@@ -348,6 +365,7 @@ class Pipeline:
         ``cursor_key`` is the brand the batch was fetched for (or ALL_BRANDS);
         ``prefer`` is the brand to file a mention under when it names several.
         """
+        self._learn()
         watching = [b.name for b in self.config.brands_for(source)]
         matched: dict[tuple[str, str], tuple[Mention, list[Match]]] = {}
         for mention in mentions:

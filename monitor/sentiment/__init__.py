@@ -11,6 +11,10 @@ Two scorers, picked by ``sentiment.scorer`` in config.yaml:
   ``cues`` (the hand-written cues and where they came from).
 - ``vader`` (``VaderScorer``, module ``vader``): VADER alone, the baseline.
 
+Either is taught by the owner's verdicts in the service: the pipeline wraps it in
+``LearningScorer`` (module ``learned``), which tips a brand's mentions the way that
+brand's verdicts point and says so in the reasons.
+
 Both are pure Python, deterministic and load nothing from the network: VADER
 (Hutto and Gilbert, 2014; MIT licence) ships its lexicon in its package.
 """
@@ -21,9 +25,10 @@ from collections.abc import Iterable
 
 from monitor.config import BrandConfig, SentimentConfig
 from monitor.sentiment.complaint import ComplaintScorer
+from monitor.sentiment.learned import LearningScorer
 from monitor.sentiment.vader import Scorer, VaderScorer, label_for
 
-__all__ = ["ComplaintScorer", "Scorer", "VaderScorer", "label_for", "make_scorer"]
+__all__ = ["ComplaintScorer", "LearningScorer", "Scorer", "VaderScorer", "label_for", "make_scorer"]
 
 
 def make_scorer(config: SentimentConfig, brands: Iterable[BrandConfig] = ()) -> Scorer:
