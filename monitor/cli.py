@@ -744,7 +744,7 @@ _status_command(
 @click.pass_context
 def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
-    from monitor.store import Store
+    from monitor.store import STATUSES, Store
 
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
@@ -769,7 +769,7 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     out(f"  text: {safe(row.text)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
     # The note of the change that set the status (older databases kept an earlier one).
-    setter = changes[-1] if changes else None
+    setter = next((c for c in reversed(changes) if c.status in STATUSES), None)
     status_note = setter.note if setter is not None and setter.status == row.status else None
     if setter is None:
         status_note = row.status_note
@@ -790,6 +790,30 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
         for snap in snapshots:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(snap.engagement.items()))
             out(f"    {_when(snap.taken_at)}: {counts or 'no counts'}")
+
+
+@mentions.command("verdict")
+@click.argument("mention_id", metavar="ID", type=int)
+@click.argument("verdict", type=click.Choice(["negative", "not-negative"]))
+@_sub_config_option
+@click.pass_context
+def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path | None) -> None:
+    """Tell the scorer it was wrong (or right): the mention is negative, or not.
+
+    The mention follows your word, and the brand's scorer learns from it: `run`
+    picks it up at its next poll. "not-negative" also stops its reminder and tracking.
+    """
+    from monitor.feedback import give_verdict
+    from monitor.store import Store
+
+    config = load_config(config_path or ctx.obj["config_path"], secrets=False)
+    store = Store(config.database)
+    try:
+        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+    finally:
+        store.close()
+    said = "already marked" if not result.changed else "marked"
+    click.echo(f"mention #{mention_id}: {said} {result.words}")
 
 
 @cli.command()
