@@ -163,3 +163,34 @@ def test_demo_serves_its_replay_until_ctrl_c(processes: list[Process]) -> None:
     assert "Roastery Lane" in page and "Acme Coffee" in page
     demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert demo.proc.wait(timeout=30) == 0
+
+
+def test_check_describes_the_inbox(tmp_path: Path, write_config: ConfigWriter) -> None:
+    config = write_config(
+        config_text(
+            tmp_path / "m.db",
+            "web:\n  listen: 0.0.0.0:8080\n  password: ${PW}\n"
+            "  public_url: https://shop.example/monitor\n",
+        )
+    )
+    result = CliRunner().invoke(cli, ["check", "-c", str(config)], env={"PW": PASSWORD})
+    assert result.exit_code == 0, result.output
+    assert "served by `run` at http://0.0.0.0:8080/" in result.output
+    assert "opened at https://shop.example/monitor/ (path prefix /monitor)" in result.output
+    assert "password: set" in result.output and PASSWORD not in result.output
+
+
+def test_mentions_ack_needs_neither_channel_nor_inbox_secrets(
+    tmp_path: Path, write_config: ConfigWriter
+) -> None:
+    from tests.monitor.web.conftest import fill, make_config
+
+    fill(make_config(tmp_path))
+    text = config_text(
+        tmp_path / "inbox.db",
+        "web:\n  listen: 0.0.0.0:8080\n  password: ${MM_UNSET_PW}\n",
+    ).replace("    - type: console\n", "    - type: slack\n      webhook_url: ${MM_UNSET_HOOK}\n")
+    config = write_config(text, name="secretless.yaml")
+    result = CliRunner().invoke(cli, ["mentions", "ack", "1", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "mention #1: new -> acknowledged" in result.output
