@@ -101,6 +101,31 @@ def test_web_serves_healthz_and_pages_without_taking_the_run_lock(
     assert PASSWORD not in web.output
 
 
+def test_behind_a_proxy_that_strips_the_prefix_links_keep_it(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    config = tmp_path / "config.yaml"
+    web_section = (
+        "web:\n  listen: 127.0.0.1:0\n  public_url: https://shop.example/monitor\n"
+        f"  password: {PASSWORD}\n"
+    )
+    config.write_text(config_text(tmp_path / "m.db", web_section))
+    web = Process("web", "-c", str(config))
+    processes.append(web)
+    port = web.wait_for(r"served on 127\.0\.0\.1:(\d+), password required").group(1)
+    base = f"http://127.0.0.1:{port}"
+    # What Caddy's handle_path /monitor/* passes on: the path without the prefix.
+    home = httpx.get(base + "/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert home.status_code == 303 and home.headers["location"] == "/monitor/login?next=%2F"
+    login = httpx.get(base + "/login", timeout=10)
+    cookie = login.headers["set-cookie"].lower()
+    assert "path=/monitor" in cookie and "secure" in cookie
+    assert 'action="/monitor/login"' in login.text
+    assert 'href="/monitor/static/app.css"' in login.text
+    assert httpx.get(base + "/static/app.css", timeout=10).status_code == 200
+    assert web.stop() == 0
+
+
 def test_web_refuses_to_listen_beyond_loopback_without_a_password(
     write_config: ConfigWriter, tmp_path: Path
 ) -> None:
