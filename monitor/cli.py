@@ -221,6 +221,8 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         f"  reminders: after {format_duration(remind)} unanswered" if remind else "  reminders: off"
     )
     out("")
+    _check_inbox(config)
+    out("")
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")
@@ -239,6 +241,25 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         out("")
         out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _check_inbox(config: Any) -> None:
+    from monitor.config import is_loopback
+
+    web = config.web
+    click.echo("Inbox:")
+    where = f"http://{web.listen}/" if web.port else f"{web.listen} (a free port)"
+    if web.enabled:
+        click.echo(f"  served by `run` at {where}")
+    else:
+        click.echo("  off (web.enabled: false); `mention-monitor web` can still serve it")
+    if web.public_url:
+        click.echo(f"  opened at {web.public_url}/ (path prefix {web.root_path or '/'})")
+    if web.password is not None:
+        click.echo("  password: set")
+    elif is_loopback(web.host):
+        click.echo("  password: none; open to whoever uses this machine")
+    click.echo(f"  API, exports by token, feeds: {'on' if web.api_token else 'off (no api_token)'}")
 
 
 def _warn_if_shared(env_file: Path) -> None:
@@ -744,7 +765,7 @@ _status_command(
 @click.pass_context
 def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
-    from monitor.store import Store
+    from monitor.store import STATUSES, Store
 
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
@@ -769,7 +790,7 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     out(f"  text: {safe(row.text)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
     # The note of the change that set the status (older databases kept an earlier one).
-    setter = changes[-1] if changes else None
+    setter = next((c for c in reversed(changes) if c.status in STATUSES), None)
     status_note = setter.note if setter is not None and setter.status == row.status else None
     if setter is None:
         status_note = row.status_note
@@ -790,6 +811,30 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
         for snap in snapshots:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(snap.engagement.items()))
             out(f"    {_when(snap.taken_at)}: {counts or 'no counts'}")
+
+
+@mentions.command("verdict")
+@click.argument("mention_id", metavar="ID", type=int)
+@click.argument("verdict", type=click.Choice(["negative", "not-negative"]))
+@_sub_config_option
+@click.pass_context
+def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path | None) -> None:
+    """Tell the scorer it was wrong (or right): the mention is negative, or not.
+
+    The mention follows your word, and the brand's scorer learns from it: `run`
+    picks it up at its next poll. "not-negative" also stops its reminder and tracking.
+    """
+    from monitor.feedback import give_verdict
+    from monitor.store import Store
+
+    config = load_config(config_path or ctx.obj["config_path"], secrets=False)
+    store = Store(config.database)
+    try:
+        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+    finally:
+        store.close()
+    said = "already marked" if not result.changed else "marked"
+    click.echo(f"mention #{mention_id}: {said} {result.words}")
 
 
 @cli.command()
