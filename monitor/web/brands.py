@@ -136,6 +136,7 @@ def brand_page(request: Request) -> Response:
         "inbox_url": inbox_url(request, name),
         "brands_url": f"{_root(request)}/brands",
         "feed_url": feed_url(request, name),
+        "feeds_on": bool(request.app.state.api_token),
         "days": DAYS,
     }
     return _render(request, "brand.html", context)
