@@ -27,14 +27,14 @@ import hashlib
 import heapq
 import itertools
 import json
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from monitor.errors import MonitorError
 from monitor.store.queries import Store
 from monitor.store.tables import STATUSES, MentionRow
 
@@ -55,8 +55,10 @@ TEXT_SCAN = 200_000
 MAX_LIMIT = 1000
 
 
-class ListingError(ValueError):
-    """A filter, order or page that cannot be listed; the message is for the owner."""
+class ListingError(MonitorError, ValueError):
+    """A filter, order or page that cannot be listed; the message is for the owner.
+
+    A ValueError (bad input) and a MonitorError (the inbox shows it as it shows others)."""
 
 
 class CursorError(ListingError):
@@ -83,15 +85,17 @@ class MentionPage:
 
 
 def parse_since(value: str, now: datetime) -> datetime:
-    """``24h``, ``7d``, ``30m`` or ``2w`` before ``now``; ListingError otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhdw])\s*", value or "")
-    if not match:
+    """``24h``, ``7d``, ``30m`` or ``1h30m`` before ``now`` (as config durations are
+    written); ListingError otherwise."""
+    from monitor.config import parse_duration
+
+    try:
+        return now - parse_duration((value or "").strip())
+    except (ValueError, OverflowError):
         raise ListingError(
-            f"since={value!r} is not a time span: write a number and m, h, d or w "
+            f"since={value!r} is not a time span: write a number and m, h or d "
             "(24h is the last 24 hours, 7d the last 7 days)"
-        )
-    unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-    return now - timedelta(**{unit: int(match.group(1))})
+        ) from None
 
 
 def list_mentions(
