@@ -34,7 +34,6 @@ from monitor.errors import MonitorError
 from monitor.store import Store
 from monitor.web import charts, words
 from monitor.web.auth import Guard, LoginLimiter, PasswordCheck, csrf_field, new_session_key
-from monitor.web.pages import verdicts_available
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,6 @@ def _templates() -> Jinja2Templates:
     env.globals["path_for"] = path_for
     env.globals.update(words.TEMPLATE_HELPERS)
     env.globals.update(charts.TEMPLATE_HELPERS)  # spread_chart, for mention.html
-    env.globals["verdicts_available"] = verdicts_available()
     return templates
 
 
