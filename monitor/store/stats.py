@@ -29,7 +29,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.followup import BrandResponse
 from monitor.models import SPIKE, SPREADING, VIRAL
-from monitor.store.base import _chunks
 from monitor.store.queries import Store
 from monitor.store.tables import NEW, SENT, AlertRow, MentionRow
 
@@ -161,38 +160,36 @@ def spike_days(store: Store, brand: str, window: Window) -> set[date]:
 
 def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
     """The brand's negatives posted since ``since``: posted -> first alert sent, alert ->
-    first answer, still unanswered; the same figures as followup.response_stats."""
+    first answer, still unanswered; the same figures as followup.response_stats.
+
+    One statement: the brand's window of the brand index, each negative's sent alerts
+    looked up by ``ix_alerts_mention``.
+    """
+    sent = and_(AlertRow.mention_id == MentionRow.id, AlertRow.kind == "mention")
+    query = (
+        select(
+            MentionRow.id,
+            MentionRow.status,
+            MentionRow.created_at,
+            MentionRow.acked_at,
+            func.min(AlertRow.sent_at),
+        )
+        .join(AlertRow, and_(sent, AlertRow.status == SENT), isouter=True)
+        .where(
+            MentionRow.brand == brand,
+            MentionRow.created_at >= since,
+            MentionRow.negative.is_(True),
+        )
+        .group_by(MentionRow.id)
+    )
     out = BrandResponse()
     with store.session() as s:
-        rows = list(
-            s.execute(
-                select(MentionRow.id, MentionRow.status, MentionRow.created_at, MentionRow.acked_at)
-                .where(
-                    MentionRow.brand == brand,
-                    MentionRow.created_at >= since,
-                    MentionRow.negative.is_(True),
-                )
-                .order_by(MentionRow.id)
-            )
-        )
-        sent: dict[int, datetime] = {}
-        for chunk in _chunks([r.id for r in rows], 500):
-            for mention_id, at in s.execute(
-                select(AlertRow.mention_id, func.min(AlertRow.sent_at))
-                .where(
-                    AlertRow.mention_id.in_(chunk),
-                    AlertRow.kind == "mention",
-                    AlertRow.status == SENT,
-                )
-                .group_by(AlertRow.mention_id)
-            ):
-                if mention_id is not None and at is not None:
-                    sent[mention_id] = _aware(at)
-    for mention_id, status, created_at, acked_at in rows:
+        rows = list(s.execute(query))
+    for mention_id, status, created_at, acked_at, alerted_at in rows:
         out.negatives += 1
         out.by_status[status] = out.by_status.get(status, 0) + 1
-        alerted_at = sent.get(mention_id)
         if alerted_at is not None:
+            alerted_at = _aware(alerted_at)
             out.alerted += 1
             out.post_to_alert.append(max(0.0, (alerted_at - created_at).total_seconds()))
             if acked_at is not None:

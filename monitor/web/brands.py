@@ -13,8 +13,6 @@ Days are UTC days, counted by when a mention was posted.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -39,6 +37,7 @@ from monitor.store.stats import (
     top_negatives,
 )
 from monitor.web.charts import daily_chart
+from monitor.web.feeds import feed_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,25 +140,11 @@ def brand_page(request: Request) -> Response:
     return _render(request, "brand.html", context)
 
 
-def _feed_token() -> Callable[[str, str], str] | None:
-    """monitor.web.feeds.feed_token, when the feeds are part of this inbox."""
-    try:
-        module = importlib.import_module("monitor.web.feeds")
-    except ModuleNotFoundError:
-        return None
-    found: Callable[[str, str], str] | None = getattr(module, "feed_token", None)
-    return found
-
-
 def feed_url(request: Request, name: str) -> str | None:
     """The brand's Atom feed with its token; None when no ``web.api_token`` is set (the
-    feeds are off) or the feeds are not part of this inbox."""
+    feeds are off then)."""
     token: str | None = request.app.state.api_token
-    make = _feed_token()
-    if not token or make is None:
-        return None
-    query = urlencode({"token": make(token, name)})
-    return f"{_root(request)}/feeds/{quote(name, safe='')}.atom?{query}"
+    return f"{_root(request)}{feed_path(token, name)}" if token else None
 
 
 def routes() -> list[BaseRoute]:

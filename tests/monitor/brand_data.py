@@ -97,7 +97,7 @@ def write_month(config: Config, store: Store) -> Month:
     add(store, "other-1", brand=OTHER, posted=day(3), score=NEGATIVE)
     add(store, "other-2", brand=OTHER, posted=day(3))
     # 29 days ago (the window's first day): one mention on reddit.
-    add(store, "first", source="reddit", posted=day(29, 0))
+    month.ids["first"] = add(store, "first", source="reddit", posted=day(29, 0))
     month.count(TODAY - timedelta(days=29), False)
     # 10 days ago: two negatives, alerted after 10 and 30 minutes; answered 1 h and 3 h after.
     for i, (alert_after, answer_after) in enumerate(((10, 60), (30, 180))):

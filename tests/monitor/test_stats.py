@@ -24,6 +24,7 @@ from monitor.store.stats import (
 )
 from tests.conftest import ConfigWriter
 from tests.monitor.brand_data import BRAND, CONFIG, NOW, OTHER, TODAY, Month, write_month
+from tests.monitor.test_query_plans import FULL_SCAN, capture, plan
 
 
 @pytest.fixture
@@ -122,3 +123,26 @@ def test_has_mentions(month: tuple[Store, Month]) -> None:
     store, _ = month
     assert has_mentions(store, OTHER)
     assert not has_mentions(store, "Nobody")
+
+
+def test_no_brand_figure_reads_a_whole_history_table(month: tuple[Store, Month]) -> None:
+    """Every statement of a brand page and a mention's chart reads an index range (the
+    window of posting times, a mention's alerts): never all mentions or all alerts."""
+    store, written = month
+    with capture(store.engine) as seen:
+        figures = brand_figures(store, BRAND, NOW)
+        top_negatives(store, BRAND, figures.window.start)
+        escalations(store, written.ids["open5"])
+        has_mentions(store, BRAND)
+    statements = [c for c in seen if c.statement.lstrip().upper().startswith("SELECT")]
+    assert len(statements) >= 7
+    for c in statements:
+        lines = plan(store.engine, c.statement, c.parameters)
+        assert not any(FULL_SCAN.search(line) for line in lines), (c.statement, lines)
+        if (
+            "FROM mentions" in c.statement
+            and "LIMIT" not in c.statement
+            and "IN (" not in c.statement
+        ):
+            # The brand's window (or the window's negatives): bounded by posting time.
+            assert any("created_at>" in line for line in lines), (c.statement, lines)
