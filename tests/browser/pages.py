@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 WAIT = 30.0
@@ -62,9 +64,21 @@ class Browser:
         field = self.driver.find_element(By.CSS_SELECTOR, "input[type=password]")
         field.clear()
         field.send_keys(password)
-        field.send_keys(Keys.ENTER)
-        self.wait_for(lambda: self.driver.execute_script("return document.readyState")
-                      == "complete", "the login answer never loaded")  # fmt: skip
+        self.loads_page(lambda: field.send_keys(Keys.ENTER))
+
+    def press(self, button: WebElement) -> None:
+        """Click a button that sends its form, and wait until the answer has loaded."""
+        self.loads_page(button.click)
+
+    def loads_page(self, action: Callable[[], object]) -> None:
+        """Do ``action`` and wait until the page it leads to has replaced this one."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        action()
+        WebDriverWait(self.driver, WAIT).until(staleness_of(old), "no new page came")
+        self.wait_for(
+            lambda: self.driver.execute_script("return document.readyState") == "complete",
+            "the new page never finished loading",
+        )
 
     # -- mentions ------------------------------------------------------------------------
     def card(self, text: str) -> WebElement:
