@@ -63,7 +63,7 @@ def test_a_negative_mention_fetched_by_the_poll_appears_in_the_inbox(
         browser.button(card, label)
     assert "Hacker News" in card.text or "hackernews" in card.text.casefold()
     assert ACK[2] in card.text, "the author is not on the card"
-    browser.screenshot(screenshots / "inbox.png", full=False)
+    browser.screenshot(screenshots / "inbox.png", max_height=1400)
 
 
 def test_acknowledge_moves_a_mention_out_of_needs_an_answer(
