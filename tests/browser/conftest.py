@@ -271,3 +271,13 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line at the end of a run that skipped the browser tests, saying how to run them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(ENABLE in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_line(
+            f"The browser tests were skipped: no Chromium here. To run them: {ENABLE}",
+            yellow=True,
+        )
