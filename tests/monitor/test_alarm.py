@@ -54,7 +54,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path | None]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with filler.open("wb") as f:
+    # Unbuffered: a buffered file would try to flush the last partial write again on close
+    # and raise ENOSPC there, depending on how much room the database happened to leave.
+    with filler.open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
