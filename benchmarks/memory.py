@@ -15,7 +15,13 @@ nothing leaves the machine. Once the first poll is
 done, the process's VmHWM (peak RSS) and VmRSS are sampled from /proc/<pid>/status for
 ``--seconds``; then it gets SIGTERM and must exit within 15 s.
 
-Printed: the samples, peak RSS, the exit code and how long the stop took.
+The inbox is served as ``run`` serves it (``web:`` of the example config, moved to a free
+port on 127.0.0.1); while sampling, the benchmark opens its pages (the inbox, all mentions,
+a mention's page, sources, alerts) a few times over real HTTP, then leaves it idle and
+reports the CPU time the process used while idle. ``--no-web`` measures without it.
+
+Printed: the samples, peak RSS, the pages opened and their time, the CPU used while idle,
+the exit code and how long the stop took.
 
 Floor: peak RSS < 120 MB (decimal megabytes, 120,000,000 bytes); < 150 MB with a big answer.
 
@@ -173,11 +179,15 @@ class StandIn:
         self.server.server_close()
 
 
-def write_config(target: Path, stand_in_url: str) -> None:
+def write_config(target: Path, stand_in_url: str, web: bool = True) -> None:
     """The example config with a local database and every source kept off the network."""
     yaml = YAML(typ="rt")
     data = yaml.load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     data["database"] = "sqlite:///mentions.db"  # relative to the copy: in the temp dir
+    inbox = data.get("web") or {}
+    inbox["enabled"] = web
+    inbox["listen"] = "127.0.0.1:0"  # a free port
+    data["web"] = inbox
     for name, source in data["sources"].items():
         if name == "hackernews":
             source["base_url"] = stand_in_url
@@ -198,6 +208,41 @@ def proc_status(pid: int) -> dict[str, int]:
             if key in ("VmHWM", "VmRSS"):
                 values[key] = int(rest.split()[0])
     return values
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+INBOX_PAGES = ("/", "/?view=all", "/mentions/1", "/sources", "/alerts", "/healthz")
+
+
+def open_pages(log: Path, rounds: int = 5) -> str:
+    """Open the inbox's pages ``rounds`` times; a line saying what was opened, how fast."""
+    import re
+
+    import httpx
+
+    found = re.search(r"inbox at (http://\S+/)", log.read_text(encoding="utf-8", errors="replace"))
+    if found is None:
+        return "inbox: not found in the log"
+    url = found.group(1).rstrip("/")
+    times: list[float] = []
+    statuses: set[int] = set()
+    with httpx.Client(timeout=10, trust_env=False) as client:
+        for _ in range(rounds):
+            for page in INBOX_PAGES:
+                started = time.perf_counter()
+                statuses.add(client.get(url + page).status_code)
+                times.append(time.perf_counter() - started)
+    times.sort()
+    return (
+        f"inbox at {url}: {len(times)} pages opened (HTTP {sorted(statuses)}), median "
+        f"{times[len(times) // 2] * 1000:.0f} ms, slowest {times[-1] * 1000:.0f} ms"
+    )
 
 
 def child_env() -> dict[str, str]:
@@ -244,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--declared", action="store_true", help="send the big page's Content-Length"
     )
+    parser.add_argument("--no-web", action="store_true", help="run without the inbox")
     args = parser.parse_args(argv)
     big = int(args.answer_mb * 1_000_000)
     floor = BIG_FLOOR_MB if big else FLOOR_MB
@@ -257,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         workdir = Path(tmp)
         config = workdir / "config.yaml"
-        write_config(config, stand_in.url)
+        write_config(config, stand_in.url, web=not args.no_web)
         log = workdir / "service.log"
         with log.open("wb") as log_file:
             started = time.monotonic()
@@ -282,13 +328,19 @@ def main(argv: list[str] | None = None) -> int:
                     print(log.read_text(encoding="utf-8", errors="replace"))
                     return 1
 
-                samples: list[dict[str, int]] = []
+                samples: list[dict[str, int]] = [proc_status(proc.pid)]
+                pages = "inbox: off (--no-web)" if args.no_web else open_pages(log)
+                print(pages)
+                cpu_before, idle_from = cpu_seconds(proc.pid), time.monotonic()
                 end = time.monotonic() + args.seconds
                 while True:
                     samples.append(proc_status(proc.pid))
                     if time.monotonic() >= end:
                         break
                     time.sleep(min(0.5, max(0.0, end - time.monotonic())))
+                idle_cpu = cpu_seconds(proc.pid) - cpu_before
+                idle_s = time.monotonic() - idle_from
+                print(f"CPU while idle: {idle_cpu:.2f} s in {idle_s:.1f} s (scheduler and inbox)")
             finally:
                 stop_started = time.monotonic()
                 if proc.poll() is None:

@@ -221,6 +221,8 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         f"  reminders: after {format_duration(remind)} unanswered" if remind else "  reminders: off"
     )
     out("")
+    _check_inbox(config)
+    out("")
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")
@@ -239,6 +241,25 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         out("")
         out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _check_inbox(config: Any) -> None:
+    from monitor.config import is_loopback
+
+    web = config.web
+    click.echo("Inbox:")
+    where = f"http://{web.listen}/" if web.port else f"{web.listen} (a free port)"
+    if web.enabled:
+        click.echo(f"  served by `run` at {where}")
+    else:
+        click.echo("  off (web.enabled: false); `mention-monitor web` can still serve it")
+    if web.public_url:
+        click.echo(f"  opened at {web.public_url}/ (path prefix {web.root_path or '/'})")
+    if web.password is not None:
+        click.echo("  password: set")
+    elif is_loopback(web.host):
+        click.echo("  password: none; open to whoever uses this machine")
+    click.echo(f"  API, exports by token, feeds: {'on' if web.api_token else 'off (no api_token)'}")
 
 
 def _warn_if_shared(env_file: Path) -> None:
@@ -351,7 +372,8 @@ def _status(store: Any, config: Any) -> None:
 @config_option
 @click.pass_context
 def run(ctx: click.Context, config_path: Path) -> None:
-    """Run the service: poll every source on its schedule and send alerts.
+    """Run the service: poll every source on its schedule, send alerts, and serve the
+    inbox (config `web:`, by default at http://127.0.0.1:8080/).
 
     Stops cleanly on Ctrl-C or SIGTERM.
     """
@@ -362,16 +384,86 @@ def run(ctx: click.Context, config_path: Path) -> None:
     _setup_logging(_verbose(ctx), default=logging.INFO)
     config = load_config(config_path)
     ctx.with_resource(RunLock(config.database, "run"))  # one run or poll per SQLite file
-    service = Service(config)
+    sock = None
+    if config.web.enabled:
+        from monitor.web.serve import bind
+
+        sock = bind(config.web.listen)  # an address in use stops us here, before any poll
+    server = None
+    try:
+        service = Service(config)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
     try:
         resumed = service.store.resume_channel()
         if resumed:
             logging.getLogger("monitor").warning(
                 "resuming paused channels after restart: %s", ", ".join(resumed)
             )
+        if sock is not None:
+            from monitor.web import create_app
+            from monitor.web.serve import WebServer
+
+            server = WebServer(create_app(config, service.store), config.web, sock)
+            server.start()
         Scheduler(service).run_forever()
     finally:
+        if server is not None:
+            server.stop()
+        elif sock is not None:
+            sock.close()
         service.close()
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Serve here instead of at the config's web.listen.",
+)
+@click.pass_context
+def web(ctx: click.Context, config_path: Path, listen: str | None) -> None:
+    """Serve the inbox alone, without polling: for a second machine reading a shared
+    database, or while `run` is stopped. `run` on the same config may run beside it.
+
+    Needs web.password (when listening beyond this machine) but no source or channel
+    secret. Stops on Ctrl-C or SIGTERM.
+    """
+    from monitor.config import split_listen
+    from monitor.store import Store
+    from monitor.web import create_app
+    from monitor.web.serve import WebServer, bind, wait_for_stop
+
+    _setup_logging(_verbose(ctx), default=logging.INFO)
+    config = load_config(config_path, secrets=False, web_secrets=True)
+    setting = "web.listen"
+    if listen is not None:
+        try:
+            split_listen(listen)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--listen") from None
+        config.web = config.web.model_copy(update={"listen": listen.strip()})
+        setting = "--listen"
+    exposure = config.web.exposure_problem()
+    if exposure:
+        raise ConfigError(f"{config_path}: {setting}: {exposure}")
+    sock = bind(config.web.listen, setting=setting)
+    try:
+        store = Store(config.database)  # no run lock: `run` must still be able to start
+    except BaseException:
+        sock.close()
+        raise
+    server = WebServer(create_app(config, store), config.web, sock)
+    try:
+        server.start()
+        click.echo(f"Inbox: {server.url}  (Ctrl-C to stop)", err=True)
+        wait_for_stop()
+    finally:
+        server.stop()
+        store.close()
 
 
 @cli.command()
@@ -427,20 +519,75 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
 
 
 @cli.command()
-def demo() -> None:
-    """Replay bundled sample mentions of a fictional café through the real pipeline.
+@click.option("--no-web", is_flag=True, help="Do not open the replay in the inbox; just exit.")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default="127.0.0.1:8080",
+    show_default=True,
+    help="Where to serve the inbox (a free port is taken if this one is in use).",
+)
+@click.pass_context
+def demo(ctx: click.Context, no_web: bool, listen: str) -> None:
+    """Replay bundled sample mentions of a fictional café through the real pipeline,
+    then show them in the inbox until Ctrl-C.
 
     Uses a temporary database and no network; prints the alerts it raises.
     """
+    from monitor.config import is_loopback, split_listen
     from monitor.demo import run_demo
 
+    try:
+        host = split_listen(listen)[0]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from None
+    if not is_loopback(host):
+        raise click.BadParameter(
+            "the demo inbox has no password: listen on this machine only (127.0.0.1)",
+            param_hint="--listen",
+        )
     click.echo("Replaying sample mentions of Acme Coffee and Roastery Lane (fictional)...\n")
-    result = run_demo(sys.stdout)
+    result = run_demo(sys.stdout, then=None if no_web else _demo_inbox(ctx, listen))
+    if no_web:
+        _demo_summary(result)
+
+
+def _demo_summary(result: Any) -> None:
     click.echo(
         f"{result.replayed} sample mentions replayed: {result.stored} matched a brand and were "
         f"stored, {result.negative} were negative, {result.alerts_sent} alerts sent to the console."
     )
     click.echo("The rest did not mention a brand as a whole word, or were excluded.")
+
+
+def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
+    """What the demo does before its database goes: serve it in the inbox until Ctrl-C."""
+
+    def serve(config: Any, result: Any) -> None:
+        from monitor.config import WebConfig
+        from monitor.store import Store
+        from monitor.web import create_app
+        from monitor.web.serve import WebServer, WebServerError, bind, wait_for_stop
+
+        _demo_summary(result)
+        config.web = WebConfig(listen=listen)
+        try:
+            sock = bind(listen, setting="--listen")
+        except WebServerError:
+            host = listen.rpartition(":")[0]
+            config.web = WebConfig(listen=f"{host}:0")
+            sock = bind(config.web.listen, setting="--listen")
+        store = Store(config.database)
+        server = WebServer(create_app(config, store), config.web, sock)
+        try:
+            server.start()
+            click.echo(f"\nSee them in the inbox: {server.url}  (Ctrl-C to end the demo)")
+            wait_for_stop()
+        finally:
+            server.stop()
+            store.close()
+
+    return serve
 
 
 def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -618,7 +765,7 @@ _status_command(
 @click.pass_context
 def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
-    from monitor.store import Store
+    from monitor.store import STATUSES, Store
 
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
@@ -643,7 +790,7 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     out(f"  text: {safe(row.text)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
     # The note of the change that set the status (older databases kept an earlier one).
-    setter = changes[-1] if changes else None
+    setter = next((c for c in reversed(changes) if c.status in STATUSES), None)
     status_note = setter.note if setter is not None and setter.status == row.status else None
     if setter is None:
         status_note = row.status_note
@@ -664,6 +811,30 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
         for snap in snapshots:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(snap.engagement.items()))
             out(f"    {_when(snap.taken_at)}: {counts or 'no counts'}")
+
+
+@mentions.command("verdict")
+@click.argument("mention_id", metavar="ID", type=int)
+@click.argument("verdict", type=click.Choice(["negative", "not-negative"]))
+@_sub_config_option
+@click.pass_context
+def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path | None) -> None:
+    """Tell the scorer it was wrong (or right): the mention is negative, or not.
+
+    The mention follows your word, and the brand's scorer learns from it: `run`
+    picks it up at its next poll. "not-negative" also stops its reminder and tracking.
+    """
+    from monitor.feedback import give_verdict
+    from monitor.store import Store
+
+    config = load_config(config_path or ctx.obj["config_path"], secrets=False)
+    store = Store(config.database)
+    try:
+        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+    finally:
+        store.close()
+    said = "already marked" if not result.changed else "marked"
+    click.echo(f"mention #{mention_id}: {said} {result.words}")
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -88,7 +88,8 @@ class DemoResult:
     alerts_sent: int
 
 
-def run_demo(out: TextIO) -> DemoResult:
+def run_demo(out: TextIO, then: Callable[[Config, DemoResult], None] | None = None) -> DemoResult:
+    """Replay the sample mentions; ``then`` (the inbox) runs before the database is removed."""
     now = datetime.now(UTC)
     records = sample_mentions()
     with tempfile.TemporaryDirectory(prefix="mention-monitor-demo-") as tmp:
@@ -116,4 +117,7 @@ def run_demo(out: TextIO) -> DemoResult:
             negative = sum(r.negative for r in reports)
         finally:
             service.close()
-    return DemoResult(len(records), stored, negative, dispatched.sent)
+        result = DemoResult(len(records), stored, negative, dispatched.sent)
+        if then is not None:
+            then(config, result)
+    return result

@@ -94,6 +94,8 @@ def hn_config_path(write_config: ConfigWriter, hn_url: str) -> Path:
         alerts:
           channels:
             - type: console
+        web:
+          listen: 127.0.0.1:0  # `run` serves the inbox: on a free port, tests run side by side
         """
     )
 

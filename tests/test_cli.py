@@ -181,7 +181,7 @@ def test_score_prints_one_result_per_line_in_order() -> None:
 
 
 def test_demo_runs_offline_and_prints_alerts() -> None:
-    result = invoke("demo")
+    result = invoke("demo", "--no-web")
     assert result.exit_code == 0, result.output
     out = result.stdout
     blocks = alerts_in(out)

@@ -21,6 +21,7 @@ from monitor.config import (
     SentimentConfig,
     SpikesConfig,
     SpreadConfig,
+    WebConfig,
     _FileConfig,
 )
 
@@ -60,6 +61,7 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
         ("sentiment", SentimentConfig),
         ("spread", SpreadConfig),
         ("spikes", SpikesConfig),
+        ("web", WebConfig),
         ("sources.<name>.spread", SpreadRule),
     ]
     models += [(f"source {n}", load_connector(n).Config) for n in SOURCES]

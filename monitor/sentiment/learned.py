@@ -23,7 +23,7 @@ pairs of the texts the owner judged can tip a mention the scorer judged the othe
 The reasons say what tipped it: "you marked similar posts negative (refund, delayed)".
 The ``compound`` stays the scorer's own figure, which is what the verdicts are learned
 against (the store keeps it on every mention), so learning again never rescores old
-texts: it counts words (about 10 ms for 500 verdicts, see benchmarks/feedback.py).
+texts: it counts words (see benchmarks/feedback.py for how long that takes).
 
 Deterministic: the same verdicts give the same model in any order, in any process.
 Nothing is downloaded and nothing learned ships: the verdicts are the owner's, read
@@ -36,7 +36,8 @@ import itertools
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,7 +60,7 @@ DAMP = 0.5
 #: The most the words can add or take, in log-odds.
 CAP = 4.0
 #: How clearly the verdicts must say "not negative" to silence a flagged mention.
-SILENCE_MARGIN = 1.0
+SILENCE_MARGIN = 1.5
 #: Before any verdict: the share of complaints assumed among what the scorer did not
 #: flag and among what it flagged, as if seen in ``PRIOR_WEIGHT`` verdicts.
 PRIORS = (0.3, 0.85)
@@ -110,30 +111,29 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def learn_brand(examples: Iterable[tuple[set[str], bool, bool]]) -> BrandModel:
+def learn_brand(examples: Iterable[tuple[Set[str], bool, bool]]) -> BrandModel:
     """A brand's model from (features, flagged by the scorer, owner said negative)."""
-    counts: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+    seen: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+    said_yes: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     totals = [[0, 0], [0, 0]]
     for feats, flagged, negative in examples:
-        half, said = int(flagged), int(negative)
-        totals[half][said] += 1
-        seen = counts[half]
-        for f in feats:
-            pair = seen.get(f)
-            if pair is None:
-                pair = seen[f] = [0, 0]
-            pair[said] += 1
+        half = int(flagged)
+        totals[half][int(negative)] += 1
+        seen[half].update(feats)
+        if negative:
+            said_yes[half].update(feats)
     weights: tuple[dict[str, float], dict[str, float]] = ({}, {})
     for half in (0, 1):
         no, yes = totals[half]
         usual = (yes + PRIOR_WEIGHT * PRIORS[half]) / (no + yes + PRIOR_WEIGHT)
         base = _logit(usual)
-        for f, (k_no, k_yes) in counts[half].items():
-            if k_no + k_yes < MIN_SUPPORT:
-                continue
-            w = _logit((k_yes + SHRINK * usual) / (k_no + k_yes + SHRINK)) - base
-            if abs(w) >= MIN_WEIGHT:
-                weights[half][f] = w
+        pulled = SHRINK * usual
+        counted = said_yes[half]
+        for f, k in seen[half].items():
+            if k >= MIN_SUPPORT:
+                w = _logit((counted[f] + pulled) / (k + SHRINK)) - base
+                if abs(w) >= MIN_WEIGHT:
+                    weights[half][f] = w
     return BrandModel(weights, sum(map(sum, totals)))
 
 
@@ -158,6 +158,9 @@ class LearningScorer:
                 self._thresholds[brand.name.casefold()] = sentiment.negative_below + shift
         self._models: dict[str, BrandModel] = {}
         self._marker: str | None = None
+        #: The features of each mention with a verdict: its text never changes, so
+        #: learning again only counts.
+        self._features: dict[int, frozenset[str]] = {}
 
     def threshold(self, brand: str) -> float:
         return self._thresholds.get(brand.casefold(), self._default)
@@ -173,11 +176,15 @@ class LearningScorer:
 
     def learn(self, verdicts: Iterable[VerdictText]) -> None:
         """Replace what was learned by what these verdicts teach."""
-        by_brand: dict[str, list[tuple[set[str], bool, bool]]] = {}
+        by_brand: dict[str, list[tuple[Set[str], bool, bool]]] = {}
+        known, self._features = self._features, {}
         for v in verdicts:
+            feats = known.get(v.mention_id)
+            if feats is None:
+                feats = frozenset(features(v.text, self._names))
+            self._features[v.mention_id] = feats
             flagged = v.compound <= self.threshold(v.brand)
-            example = (features(v.text, self._names), flagged, v.negative)
-            by_brand.setdefault(v.brand.casefold(), []).append(example)
+            by_brand.setdefault(v.brand.casefold(), []).append((feats, flagged, v.negative))
         self._models = {brand: learn_brand(examples) for brand, examples in by_brand.items()}
         log.debug("learned from the verdicts on %d brands", len(self._models))
 

@@ -57,6 +57,7 @@ class VerdictChange:
 class VerdictText:
     """One verdict as the scorer learns it: the text, the scorer's figure, the owner's word."""
 
+    mention_id: int
     brand: str
     text: str
     compound: float
@@ -129,6 +130,7 @@ class VerdictStore(StoreBase):
         """Every verdict given, oldest mention first, for the scorer to learn from."""
         query = (
             select(
+                MentionRow.id,
                 MentionRow.brand,
                 MentionRow.title,
                 MentionRow.text,
@@ -140,6 +142,8 @@ class VerdictStore(StoreBase):
         )
         with self.session() as s:
             return [
-                VerdictText(brand, f"{title}\n{text}" if title else text, compound, v == NEGATIVE)
-                for brand, title, text, compound, v in s.execute(query)
+                VerdictText(
+                    id_, brand, f"{title}\n{text}" if title else text, compound, v == NEGATIVE
+                )
+                for id_, brand, title, text, compound, v in s.execute(query)
             ]

@@ -43,11 +43,14 @@ class SourceState:
     every: str
     health: SourceHealthRow | None
     notices: list[Notice] = field(default_factory=list)
+    configured: bool = True
 
     @property
     def state(self) -> tuple[str, str]:
         """(words, css class): working, failing, waiting, not polled yet, disabled."""
         h = self.health
+        if not self.configured:
+            return "no longer in the configuration", "state-warn"
         if not self.enabled:
             return "disabled", "state-warn"
         if h is None:
@@ -91,7 +94,7 @@ def sources(request: Request) -> Response:
     ]
     # Sources polled once but no longer configured still tell their story.
     rows += [
-        SourceState(name, False, "", row, notices.get(name, []))
+        SourceState(name, False, "", row, notices.get(name, []), configured=False)
         for name, row in sorted(health.items())
         if name not in config.sources
     ]

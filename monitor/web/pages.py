@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -18,12 +17,21 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.errors import MonitorError
+from monitor.feedback import give_verdict
 from monitor.store import ACKNOWLEDGED, IGNORED, NEW, RESOLVED, MentionRow, Store
 from monitor.store.answers import mention_alerts
+from monitor.store.listing import (
+    NEWEST,
+    URGENT,
+    ListingError,
+    MentionFilter,
+    count_mentions,
+    list_mentions,
+    parse_since,
+)
 from monitor.web import health
 from monitor.web.auth import form_of, safe_next
 from monitor.web.render import problem, render
-from monitor.web.words import parse_since
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000
@@ -69,12 +77,11 @@ class InboxQuery:
     def link(self, **changes: str) -> str:
         """This query with ``changes``, as ``?view=...`` (empty values left out)."""
         values = replace(self, **changes).__dict__
-        return "?" + urlencode({k: v for k, v in values.items() if v and v != "all"})
+        kept = {k: v for k, v in values.items() if v and not (k == "negative" and v == "all")}
+        return "?" + urlencode(kept)
 
-    def filters(self, now: datetime) -> tuple[Any, str]:
-        """The store's MentionFilter and the order for this view."""
-        from monitor.store.listing import NEWEST, URGENT, MentionFilter
-
+    def filters(self, now: datetime) -> tuple[MentionFilter, str, str | None]:
+        """The store's filter, the order for this view, and what was wrong with ``since``."""
         negative = {"1": True, "0": False}.get(self.negative)
         status = self.status or None
         order = NEWEST
@@ -82,15 +89,21 @@ class InboxQuery:
             negative, status, order = True, status or NEW, URGENT
         elif self.view == "unflagged":
             negative = False
+        since, since_error = None, None
+        if self.since:
+            try:
+                since = parse_since(self.since, now)
+            except ListingError as exc:
+                since_error = str(exc).replace("since=", "", 1)
         flt = MentionFilter(
             brand=self.brand or None,
             source=self.source or None,
             status=status,
             negative=negative,
-            since=parse_since(self.since, now),
+            since=since,
             text=self.q or None,
         )
-        return flt, order
+        return flt, order, since_error
 
 
 def _store(request: Request) -> Store:
@@ -122,18 +135,15 @@ def _back(request: Request, fallback: str) -> RedirectResponse:
 
 
 def inbox(request: Request) -> Response:
-    from monitor.store.listing import count_mentions, list_mentions
-
     config = request.app.state.config
     query = InboxQuery.of(request)
-    now = _now(request)
-    flt, order = query.filters(now)
+    flt, order, since_error = query.filters(_now(request))
     store = _store(request)
     try:
         page = list_mentions(store, flt, order=order, limit=PAGE_SIZE, cursor=query.cursor or None)
-    except MonitorError as exc:  # a cursor from an old link, or one typed by hand
+        count = count_mentions(store, flt, cap=COUNT_CAP)
+    except ListingError as exc:  # a cursor from an old link, or one typed by hand
         return problem(request, 400, str(exc), "That page cannot be shown")
-    count = count_mentions(store, flt, cap=COUNT_CAP)
     here = request.url.query
     return render(
         request,
@@ -143,6 +153,7 @@ def inbox(request: Request) -> Response:
             "rows": page.rows,
             "count": count,
             "count_capped": count >= COUNT_CAP,
+            "searched_newest": page.searched_newest,
             "next_link": query.link(cursor=page.next_cursor) if page.next_cursor else None,
             "first_link": query.link(cursor="") if query.cursor else None,
             "views": VIEWS,
@@ -150,7 +161,7 @@ def inbox(request: Request) -> Response:
             "sources": sorted(config.sources),
             "statuses": (NEW, *ANSWERS),
             "here": "/" + (f"?{here}" if here else ""),
-            "since_ok": not query.since or flt.since is not None,
+            "since_error": since_error,
         },
     )
 
@@ -213,22 +224,10 @@ def verdict(request: Request) -> Response:
     if given not in VERDICTS:
         return problem(request, 400, "Choose Negative or Not negative.")
     try:
-        from monitor.feedback import give_verdict
-    except ImportError:
-        return problem(request, 501, "Verdicts are not available in this version yet.")
-    try:
         give_verdict(request.app.state.config, _store(request), row.id, given, _now(request))
     except MonitorError as exc:
         return problem(request, 400, str(exc))
     return _back(request, f"/mentions/{row.id}")
-
-
-def verdicts_available() -> bool:
-    try:
-        import monitor.feedback  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def routes() -> list[BaseRoute]:

@@ -9,7 +9,7 @@ worst, never``, and leaves the numbers out. A reason it does not know is shown a
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ CATEGORY_WORDS = {
     "failure": "something failed",
     "money": "money",
     "no help": "no help",
-    "repeated": "again",
+    "repeated": "happened before",
     "sarcasm": "sarcasm",
     "tone": "angry tone",
     "dislike": "dislike",
@@ -38,7 +38,7 @@ CATEGORY_WORDS = {
 _CUE = re.compile(r'^(?:complaint: )?(?P<category>[a-z][a-z ]*) \("(?P<text>.*)"\)$', re.S)
 _NUMBER_ONLY = re.compile(r"^(?:vader|score|compound) [+-]?\d+(?:\.\d+)?$")
 
-SEVERITY_WORDS = {"high": "serious", "medium": "worth a look", "low": "minor"}
+SEVERITY_WORDS = {"high": "serious", "negative": "negative", "info": "info"}
 LEVEL_WORDS = {0: "", 1: "spreading", 2: "viral"}
 STATUS_WORDS = {
     "new": "needs an answer",
@@ -125,18 +125,6 @@ def reach(followers: int | None) -> str:
     return f"{count} follower" + ("" if followers == 1 else "s")
 
 
-def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """The inbox's ``since`` filter: ``24h``, ``7d``, ``30m``; None when empty or not valid."""
-    from monitor.config import parse_duration
-
-    if not value:
-        return None
-    try:
-        return now - parse_duration(value.strip())
-    except ValueError:
-        return None
-
-
 def engagement_words(counts: dict[str, Any] | None) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted((counts or {}).items())) or "no counts"
 
@@ -152,5 +140,4 @@ TEMPLATE_HELPERS: dict[str, Any] = {
     "SEVERITY_WORDS": SEVERITY_WORDS,
     "LEVEL_WORDS": LEVEL_WORDS,
     "STATUS_WORDS": STATUS_WORDS,
-    "timedelta": timedelta,
 }

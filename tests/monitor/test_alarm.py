@@ -54,13 +54,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path | None]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    # Unbuffered: a buffered file would try to flush the last partial write again on close
-    # and raise ENOSPC there, depending on how much room the database happened to leave.
-    with filler.open("wb", buffering=0) as f:
+    with filler.open("wb", buffering=0) as f:  # nothing left to write (and fail) at close
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
     return filler

@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from alerts.console import ConsoleChannel, ConsoleConfig
+from connectors.base import SourceConfig
 from monitor.config import Config, parse_config
 from monitor.demo import ReplayConnector
 from monitor.service import Service
@@ -84,7 +85,7 @@ def fill(config: Config, records: list[dict[str, Any]] = RECORDS) -> None:
         path=None,
         database=config.database,
         brands=config.brands,
-        sources={"demo": ReplayConnector(records, datetime.now(UTC)).config},
+        sources={"demo": SourceConfig(base_url="bundled:records")},
         channels=[ConsoleConfig()],
     )
     service = Service(
