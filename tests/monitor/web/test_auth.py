@@ -141,6 +141,34 @@ def test_no_password_on_loopback_is_open(tmp_path: Path, make_client: AppMaker) 
     assert "Log out" not in client.get("/sources").text
 
 
+def test_an_open_inbox_answers_only_to_this_machines_names(
+    tmp_path: Path, make_client: AppMaker
+) -> None:
+    config = make_config(tmp_path)
+    for base in ("http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"):
+        assert make_client(config, base_url=base).get("/").status_code == 200, base
+    # DNS rebinding: a page at attacker.example points its name at 127.0.0.1.
+    rebound = make_client(config, base_url="http://attacker.example:8080")
+    for answer in (rebound.get("/"), rebound.get("/mentions/1"), rebound.post("/logout")):
+        assert answer.status_code == 421
+        assert "Acme Coffee" not in answer.text and "csrf_token" not in answer.text
+    assert rebound.get("/healthz").status_code == 200
+    # With a password the session is the guard: any name the owner uses is fine.
+    assert (
+        make_client(make_config(tmp_path, WEB_PW), base_url="http://shop.lan")
+        .get("/login")
+        .status_code
+        == 200
+    )
+
+
+WEB_PW = f"""
+web:
+  listen: 0.0.0.0:8080
+  password: {PASSWORD}
+"""
+
+
 def test_secrets_never_reach_a_page(logged_in: TestClient) -> None:
     pages = [
         *("/", "/?view=all", "/mentions/1", "/mentions/2", "/mentions/1/ack"),
