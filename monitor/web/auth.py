@@ -190,9 +190,10 @@ class Guard:
             return
         logged_in = state.password_check is None or request.session.get("auth") is True
         if not logged_in and path not in OPEN_PATHS:
-            target = path + (
-                f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else ""
-            )
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = path + (f"?{query}" if query else "")
+            if scope["method"] not in SAFE_METHODS:
+                target = "/"  # a button pressed after the login expired: press it again
             login = f"{scope.get('root_path', '')}/login?next={quote(target, safe='')}"
             await RedirectResponse(login, status_code=303)(scope, receive, send)
             return

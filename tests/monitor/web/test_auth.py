@@ -55,6 +55,21 @@ def test_login_is_rate_limited_per_address(inbox: TestClient) -> None:
     assert inbox.get("/", follow_redirects=False).status_code == 303  # still logged out
 
 
+def test_a_logged_out_post_changes_nothing_and_asks_for_the_login(
+    inbox: TestClient, inbox_store: Store
+) -> None:
+    answer = inbox.post("/mentions/1/status", data={"status": "ignored"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=%2F"
+    assert inbox_store.status_changes(1) == []
+
+
+def test_a_huge_form_is_refused(logged_in: TestClient, inbox_store: Store) -> None:
+    token = csrf_of(logged_in.get("/").text)
+    data = {"status": "resolved", "note": "x" * 70_000, "csrf_token": token}
+    answer = logged_in.post("/mentions/1/status", data=data)
+    assert answer.status_code == 413 and inbox_store.status_changes(1) == []
+
+
 def test_the_limiter_forgets_old_failures() -> None:
     limiter = LoginLimiter(max_failures=2, window=timedelta(minutes=5))
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
