@@ -14,7 +14,11 @@ and ``count_mentions``; printed: the first run and the best run (ms of server ti
 query and building the rows, no HTTP), the rows returned, and the EXPLAIN QUERY PLAN of
 every statement the request sent. Each figure should be under 300 ms.
 
-Run: ``.venv/bin/python benchmarks/inbox.py [--size 1000000] [--runs 5] [--db FILE]``.
+With ``--export``, every mention is also streamed through ``/export.csv``'s generator:
+the time, the CSV's size and the process's peak RSS before and after (it should not grow
+with the number of rows).
+
+Run: ``.venv/bin/python benchmarks/inbox.py [--size 1000000] [--runs 5] [--db FILE] [--export]``.
 With ``--db`` an existing file of the right size is reused (seeding 1M takes about a
 minute and ~600 MB).
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -168,11 +173,32 @@ def cursor_for_page(store: Store, flt: MentionFilter, order: str, page: int) -> 
     return cursor
 
 
+def measure_export(store: Store) -> None:
+    """The whole table through /export.csv's generator: time, size, and the peak RSS."""
+    from monitor.web.export import _csv
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    size = lines = 0
+    for chunk in _csv(store, MentionFilter(), NEWEST):
+        size += len(chunk)
+        lines += 1
+    took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"export.csv of {lines - 1:,} mentions: {took:.1f} s, {size / 1e6:.0f} MB of CSV, "
+        f"peak RSS {before / 1024:.0f} MB before, {after / 1024:.0f} MB after"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", type=Path, help="reuse (or create) this SQLite file")
+    parser.add_argument(
+        "--export", action="store_true", help="also stream every mention as CSV (/export.csv)"
+    )
     args = parser.parse_args()
     workdir = tempfile.TemporaryDirectory()
     path = args.db or Path(workdir.name) / "inbox.db"
@@ -252,6 +278,8 @@ def main() -> None:
         for line in dict.fromkeys(plans(store.engine, first_statements)):
             print(f"    {line}")
     print(f"slowest request (best of {args.runs}): {worst:.1f} ms (floor: 300 ms)")
+    if args.export:
+        measure_export(store)
     store.close()
     workdir.cleanup()
 

@@ -221,6 +221,8 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         f"  reminders: after {format_duration(remind)} unanswered" if remind else "  reminders: off"
     )
     out("")
+    _check_inbox(config)
+    out("")
     probe = Store(config.database, migrate=False)
     try:
         out(f"Database: {probe.safe_url}")
@@ -239,6 +241,25 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
         out("")
         out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
         ctx.exit(1)
+
+
+def _check_inbox(config: Any) -> None:
+    from monitor.config import is_loopback
+
+    web = config.web
+    click.echo("Inbox:")
+    where = f"http://{web.listen}/" if web.port else f"{web.listen} (a free port)"
+    if web.enabled:
+        click.echo(f"  served by `run` at {where}")
+    else:
+        click.echo("  off (web.enabled: false); `mention-monitor web` can still serve it")
+    if web.public_url:
+        click.echo(f"  opened at {web.public_url}/ (path prefix {web.root_path or '/'})")
+    if web.password is not None:
+        click.echo("  password: set")
+    elif is_loopback(web.host):
+        click.echo("  password: none; open to whoever uses this machine")
+    click.echo(f"  API, exports by token, feeds: {'on' if web.api_token else 'off (no api_token)'}")
 
 
 def _warn_if_shared(env_file: Path) -> None:

@@ -51,7 +51,7 @@ BUCKETS: tuple[tuple[str, int] | None, ...] = (
     None,
 )
 #: A text search looks at this many of the newest mentions.
-TEXT_SCAN = 200_000
+TEXT_SCAN = 100_000
 MAX_LIMIT = 1000
 
 

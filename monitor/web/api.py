@@ -113,7 +113,13 @@ def iso(value: datetime | None) -> str | None:
 
 
 def mention_json(row: MentionRow, public_url: str | None = None) -> dict[str, Any]:
-    """A mention as the API and the JSON export show it: never ``raw``, always redacted."""
+    """A mention as the API shows it: never ``raw``, every string redacted."""
+    result: dict[str, Any] = redact_data(mention_fields(row, public_url))
+    return result
+
+
+def mention_fields(row: MentionRow, public_url: str | None = None) -> dict[str, Any]:
+    """A mention's fields for the API and the exports, never ``raw``; not yet redacted."""
     data: dict[str, Any] = {
         "id": row.id,
         "source": row.source,
@@ -140,8 +146,7 @@ def mention_json(row: MentionRow, public_url: str | None = None) -> dict[str, An
         data["verdict_at"] = iso(getattr(row, "verdict_at", None))
     if public_url:
         data["inbox_url"] = f"{public_url}/mentions/{row.id}"
-    result: dict[str, Any] = redact_data(data)
-    return result
+    return data
 
 
 # ---------------------------------------------------------------- helpers

@@ -23,14 +23,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Config
-from monitor.errors import MonitorError
 from monitor.store import Store
 from monitor.web import charts, words
 from monitor.web.auth import Guard, LoginLimiter, PasswordCheck, csrf_field, new_session_key
@@ -139,15 +137,6 @@ def _routes() -> list[BaseRoute]:
     return found
 
 
-def _healthz(request: Request) -> Response:
-    """Fallback for uptime checks when monitor.web.api (which owns /healthz) is absent."""
-    try:
-        request.app.state.store.revision()
-    except MonitorError:
-        return JSONResponse({"status": "error"}, status_code=503)
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(
     config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow
 ) -> Starlette:
@@ -156,7 +145,6 @@ def create_app(
     static = resources.files("monitor.web").joinpath("static")
     routes = [
         *_routes(),
-        Route("/healthz", _healthz, methods=["GET"], name="healthz_fallback"),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]
     app = InboxApp(

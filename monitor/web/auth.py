@@ -156,10 +156,6 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-def is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
-
-
 class Guard:
     """Pure ASGI middleware inside the session middleware: login and CSRF for every page."""
 

@@ -23,9 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from monitor.store import Store
+from monitor.redact import redact
+from monitor.store import MentionRow, Store
 from monitor.store.listing import ListingError, MentionFilter, list_mentions
-from monitor.web.api import error, iso, mention_json, query_filter
+from monitor.web.api import error, mention_fields, query_filter
 
 BATCH = 1000
 COLUMNS = (
@@ -61,40 +62,51 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def _rows(store: Store, flt: MentionFilter, order: str) -> Iterator[Any]:
+def _batches(store: Store, flt: MentionFilter, order: str) -> Iterator[list[MentionRow]]:
     cursor: str | None = None
     while True:
         page = list_mentions(store, flt, order=order, limit=BATCH, cursor=cursor)
-        yield from page.rows
+        yield page.rows
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
 
 
-def _csv_line(values: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow([safe_cell(v) for v in values])
-    return out.getvalue()
+def _csv_cells(row: MentionRow) -> list[Any]:
+    data = mention_fields(row)
+    data["reasons"] = "; ".join(data["reasons"] or [])
+    data["engagement"] = json.dumps(data["engagement"] or {}, sort_keys=True)
+    data["negative"] = "yes" if data["negative"] else "no"
+    return [safe_cell(redact(v) if isinstance(v, str) else v) for v in map(data.get, COLUMNS)]
 
 
 def _csv(store: Store, flt: MentionFilter, order: str) -> Iterator[str]:
-    yield _csv_line(list(COLUMNS))
-    for row in _rows(store, flt, order):
-        data = mention_json(row)
-        data["first_seen_at"], data["created_at"] = iso(row.first_seen_at), iso(row.created_at)
-        data["reasons"] = "; ".join(data["reasons"] or [])
-        data["engagement"] = json.dumps(data["engagement"] or {}, sort_keys=True)
-        data["negative"] = "yes" if data["negative"] else "no"
-        yield _csv_line([data.get(c) for c in COLUMNS])
+    """The CSV, a batch of rows per chunk."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for rows in _batches(store, flt, order):
+        writer.writerows(_csv_cells(row) for row in rows)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.getvalue():
+        yield out.getvalue()
 
 
 def _json(store: Store, flt: MentionFilter, order: str, public_url: str | None) -> Iterator[str]:
-    yield "["
-    first = True
-    for row in _rows(store, flt, order):
-        yield ("\n" if first else ",\n") + json.dumps(mention_json(row, public_url))
-        first = False
-    yield "\n]\n"
+    """A JSON list, a batch of mentions per chunk. MASK needs no JSON escaping and every
+    secret is also known in its JSON-escaped form, so redacting the text is enough."""
+    sep = "["
+    for rows in _batches(store, flt, order):
+        if rows:
+            yield (
+                sep
+                + "\n"
+                + redact(",\n".join(json.dumps(mention_fields(r, public_url)) for r in rows))
+            )
+            sep = ","
+    yield ("[" if sep == "[" else "") + "\n]\n"
 
 
 def _export(request: Request, kind: str) -> Response:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,10 +12,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors import load_connector
+from connectors.base import Connector, Usage
+from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.store import DEAD, PENDING, SENDING, SENT, AlertRow, SourceHealthRow, Store
+from monitor.http import make_client
+from monitor.store import DEAD, PENDING, SENDING, SENT, AlertRow, SourceHealthRow, Store, StoreState
 from monitor.store.answers import Notice, recent_alerts, retry_alert, source_notices
 from monitor.web.render import render
+
+log = logging.getLogger(__name__)
 
 ALERT_STATES = {
     PENDING: "waiting to be sent",
@@ -44,6 +51,20 @@ class SourceState:
     health: SourceHealthRow | None
     notices: list[Notice] = field(default_factory=list)
     configured: bool = True
+    usage: Usage | None = None
+
+    @property
+    def budget(self) -> tuple[str, str] | None:
+        """A metered source's budget this month, in words, and its css class."""
+        u = self.usage
+        if u is None or not u.limit:
+            return None
+        cost = f" (about ${u.cost_usd:.2f})" if u.cost_usd is not None else ""
+        said = f"{u.used:,} of {u.limit:,} {u.unit} in {u.period}{cost}"
+        if u.used >= u.limit:
+            return f"Budget used up: {said}; polling is paused until next month", "state-bad"
+        share = u.used / u.limit
+        return f"Budget: {said}, {share:.0%}", "state-warn" if share >= 0.8 else ""
 
     @property
     def state(self) -> tuple[str, str]:
@@ -70,6 +91,34 @@ class SourceState:
         return DEFAULT_FIX
 
 
+def usages(config: Config, store: Store) -> dict[str, Usage]:
+    """This month's use of each metered source (X), as ``stats`` reports it. Only the
+    sources that meter are built, and none of them makes a request to tell."""
+    found: dict[str, Usage] = {}
+    metered = {
+        name: cls
+        for name, cfg in config.sources.items()
+        if getattr(cfg, "enabled", True)
+        and (cls := load_connector(name)).usage is not Connector.usage
+    }
+    if not metered:
+        return found
+    with make_client() as http:
+        for name, cls in metered.items():
+            try:
+                connector = cls(config.sources[name], http, StoreState(store, name))
+                try:
+                    usage = connector.usage()
+                finally:
+                    connector.close()
+            except MonitorError as exc:
+                log.warning("%s: its budget cannot be read: %s", name, exc)
+                continue
+            if usage is not None:
+                found[name] = usage
+    return found
+
+
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
@@ -82,6 +131,7 @@ def sources(request: Request) -> Response:
     store = _store(request)
     health = store.health()
     notices = source_notices(store)
+    metered = usages(config, store)
     rows = [
         SourceState(
             name,
@@ -89,6 +139,7 @@ def sources(request: Request) -> Response:
             format_duration(cfg.every) if getattr(cfg, "every", None) else "",
             health.get(name),
             notices.get(name, []),
+            usage=metered.get(name),
         )
         for name, cfg in config.sources.items()
     ]

@@ -129,7 +129,8 @@ class WebServer:
             )
         else:
             access = "password required"
-        log.info("inbox at %s (%s)", self.url, access)
+        served = f"served on {self.web.listen.rpartition(':')[0]}:{self.port}, "
+        log.info("inbox at %s (%s%s)", self.url, served if self.web.public_url else "", access)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -142,7 +142,10 @@ def test_no_password_on_loopback_is_open(tmp_path: Path, make_client: AppMaker) 
 
 
 def test_secrets_never_reach_a_page(logged_in: TestClient) -> None:
-    pages = ["/", "/?view=all", "/mentions/1", "/mentions/2", "/sources", "/alerts", "/login"]
+    pages = [
+        *("/", "/?view=all", "/mentions/1", "/mentions/2", "/mentions/1/ack"),
+        *("/sources", "/alerts", "/login", "/export.csv", "/export.json", "/healthz"),
+    ]
     for path in pages:
         text = logged_in.get(path).text
         assert PASSWORD not in text and API_TOKEN not in text, path

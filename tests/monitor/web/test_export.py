@@ -130,3 +130,16 @@ def test_the_api_needs_no_csrf_token_with_its_bearer_token_in_the_real_app(
         assert client.get("/healthz").json() == {"status": "ok"}
     row = kit.store.mention(kit.ids["angry"])
     assert row is not None and row.status == "resolved"
+
+
+def test_a_configured_secret_in_a_post_reaches_no_export_and_no_answer(kit: Kit) -> None:
+    from monitor.redact import REDACTOR
+
+    secret = "hunter2-c0ffee-4242"
+    REDACTOR.add(secret)
+    put(kit.store, [new(f'Acme leaked "{secret}" in a post', author=secret)])
+    for path in ("/export.csv", "/export.json", "/api/mentions"):
+        answer = kit.client.get(path, headers=BEARER)
+        assert answer.status_code == 200
+        assert secret not in answer.text and "[secret]" in answer.text, path
+    json.loads(kit.client.get("/export.json").text)  # still valid JSON

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from monitor.config import Config
+from monitor.config import Config, parse_config
 from monitor.store import Reading, Store
 from monitor.store.answers import recent_alerts
 from monitor.web import pages
@@ -17,6 +17,7 @@ from tests.monitor.web.conftest import (
     HOSTILE,
     WEB,
     AppMaker,
+    config_text,
     csrf_of,
     fill,
     log_in,
@@ -263,3 +264,19 @@ def test_a_store_config_without_web_section_serves_open_on_loopback(
     assert inbox_config.web.password is not None
     open_inbox = make_client(make_config(tmp_path))
     assert ids_in(open_inbox.get("/").text) == [1, 2]
+
+
+def test_a_metered_source_shows_its_budget(tmp_path: Path, make_client: AppMaker) -> None:
+    raw = config_text(tmp_path / "inbox.db").replace(
+        "  hackernews: {}\n",
+        "  hackernews: {}\n  x:\n    bearer_token: tok-123456789\n    monthly_read_budget: 1000\n",
+    )
+    client = make_client(parse_config(raw, base_dir=tmp_path))
+    store: Store = client.app.state.store  # type: ignore[attr-defined]
+    month = f"{datetime.now(UTC):%Y-%m}"
+    store.state_set("x", f"reads:{month}", "850")  # as the X connector counts its reads
+    page = client.get("/sources").text
+    assert f"Budget: 850 of 1,000 posts read in {month} (about $4.25), 85%" in page
+    assert "tok-123456789" not in page
+    store.state_set("x", f"reads:{month}", "1000")
+    assert "Budget used up: 1,000 of 1,000" in client.get("/sources").text

@@ -101,6 +101,31 @@ def test_web_serves_healthz_and_pages_without_taking_the_run_lock(
     assert PASSWORD not in web.output
 
 
+def test_behind_a_proxy_that_strips_the_prefix_links_keep_it(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    config = tmp_path / "config.yaml"
+    web_section = (
+        "web:\n  listen: 127.0.0.1:0\n  public_url: https://shop.example/monitor\n"
+        f"  password: {PASSWORD}\n"
+    )
+    config.write_text(config_text(tmp_path / "m.db", web_section))
+    web = Process("web", "-c", str(config))
+    processes.append(web)
+    port = web.wait_for(r"served on 127\.0\.0\.1:(\d+), password required").group(1)
+    base = f"http://127.0.0.1:{port}"
+    # What Caddy's handle_path /monitor/* passes on: the path without the prefix.
+    home = httpx.get(base + "/", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert home.status_code == 303 and home.headers["location"] == "/monitor/login?next=%2F"
+    login = httpx.get(base + "/login", timeout=10)
+    cookie = login.headers["set-cookie"].lower()
+    assert "path=/monitor" in cookie and "secure" in cookie
+    assert 'action="/monitor/login"' in login.text
+    assert 'href="/monitor/static/app.css"' in login.text
+    assert httpx.get(base + "/static/app.css", timeout=10).status_code == 200
+    assert web.stop() == 0
+
+
 def test_web_refuses_to_listen_beyond_loopback_without_a_password(
     write_config: ConfigWriter, tmp_path: Path
 ) -> None:
@@ -163,3 +188,34 @@ def test_demo_serves_its_replay_until_ctrl_c(processes: list[Process]) -> None:
     assert "Roastery Lane" in page and "Acme Coffee" in page
     demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert demo.proc.wait(timeout=30) == 0
+
+
+def test_check_describes_the_inbox(tmp_path: Path, write_config: ConfigWriter) -> None:
+    config = write_config(
+        config_text(
+            tmp_path / "m.db",
+            "web:\n  listen: 0.0.0.0:8080\n  password: ${PW}\n"
+            "  public_url: https://shop.example/monitor\n",
+        )
+    )
+    result = CliRunner().invoke(cli, ["check", "-c", str(config)], env={"PW": PASSWORD})
+    assert result.exit_code == 0, result.output
+    assert "served by `run` at http://0.0.0.0:8080/" in result.output
+    assert "opened at https://shop.example/monitor/ (path prefix /monitor)" in result.output
+    assert "password: set" in result.output and PASSWORD not in result.output
+
+
+def test_mentions_ack_needs_neither_channel_nor_inbox_secrets(
+    tmp_path: Path, write_config: ConfigWriter
+) -> None:
+    from tests.monitor.web.conftest import fill, make_config
+
+    fill(make_config(tmp_path))
+    text = config_text(
+        tmp_path / "inbox.db",
+        "web:\n  listen: 0.0.0.0:8080\n  password: ${MM_UNSET_PW}\n",
+    ).replace("    - type: console\n", "    - type: slack\n      webhook_url: ${MM_UNSET_HOOK}\n")
+    config = write_config(text, name="secretless.yaml")
+    result = CliRunner().invoke(cli, ["mentions", "ack", "1", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "mention #1: new -> acknowledged" in result.output
