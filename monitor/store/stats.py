@@ -1,16 +1,16 @@
 """The figures of the brand pages and the mention's spread chart, as queries over the Store.
 
-Every query of a brand reads the range of ``ix_mentions_brand_created`` (brand, posted at)
-for its window, so a page costs the same however much older history is stored:
+A brand page reads its window of ``ix_mentions_brand_created`` (brand, posted at) twice,
+so it costs the same however much older history is stored:
 
-- ``daily_counts``: mentions, negative mentions and negatives still unanswered per day, in
-  one query grouped by hour (days are cut in Python, so they can follow a time zone);
+- ``window_counts``: mentions, negatives and negatives still unanswered per day, and per
+  source, in one query grouped by hour and source (days are cut in Python, so they can
+  follow a time zone);
+- ``_negatives``: the window's negatives with their first sent alert, for the response
+  times (as ``mention-monitor stats`` computes them, monitor/followup.py
+  ``response_stats``, for one brand) and the worst negatives;
 - ``spike_days``: the days a spike alert was queued for the brand (monitor/spikes.py
   records a spike as outbox rows of kind ``spike`` keyed ``<brand>@<time>``);
-- ``response_times``: as ``mention-monitor stats`` computes them (monitor/followup.py
-  ``response_stats``), for one brand: the negatives of the window, then the first sent
-  alert of just those mentions;
-- ``busiest_sources``, ``top_negatives``;
 - ``escalations``: when a tracked mention reached ``spreading`` and ``viral`` (the
   escalation alerts queued with the reading that found it, monitor/spread.py).
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, select
+from sqlalchemy import Integer, Select, and_, case, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.followup import BrandResponse
@@ -79,6 +79,7 @@ class BrandFigures:
     spikes: set[date]
     response: BrandResponse
     sources: list[SourceCount] = field(default_factory=list)
+    top: list[MentionRow] = field(default_factory=list)  # the worst negatives
 
     @property
     def mentions(self) -> int:
@@ -112,32 +113,49 @@ def _in_window(brand: str, window: Window) -> ColumnElement[bool]:
     )
 
 
-def daily_query(store: Store, brand: str, window: Window) -> Select[Any]:
-    """(hour, mentions, negatives, negatives still new) of the brand's window, by hour."""
+def daily_query(store: Store, brand: str, window: Window, *, by_source: bool) -> Select[Any]:
+    """(hour, source or "", mentions, negatives, negatives still new) of the brand's window."""
     hour = _hour(store).label("hour")
+    source = MentionRow.source if by_source else literal("")
     negative = func.sum(MentionRow.negative.cast(Integer))
     unanswered = case((and_(MentionRow.negative.is_(True), MentionRow.status == NEW), 1), else_=0)
+    query = select(hour, source, func.count(), negative, func.sum(unanswered))
+    query = query.where(_in_window(brand, window))
+    return query.group_by(hour, MentionRow.source) if by_source else query.group_by(hour)
+
+
+def window_counts(
+    store: Store, brand: str, window: Window, *, by_source: bool = True
+) -> tuple[list[DayCount], list[SourceCount]]:
+    """One DayCount for every day of the window (days without mentions too), and (with
+    ``by_source``) the brand's sources by mentions, busiest first: one read of the window."""
+    totals: dict[date, list[int]] = {d: [0, 0, 0] for d in window.days}
+    sources: dict[str, list[int]] = {}
+    query = daily_query(store, brand, window, by_source=by_source)
+    with store.session() as s:
+        for stamp, source, n, neg, open_ in s.execute(query):
+            at = datetime.strptime(str(stamp), "%Y-%m-%d %H").replace(tzinfo=UTC)
+            row = totals.get(at.astimezone(window.tz).date())
+            if row is None:
+                continue
+            both = (row, sources.setdefault(str(source), [0, 0, 0])) if by_source else (row,)
+            for counts in both:
+                counts[0] += int(n)
+                counts[1] += int(neg or 0)
+                counts[2] += int(open_ or 0)
+    busiest = sorted(sources.items(), key=lambda item: (-item[1][0], item[0]))
     return (
-        select(hour, func.count(), negative, func.sum(unanswered))
-        .where(_in_window(brand, window))
-        .group_by(hour)
+        [DayCount(d, *totals[d]) for d in window.days],
+        [SourceCount(name, n, neg) for name, (n, neg, _) in busiest],
     )
 
 
 def daily_counts(store: Store, brand: str, window: Window) -> list[DayCount]:
-    """One DayCount for every day of the window (days without mentions too)."""
-    query = daily_query(store, brand, window)
-    totals: dict[date, list[int]] = {d: [0, 0, 0] for d in window.days}
-    with store.session() as s:
-        for stamp, n, neg, open_ in s.execute(query):
-            at = datetime.strptime(str(stamp), "%Y-%m-%d %H").replace(tzinfo=UTC)
-            day = at.astimezone(window.tz).date()
-            if day in totals:
-                row = totals[day]
-                row[0] += int(n)
-                row[1] += int(neg or 0)
-                row[2] += int(open_ or 0)
-    return [DayCount(d, *totals[d]) for d in window.days]
+    return window_counts(store, brand, window, by_source=False)[0]
+
+
+def busiest_sources(store: Store, brand: str, window: Window, limit: int = 5) -> list[SourceCount]:
+    return window_counts(store, brand, window)[1][:limit]
 
 
 def spike_days(store: Store, brand: str, window: Window) -> set[date]:
@@ -158,13 +176,10 @@ def spike_days(store: Store, brand: str, window: Window) -> set[date]:
     return days & set(window.days)
 
 
-def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
-    """The brand's negatives posted since ``since``: posted -> first alert sent, alert ->
-    first answer, still unanswered; the same figures as followup.response_stats.
-
-    One statement: the brand's window of the brand index, each negative's sent alerts
-    looked up by ``ix_alerts_mention``.
-    """
+def _negatives(store: Store, brand: str, since: datetime) -> list[Any]:
+    """Each negative of the brand posted since ``since``: (id, status, posted, first
+    answer, first alert sent, severity, engagement, score). One statement: the brand's
+    window of the brand index, each negative's sent alerts by ``ix_alerts_mention``."""
     sent = and_(AlertRow.mention_id == MentionRow.id, AlertRow.kind == "mention")
     query = (
         select(
@@ -173,6 +188,9 @@ def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
             MentionRow.created_at,
             MentionRow.acked_at,
             func.min(AlertRow.sent_at),
+            MentionRow.severity,
+            MentionRow.engagement,
+            MentionRow.compound,
         )
         .join(AlertRow, and_(sent, AlertRow.status == SENT), isouter=True)
         .where(
@@ -182,10 +200,14 @@ def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
         )
         .group_by(MentionRow.id)
     )
-    out = BrandResponse()
     with store.session() as s:
-        rows = list(s.execute(query))
-    for mention_id, status, created_at, acked_at, alerted_at in rows:
+        return list(s.execute(query))
+
+
+def _response(negatives: list[Any]) -> BrandResponse:
+    """As followup.response_stats adds up one brand's negatives."""
+    out = BrandResponse()
+    for mention_id, status, created_at, acked_at, alerted_at, *_ in negatives:
         out.negatives += 1
         out.by_status[status] = out.by_status.get(status, 0) + 1
         if alerted_at is not None:
@@ -200,66 +222,52 @@ def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
     return out
 
 
-def busiest_sources(store: Store, brand: str, window: Window, limit: int = 5) -> list[SourceCount]:
-    """The brand's sources by mentions in the window, busiest first."""
-    n = func.count().label("n")
-    query = (
-        select(MentionRow.source, n, func.sum(MentionRow.negative.cast(Integer)))
-        .where(_in_window(brand, window))
-        .group_by(MentionRow.source)
-        .order_by(n.desc(), MentionRow.source)
-        .limit(limit)
-    )
-    with store.session() as s:
-        return [SourceCount(str(src), int(c), int(neg or 0)) for src, c, neg in s.execute(query)]
+def response_times(store: Store, brand: str, since: datetime) -> BrandResponse:
+    """The brand's negatives posted since ``since``: posted -> first alert sent, alert ->
+    first answer, still unanswered; the same figures as followup.response_stats."""
+    return _response(_negatives(store, brand, since))
 
 
 def engagement_total(engagement: dict[str, int]) -> int:
     return sum(v for k, v in engagement.items() if k not in NOT_COUNTED)
 
 
-def top_negatives(store: Store, brand: str, since: datetime, limit: int = 5) -> list[MentionRow]:
-    """The brand's worst negatives posted since ``since``: high severity first, then the
-    most engagement, then the most negative score (as the spike alert lists them).
-
-    Only the few columns that rank them are read for the whole window; the full rows
-    just for the ``limit`` kept.
-    """
+def _worst(store: Store, negatives: list[Any], limit: int) -> list[MentionRow]:
+    ranked = sorted(
+        negatives,
+        key=lambda r: (-SEVERITY_RANK.get(r[5], 0), -engagement_total(r[6] or {}), r[7], r[0]),
+    )[:limit]
+    order = {int(r[0]): i for i, r in enumerate(ranked)}
+    if not order:
+        return []
     with store.session() as s:
-        ranked = sorted(
-            s.execute(
-                select(
-                    MentionRow.id, MentionRow.severity, MentionRow.engagement, MentionRow.compound
-                ).where(
-                    MentionRow.brand == brand,
-                    MentionRow.created_at >= since,
-                    MentionRow.negative.is_(True),
-                )
-            ),
-            key=lambda r: (
-                -SEVERITY_RANK.get(r[1], 0),
-                -engagement_total(r[2] or {}),
-                r[3],
-                r[0],
-            ),
-        )[:limit]
-        order = {r[0]: i for i, r in enumerate(ranked)}
         rows = list(s.scalars(select(MentionRow).where(MentionRow.id.in_(list(order)))))
     return sorted(rows, key=lambda r: order[r.id])
 
 
+def top_negatives(store: Store, brand: str, since: datetime, limit: int = 5) -> list[MentionRow]:
+    """The brand's worst negatives posted since ``since``: high severity first, then the
+    most engagement, then the most negative score (as the spike alert lists them). Only
+    the columns that rank them are read for the whole window, full rows for those kept."""
+    return _worst(store, _negatives(store, brand, since), limit)
+
+
 def brand_figures(
-    store: Store, brand: str, now: datetime, *, days: int = DAYS, tz: tzinfo = UTC
+    store: Store, brand: str, now: datetime, *, days: int = DAYS, tz: tzinfo = UTC, top: int = 5
 ) -> BrandFigures:
-    """The figures of one brand over the last ``days`` days (its busiest sources too)."""
+    """The figures of one brand over the last ``days`` days: two reads of its window (all
+    its mentions by hour and source; its negatives with their alerts), and its spikes."""
     window = Window.last_days(now, days, tz)
+    counts, sources = window_counts(store, brand, window)
+    negatives = _negatives(store, brand, window.start)
     return BrandFigures(
         brand,
         window,
-        daily_counts(store, brand, window),
+        counts,
         spike_days(store, brand, window),
-        response_times(store, brand, window.start),
-        busiest_sources(store, brand, window),
+        _response(negatives),
+        sources[:5],
+        _worst(store, negatives, top),
     )
 
 

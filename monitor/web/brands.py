@@ -34,7 +34,6 @@ from monitor.store.stats import (
     daily_counts,
     has_mentions,
     spike_days,
-    top_negatives,
 )
 from monitor.web.charts import daily_chart
 from monitor.web.feeds import feed_path
@@ -121,7 +120,6 @@ def brand_page(request: Request) -> Response:
     now = request.app.state.clock()
     figures = brand_figures(store, name, now)
     r = figures.response
-    top = top_negatives(store, name, figures.window.start)
     context = {
         "name": name,
         "figures": figures,
@@ -131,7 +129,7 @@ def brand_page(request: Request) -> Response:
         "to_alert": human(r.median(r.post_to_alert)),
         "to_answer": human(r.median(r.alert_to_ack)),
         "answered": len(r.alert_to_ack),
-        "top": top,
+        "top": figures.top,
         "inbox_url": inbox_url(request, name),
         "brands_url": f"{_root(request)}/brands",
         "feed_url": feed_url(request, name),

@@ -15,7 +15,8 @@ brand names are the owner's text and a mention's the stranger's, so both are esc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -52,16 +53,24 @@ def _n(value: float) -> str:
 
 
 def _ticks(top: int) -> list[int]:
-    """0 and up to three round steps reaching ``top`` or just past it."""
+    """0 and up to four round steps (1, 2 or 5 times a power of ten) reaching ``top``."""
     if top <= 0:
         return [0]
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000):
-        if top / step <= 4:
-            break
-    else:
-        step = 10 ** len(str(top // 4))
-    last = -(-top // step) * step
-    return list(range(0, last + 1, step))
+    base = 1
+    while True:
+        for m in (1, 2, 5):
+            step = m * base
+            if top <= 4 * step:
+                return list(range(0, -(-top // step) * step + 1, step))
+        base *= 10
+
+
+def _short(n: int) -> str:
+    """A tick's number in few characters: 950, 1.5k, 20k, 1.2M."""
+    for size, unit in ((1_000_000, "M"), (1000, "k")):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
+    return str(n)
 
 
 def _svg_open(label: str, height: int, css: str) -> list[str]:
@@ -73,13 +82,13 @@ def _svg_open(label: str, height: int, css: str) -> list[str]:
     ]
 
 
-def _y_axis(ticks: list[int], y: Any, unit: str, height: int) -> list[str]:
+def _y_axis(ticks: list[int], y: Callable[[float], float], unit: str) -> list[str]:
     parts = ['<g class="axis axis-y">']
     for t in ticks:
         ty = _n(y(t))
         css = "zero" if t == 0 else "grid"
         parts.append(f'<line class="{css}" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty}" y2="{ty}"/>')
-        parts.append(f'<text class="tick" x="{LEFT - 6}" y="{ty}" dy="0.35em">{t}</text>')
+        parts.append(f'<text class="tick" x="{LEFT - 6}" y="{ty}" dy="0.35em">{_short(t)}</text>')
     parts.append(f'<text class="axis-title" x="{LEFT}" y="{TOP - 8}">{escape(unit)}</text>')
     parts.append("</g>")
     return parts
@@ -90,9 +99,12 @@ def _day(d: date) -> str:
 
 
 def daily_chart(
-    brand: str, days: Sequence[DayCount], spikes: set[date] | frozenset[date] = frozenset(),
-    *, compact: bool = False,
-) -> Markup:  # fmt: skip
+    brand: str,
+    days: Sequence[DayCount],
+    spikes: AbstractSet[date] = frozenset(),
+    *,
+    compact: bool = False,
+) -> Markup:
     """Mentions and negative mentions of ``brand`` per day; spike days marked.
 
     ``compact``: a small chart for a list of brands (no axis titles, fewer labels).
@@ -123,11 +135,11 @@ def daily_chart(
         parts += [
             f'<line class="zero" x1="{left}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}"/>',
             f'<text class="tick" x="{left - 4}" y="{_n(y(ticks[-1]))}" dy="0.35em">'
-            f"{ticks[-1]}</text>",
+            f"{_short(ticks[-1])}</text>",
             f'<text class="tick" x="{left - 4}" y="{bottom}" dy="0.35em">0</text>',
         ]
     else:
-        parts += _y_axis(ticks, y, "mentions per day", height)
+        parts += _y_axis(ticks, y, "mentions per day")
     parts.append('<g class="axis axis-x">')
     every = 7 if not compact else 10
     for i, d in enumerate(days):
@@ -214,7 +226,7 @@ def spread_chart(
         return bottom - v * scale
 
     parts = _svg_open(label, height, "chart-spread")
-    parts += _y_axis(ticks, y, "engagement", height)
+    parts += _y_axis(ticks, y, "engagement")
     parts.append('<g class="axis axis-x">')
     shown = [readings[0]] if len(readings) == 1 else [readings[0], readings[-1]]
     for r, anchor in zip(shown, ("start", "end"), strict=False):

@@ -52,8 +52,12 @@ def test_every_day_of_the_window_is_counted_once(month: tuple[Store, Month]) -> 
 
 
 def test_the_brand_figures(month: tuple[Store, Month]) -> None:
-    store, _ = month
+    store, written = month
     figures = brand_figures(store, BRAND, NOW)
+    assert [r.id for r in figures.top] == [
+        r.id for r in top_negatives(store, BRAND, figures.window.start)
+    ]
+    assert figures.top[0].id == written.ids["open5"]
     assert (figures.mentions, figures.negatives, figures.unanswered) == (14, 9, 7)
     assert figures.share_negative == pytest.approx(9 / 14)
     assert figures.spikes == {TODAY}

@@ -215,3 +215,15 @@ def test_under_a_path_prefix_the_links_keep_it(tmp_path: Path) -> None:
             assert re.search(r'href="/monitor/mentions/\d+"', page)
     finally:
         store.close()
+
+
+def test_a_brand_without_mentions_says_so(world: tuple[TestClient, Store, Month]) -> None:
+    client, _, _ = world
+    page = client.get(url("Quiet Tea"))
+    assert page.status_code == 200
+    assert "No mentions of Quiet Tea in the last 30 days yet." in page.text
+    assert "<svg" not in page.text
+    figures = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page.text))
+    assert figures["Mentions"] == "0" and figures["Negative"] == "0 (-)"
+    assert figures["Median time from your alert to your answer"] == "-"
+    assert "No negative mentions in the last 30 days." in page.text

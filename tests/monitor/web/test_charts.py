@@ -139,3 +139,14 @@ def test_a_single_reading_is_one_point() -> None:
     svg = parse(spread_chart("Acme", [Reading(at, {"likes": 0})], []))
     assert len(points(svg, "point")) == 1
     assert points(svg, "zero")
+
+
+def test_big_numbers_make_short_round_ticks() -> None:
+    at = datetime(2026, 11, 25, 21, 15, tzinfo=UTC)
+    readings = [
+        Reading(at, {"likes": 12_000}),
+        Reading(at + timedelta(hours=1), {"likes": 123_456}),
+    ]
+    svg = parse(spread_chart("Acme", readings, []))
+    ticks = [t.text for t in points(svg, "tick") if "tick-x" not in (t.get("class") or "")]
+    assert ticks == ["0", "50k", "100k", "150k"]
