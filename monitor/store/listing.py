@@ -229,7 +229,8 @@ def _urgent(
 
     Within a bucket, each (status, negative) pair the filter leaves open is its own index
     range (ix_mentions_urgent), merged here by first seen: one query over every status
-    would have SQLite read the whole bucket to sort it.
+    would have SQLite read the whole bucket to sort it. (A status outside STATUSES, which
+    Store.set_status never writes, is not listed in this order.)
     """
     seen, ident = MentionRow.first_seen_at, MentionRow.id
     statuses = STATUSES if flt.status is None else (flt.status,)

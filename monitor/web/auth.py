@@ -17,20 +17,23 @@
 Open without a session: ``/login``, ``/healthz``, ``/static/*``; ``/api/*`` and
 ``/feeds/*``, which check their own token (the API a bearer token, never a cookie, so a
 forged cross-site request carries no authority there); the exports with a valid bearer
-token. Everything else needs a logged-in session, or the password-less open inbox.
+token. Everything else needs a logged-in session, or the password-less open inbox, which
+answers only requests addressed to this machine's own names (localhost, 127.0.0.1, ::1) or
+to ``web.public_url``'s host, so that another site cannot read it by DNS rebinding.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from markupsafe import Markup, escape
 from starlette.datastructures import Headers
@@ -176,11 +179,21 @@ class Guard:
         ):
             await self.app(scope, receive, send)
             return
+        if state.password_check is None and not _local_host(request, state.public_url):
+            # An open inbox answers only to this machine's own names: a web page elsewhere
+            # that points its own name at 127.0.0.1 (DNS rebinding) reads nothing.
+            message = (
+                "This inbox has no password, so it answers only at 127.0.0.1 or localhost "
+                "(or web.public_url). Open it there, or set web.password."
+            )
+            await _error(request, 421, message)(scope, receive, send)
+            return
         logged_in = state.password_check is None or request.session.get("auth") is True
         if not logged_in and path not in OPEN_PATHS:
-            target = path + (
-                f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else ""
-            )
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = path + (f"?{query}" if query else "")
+            if scope["method"] not in SAFE_METHODS:
+                target = "/"  # a button pressed after the login expired: press it again
             login = f"{scope.get('root_path', '')}/login?next={quote(target, safe='')}"
             await RedirectResponse(login, status_code=303)(scope, receive, send)
             return
@@ -203,6 +216,19 @@ class Guard:
         # The endpoints are sync functions: they read the parsed form from request.state.
         scope.setdefault("state", {})["form"] = form
         await self.app(scope, _replay(body), send)
+
+
+def _local_host(request: Request, public_url: str | None) -> bool:
+    """The request names this machine (localhost, 127.x, ::1) or the public_url's host."""
+    host = (request.url.hostname or "").strip("[]").lower()
+    if public_url and host == (urlsplit(public_url).hostname or "").lower():
+        return True
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -52,6 +52,8 @@ class SourceState:
     notices: list[Notice] = field(default_factory=list)
     configured: bool = True
     usage: Usage | None = None
+    #: In the config, but left out here because its secret is not set (`mention-monitor web`).
+    left_out: bool = False
 
     @property
     def budget(self) -> tuple[str, str] | None:
@@ -70,6 +72,8 @@ class SourceState:
     def state(self) -> tuple[str, str]:
         """(words, css class): working, failing, waiting, not polled yet, disabled."""
         h = self.health
+        if self.left_out:
+            return "configured; its secret is not set for this inbox", "state-warn"
         if not self.configured:
             return "no longer in the configuration", "state-warn"
         if not self.enabled:
@@ -143,11 +147,24 @@ def sources(request: Request) -> Response:
         )
         for name, cfg in config.sources.items()
     ]
-    # Sources polled once but no longer configured still tell their story.
+    # Sources polled once but no longer configured (or whose secret this process does not
+    # have: `mention-monitor web` needs none) still tell their story.
+    left_out = {
+        line.split(":", 1)[0].removeprefix("source ")
+        for line in config.left_out
+        if line.startswith("source ")
+    }
     rows += [
-        SourceState(name, False, "", row, notices.get(name, []), configured=False)
-        for name, row in sorted(health.items())
-        if name not in config.sources
+        SourceState(
+            name,
+            False,
+            "",
+            health.get(name),
+            notices.get(name, []),
+            configured=False,
+            left_out=name in left_out,
+        )
+        for name in sorted((set(health) | left_out) - set(config.sources))
     ]
     return render(request, "sources.html", {"sources": rows})
 

@@ -131,6 +131,7 @@ def make_client(inbox_store: Store) -> Iterator[AppMaker]:
     clients: list[TestClient] = []
 
     def make(config: Config, **kwargs: Any) -> TestClient:
+        kwargs.setdefault("base_url", "http://127.0.0.1:8080")  # as a browser here names it
         client = TestClient(create_app(config, inbox_store), **kwargs)
         clients.append(client)
         return client

@@ -55,6 +55,21 @@ def test_login_is_rate_limited_per_address(inbox: TestClient) -> None:
     assert inbox.get("/", follow_redirects=False).status_code == 303  # still logged out
 
 
+def test_a_logged_out_post_changes_nothing_and_asks_for_the_login(
+    inbox: TestClient, inbox_store: Store
+) -> None:
+    answer = inbox.post("/mentions/1/status", data={"status": "ignored"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=%2F"
+    assert inbox_store.status_changes(1) == []
+
+
+def test_a_huge_form_is_refused(logged_in: TestClient, inbox_store: Store) -> None:
+    token = csrf_of(logged_in.get("/").text)
+    data = {"status": "resolved", "note": "x" * 70_000, "csrf_token": token}
+    answer = logged_in.post("/mentions/1/status", data=data)
+    assert answer.status_code == 413 and inbox_store.status_changes(1) == []
+
+
 def test_the_limiter_forgets_old_failures() -> None:
     limiter = LoginLimiter(max_failures=2, window=timedelta(minutes=5))
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -139,6 +154,34 @@ def test_no_password_on_loopback_is_open(tmp_path: Path, make_client: AppMaker) 
     assert client.get("/", follow_redirects=False).status_code == 200
     assert client.get("/login", follow_redirects=False).status_code == 303
     assert "Log out" not in client.get("/sources").text
+
+
+def test_an_open_inbox_answers_only_to_this_machines_names(
+    tmp_path: Path, make_client: AppMaker
+) -> None:
+    config = make_config(tmp_path)
+    for base in ("http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"):
+        assert make_client(config, base_url=base).get("/").status_code == 200, base
+    # DNS rebinding: a page at attacker.example points its name at 127.0.0.1.
+    rebound = make_client(config, base_url="http://attacker.example:8080")
+    for answer in (rebound.get("/"), rebound.get("/mentions/1"), rebound.post("/logout")):
+        assert answer.status_code == 421
+        assert "Acme Coffee" not in answer.text and "csrf_token" not in answer.text
+    assert rebound.get("/healthz").status_code == 200
+    # With a password the session is the guard: any name the owner uses is fine.
+    assert (
+        make_client(make_config(tmp_path, WEB_PW), base_url="http://shop.lan")
+        .get("/login")
+        .status_code
+        == 200
+    )
+
+
+WEB_PW = f"""
+web:
+  listen: 0.0.0.0:8080
+  password: {PASSWORD}
+"""
 
 
 def test_secrets_never_reach_a_page(logged_in: TestClient) -> None:

@@ -280,3 +280,16 @@ def test_a_metered_source_shows_its_budget(tmp_path: Path, make_client: AppMaker
     assert "tok-123456789" not in page
     store.state_set("x", f"reads:{month}", "1000")
     assert "Budget used up: 1,000 of 1,000" in client.get("/sources").text
+
+
+def test_a_source_whose_secret_this_inbox_lacks_is_not_called_gone(
+    tmp_path: Path, make_client: AppMaker, inbox_store: Store
+) -> None:
+    raw = config_text(tmp_path / "inbox.db").replace(
+        "  hackernews: {}\n", "  hackernews: {}\n  x:\n    bearer_token: ${MM_UNSET_X}\n"
+    )
+    config = parse_config(raw, base_dir=tmp_path, secrets=False)  # as `mention-monitor web`
+    inbox_store.record_success("x", 3, datetime.now(UTC))
+    page = make_client(config).get("/sources").text
+    assert 'x <span class="state-warn">configured; its secret is not set for this inbox' in page
+    assert 'demo <span class="state-warn">no longer in the configuration' in page
