@@ -26,7 +26,7 @@ from monitor.store.tables import (
     SnapshotRow,
     StatusChangeRow,
 )
-from monitor.store.verdicts import VerdictStore
+from monitor.store.verdicts import VerdictStore, mention_or_error
 
 #: Tracked (a next reading is set), as a range: SQLite reads a range from
 #: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``.
@@ -201,12 +201,7 @@ class Store(VerdictStore):
         if status not in STATUSES or status == NEW:
             raise StatusError(f"'{status}' is not a status a mention can be moved to")
         with self.session() as s:
-            row = s.get(MentionRow, mention_id)
-            if row is None:
-                raise StatusError(
-                    f"no mention #{mention_id} in the database "
-                    "(list them with `mention-monitor mentions`)"
-                )
+            row = mention_or_error(s, mention_id)
             old = row.status
             if old == status:
                 return old, status

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from monitor.errors import StatusError
 from monitor.store.base import StoreBase
@@ -64,6 +65,16 @@ class VerdictText:
     negative: bool
 
 
+def mention_or_error(s: Session, mention_id: int) -> MentionRow:
+    """The mention an owner's answer is about, or the error every door shows."""
+    row = s.get(MentionRow, mention_id)
+    if row is None:
+        raise StatusError(
+            f"no mention #{mention_id} in the database (list them with `mention-monitor mentions`)"
+        )
+    return row
+
+
 class VerdictStore(StoreBase):
     """StoreBase plus the owner's verdicts (Store inherits this)."""
 
@@ -80,12 +91,7 @@ class VerdictStore(StoreBase):
         if verdict not in VERDICTS:
             raise StatusError(f"'{verdict}' is not a verdict (use negative or not_negative)")
         with self.session() as s:
-            row = s.get(MentionRow, mention_id)
-            if row is None:
-                raise StatusError(
-                    f"no mention #{mention_id} in the database "
-                    "(list them with `mention-monitor mentions`)"
-                )
+            row = mention_or_error(s, mention_id)
             previous, was_negative = row.verdict, row.negative
             if previous != verdict:
                 negative = verdict == NEGATIVE
