@@ -139,6 +139,13 @@ class Service:
         assert done.returncode == 0, f"mention-monitor {' '.join(args)}: {done.stderr}"
         return done.stdout
 
+    def still_running(self) -> None:
+        """Fail with the service's log if ``mention-monitor run`` has exited."""
+        if self.proc.poll() is not None:
+            pytest.fail(
+                f"mention-monitor run exited with {self.proc.returncode}:\n{self.log_tail()}"
+            )
+
     def log_tail(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
@@ -257,12 +264,14 @@ def driver(browser_paths: tuple[str, str]) -> Iterator[WebDriver]:
 @pytest.fixture
 def browser(driver: WebDriver, service: Service) -> Iterator[Browser]:
     """The browser, logged in to the service's inbox, at desktop width."""
+    service.still_running()
     b = Browser(driver, service.url)
     b.desktop()
     if not b.logged_in():
         b.login(PASSWORD)
     yield b
     b.desktop()
+    service.still_running()
 
 
 @pytest.fixture(scope="module")

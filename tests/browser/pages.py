@@ -9,13 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 WAIT = 30.0
@@ -71,14 +70,26 @@ class Browser:
         self.loads_page(button.click)
 
     def loads_page(self, action: Callable[[], object]) -> None:
-        """Do ``action`` and wait until the page it leads to has replaced this one."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        """Do ``action`` and wait until the page it leads to has replaced this one.
+
+        The old page is marked with a value of its own; a new document does not carry it.
+        While the browser is between two documents the driver may answer with an error
+        ("Node with given id does not belong to the document"): that means "not yet".
+        """
+        self.driver.execute_script("window.__mentionMonitorOldPage = true")
         action()
-        WebDriverWait(self.driver, WAIT).until(staleness_of(old), "no new page came")
-        self.wait_for(
-            lambda: self.driver.execute_script("return document.readyState") == "complete",
-            "the new page never finished loading",
-        )
+
+        def replaced() -> bool:
+            return bool(
+                self.driver.execute_script(
+                    "return window.__mentionMonitorOldPage === undefined"
+                    " && document.readyState === 'complete'"
+                )
+            )
+
+        WebDriverWait(
+            self.driver, WAIT, poll_frequency=0.1, ignored_exceptions=(WebDriverException,)
+        ).until(lambda _: replaced(), "no new page came, or it never finished loading")
 
     # -- mentions ------------------------------------------------------------------------
     def card(self, text: str) -> WebElement:
