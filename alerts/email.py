@@ -50,6 +50,7 @@ from alerts.render import (
     digest_title,
     engagement,
     follow_up,
+    inbox_links,
     is_notice,
     safe_link,
     sentiment,
@@ -140,6 +141,19 @@ def _link(url: str) -> str:
     return f'<a href="{_e(link)}" style="color:#1a5fb4;">{_e(url)}</a>'
 
 
+def _button(words: str, url: str, *, small: bool = False) -> str:
+    """A link to one of our inbox pages (http(s), built by monitor/links.py), shown as a
+    button in a full alert and as a plain link in a digest line. Opening it changes nothing:
+    the Acknowledge page asks for the one click (mail scanners open every link)."""
+    if small:
+        return f'<a href="{_e(url)}" style="color:#1a5fb4;">{_e(words)}</a>'
+    return (
+        f'<a href="{_e(url)}" style="display:inline-block;padding:8px 14px;margin:0 8px 8px 0;'
+        f'border-radius:4px;background:#1a5fb4;color:#ffffff;text-decoration:none;">'
+        f"{_e(words)}</a>"
+    )
+
+
 def _code(value: str) -> str:
     """Our line with its `backticked` commands as <code>, everything HTML-escaped."""
     pieces = value.split("`")
@@ -212,12 +226,15 @@ class EmailChannel(Channel):
                 if alert.details:
                     said = f"{_line(alert.details[0], 200)}: {said}"
             url = terminal_safe(alert.url).strip()
+            links = inbox_links(alert)
             text += [f"{i}. {_line(head, 300)}", f"   {said}"]
-            text += [f"   {url}", ""] if url else [""]
+            text += [f"   {url}"] if url else []
+            text += [f"   {words}: {target}" for words, target in links] + [""]
             items.append(
                 f'<li style="margin:0 0 12px;"><strong>{_e(_line(head, 300))}</strong><br>'
                 f'<span style="color:#333;">{_e(said)}</span>'
                 + (f"<br>{_link(url)}" if url else "")
+                + "".join(f" · {_button(words, target, small=True)}" for words, target in links)
                 + "</li>"
             )
         text.append(self._footer())
@@ -248,11 +265,16 @@ class EmailChannel(Channel):
         )
         text += more_text
         body += more_body
+        links = inbox_links(alert)
+        if links:
+            text += ["", *(f"{words}: {url}" for words, url in links)]
+            body += '<p style="margin:16px 0;">' + " ".join(_button(w, u) for w, u in links)
+            body += "</p>"
         then = follow_up(alert)
         if then is not None:
             text += ["", _line(then, 300)] if text[-1] else [_line(then, 300)]
             body += f'<p style="margin:12px 0;font-size:13px;">{_code(_line(then, 300))}</p>'
-        if not is_notice(alert):
+        if not is_notice(alert) and not links:
             command = f"mention-monitor mentions --brand {shlex.quote(terminal_safe(alert.brand))}"
             text.append(f"List recent mentions with: {command}")
             body += (

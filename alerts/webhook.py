@@ -166,6 +166,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "posts": [post_payload(post) for post in alert.posts],
         "status": alert.status,
         "possible_repeat": alert.possible_repeat,
+        "inbox_url": alert.inbox_url,
+        "ack_url": alert.ack_url,
     }
 
 

@@ -898,6 +898,8 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
     from alerts.base import sample_alert
     from monitor.errors import AlertError
     from monitor.http import make_client
+    from monitor.links import InboxLinks
+    from monitor.models import Alert
     from monitor.service import build_channels
     from monitor.store import Store
 
@@ -909,6 +911,11 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
                 f"no channel '{name}' (channels: {', '.join(known)})", param_hint="--channel"
             )
     chosen = [c for c in config.channels if not names or c.name in names]
+    links = InboxLinks.of(config.web.public_url)
+
+    def with_links(alert: Alert) -> Alert:
+        return links.attach(alert) if links is not None else alert
+
     failed = 0
     with make_client() as http:
         channels = build_channels(chosen, http)
@@ -916,7 +923,7 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
         try:
             for name, channel in channels.items():
                 try:
-                    channel.send(sample_alert(name))
+                    channel.send(with_links(sample_alert(name)))
                 except AlertError as exc:
                     failed += 1
                     click.echo(f"{name}: FAILED: {exc.message}")

@@ -46,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
 from monitor.errors import AlertError, ChannelMisconfigured, MonitorError, StorageError
+from monitor.links import InboxLinks
 from monitor.models import Alert, Digest
 from monitor.store import ChannelWait, DueAlert, Store, stale_before
 
@@ -87,8 +88,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         strict: bool = False,
+        links: InboxLinks | None = None,
     ) -> None:
         self.store = store
+        self.links = links  # web.public_url: each alert then links to its page in the inbox
         self.channels = channels
         self.config = config
         self.clock = clock
@@ -220,6 +223,8 @@ class Dispatcher:
         """Send one message (an alert, or a digest/roll-up of several) and record the outcome."""
         ids = [a.id for a in alerts]
         name = channel.config.name
+        if self.links is not None:
+            alerts = [self.links.attach(a) for a in alerts]
         try:
             if kind is None:
                 channel.send(alerts[0])

@@ -143,6 +143,11 @@ class Alert:
     status: str | None = None  # the mention's status when the alert was claimed
     #: Re-sent after a process stopped mid-send: the channel may have shown it already.
     possible_repeat: bool = False
+    #: The page in the owner's inbox this alert leads to, and the mention's Acknowledge
+    #: (confirm) page while nobody has answered it; set from ``web.public_url``
+    #: (monitor/links.py), None without it.
+    inbox_url: str | None = None
+    ack_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from monitor.dispatcher import Dispatcher, DispatchReport
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
+from monitor.links import InboxLinks
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
@@ -95,7 +96,12 @@ class Service:
             strict=strict,
         )
         self.dispatcher = Dispatcher(
-            self.store, self.channels, config.alerts, clock=clock, strict=strict
+            self.store,
+            self.channels,
+            config.alerts,
+            clock=clock,
+            strict=strict,
+            links=InboxLinks.of(config.web.public_url),
         )
         self.clock = clock
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
