@@ -8,21 +8,42 @@ message was accepted; on any failure they raise AlertError (transient, with
 message can never go through, or ChannelMisconfigured when the channel itself
 needs the owner. They never return False. The dispatcher owns retries,
 backoff, quiet hours, digests, roll-ups and bookkeeping.
+
+A channel that can thread or update its messages returns ``Posted`` (its reference
+for the message) from ``send``/``send_digest``; the dispatcher keeps it with the
+alerts in the transaction that marks them sent, and hands the first message about a
+mention back as ``Alert.thread_ref`` for that mention's later alerts.
+
+An **interactive** channel (``interactive = True``: the Slack app, the Telegram bot)
+also receives button presses: ``run`` calls its ``listen(on_press, stop)`` in a thread
+of its own. ``listen`` blocks until ``stop`` is set, turns each press by an allowed
+person into a ``monitor.actions.Press``, calls ``on_press`` (which changes the mention
+through the same code as the inbox and returns ``monitor.actions.Answered``), then
+updates the pressed message in place. A failure it cannot recover from itself (a
+revoked token) raises; the service logs it and calls ``listen`` again after a pause.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
-from monitor.models import SEVERITIES, Alert, Digest, Severity
+from monitor.models import SEVERITIES, Alert, Digest, Posted, Severity
+
+if TYPE_CHECKING:
+    import threading
+
+    from monitor.actions import Answered, Press
+
+    OnPress = Callable[[Press], Answered]
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -143,6 +164,8 @@ class Channel(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]]
+    #: Receives button presses (``listen``); see the module docstring.
+    interactive: ClassVar[bool] = False
 
     def __init__(self, config: ChannelConfig, *, http: httpx.Client | None = None) -> None:
         self.config = config
@@ -158,12 +181,16 @@ class Channel(ABC):
         return self._http
 
     @abstractmethod
-    def send(self, alert: Alert) -> None:
-        """Deliver one alert, or raise AlertError."""
+    def send(self, alert: Alert) -> Posted | None:
+        """Deliver one alert, or raise AlertError; the message's reference if it has one."""
 
     @abstractmethod
-    def send_digest(self, digest: Digest) -> None:
+    def send_digest(self, digest: Digest) -> Posted | None:
         """Deliver several alerts as one message (a digest or a flood roll-up)."""
+
+    def listen(self, on_press: OnPress, stop: threading.Event) -> None:
+        """Receive button presses until ``stop`` is set (interactive channels only)."""
+        raise NotImplementedError(f"{self.name} has no buttons to listen to")
 
     def close(self) -> None:
         if self._own_http is not None:

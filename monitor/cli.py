@@ -729,7 +729,9 @@ def _status_command(word: str, status: str, help_text: str) -> None:
         try:
             for mention_id in mention_ids:
                 try:
-                    old, new = store.set_status(mention_id, status, note, datetime.now(UTC))
+                    old, new = store.set_status(
+                        mention_id, status, note, datetime.now(UTC), actor="the command line"
+                    )
                 except MonitorError as exc:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1
@@ -830,7 +832,9 @@ def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
     try:
-        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+        result = give_verdict(
+            config, store, mention_id, verdict, datetime.now(UTC), actor="the command line"
+        )
     finally:
         store.close()
     said = "already marked" if not result.changed else "marked"
