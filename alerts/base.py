@@ -14,7 +14,7 @@ for the message) from ``send``/``send_digest``; the dispatcher keeps it with the
 alerts in the transaction that marks them sent, and hands the first message about a
 mention back as ``Alert.thread_ref`` for that mention's later alerts.
 
-An **interactive** channel (``interactive = True``: the Slack app, the Telegram bot)
+An **interactive** channel (``interactive`` is True: the Slack app, the Telegram bot)
 also receives button presses: ``run`` calls its ``listen(on_press, stop)`` in a thread
 of its own. ``listen`` blocks until ``stop`` is set, turns each press by an allowed
 person into a ``monitor.actions.Press``, calls ``on_press`` (which changes the mention
@@ -164,8 +164,6 @@ class Channel(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type[ChannelConfig]]
-    #: Receives button presses (``listen``); see the module docstring.
-    interactive: ClassVar[bool] = False
 
     def __init__(self, config: ChannelConfig, *, http: httpx.Client | None = None) -> None:
         self.config = config
@@ -187,6 +185,18 @@ class Channel(ABC):
     @abstractmethod
     def send_digest(self, digest: Digest) -> Posted | None:
         """Deliver several alerts as one message (a digest or a flood roll-up)."""
+
+    @property
+    def interactive(self) -> bool:
+        """Receives button presses (``listen``) and threads its messages: see the module
+        docstring. A property, so that one channel type can be interactive or not by its
+        settings (Slack: a bot token, or only an incoming webhook)."""
+        return False
+
+    def check(self, online: bool = False) -> list[str]:
+        """Lines for ``mention-monitor check``: what is set up, and with ``online`` whether
+        the service accepts it (tokens valid, the bot in its channel). Owner's words."""
+        return []
 
     def listen(self, on_press: OnPress, stop: threading.Event) -> None:
         """Receive button presses until ``stop`` is set (interactive channels only)."""
