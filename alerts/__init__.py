@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "email": "alerts.email:EmailChannel",
     "webhook": "alerts.webhook:WebhookChannel",
     "apprise": "alerts.apprise:AppriseChannel",
+    "telegram": "alerts.telegram:TelegramChannel",
 }
 
 
