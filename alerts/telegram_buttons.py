@@ -48,6 +48,7 @@ EDIT_WAIT_MAX = 10.0  # the longest a 429 on an edit is waited out before giving
 ANSWER_MAX = 200  # characters of answerCallbackQuery's text
 NOT_HERE = "These buttons only work in the chat mention-monitor posts to."
 UNKNOWN_BUTTON = "This button is not one mention-monitor makes (an old message?)."
+GONE = "Mention #{n} is no longer in mention-monitor's database; nothing changed."
 NOT_RECORDED = "Not recorded: mention-monitor could not change it just now. Try again shortly."
 
 
@@ -144,8 +145,8 @@ class Listener:
         press = Press(self.config.name, parsed[0], parsed[1], actor(user), ref)
         try:
             answered = on_press(press)
-        except StatusError as exc:  # the mention is gone
-            self.reply(qid, str(exc))
+        except StatusError:  # the mention is gone
+            self.reply(qid, GONE.format(n=press.mention_id))
             return
         except MonitorError:
             self.reply(qid, NOT_RECORDED)

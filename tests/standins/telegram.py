@@ -46,6 +46,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -282,9 +283,15 @@ class TelegramBotAPI:
         self._updates.append({"update_id": 500_000 + next(self._ids), **update})
         self._cond.notify_all()
 
-    def wait_for_edits(self, count: int, timeout: float = 10.0) -> bool:
+    def wait(self, done: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until ``done()`` (checked whenever a call changed something)."""
         with self._cond:
-            return self._cond.wait_for(lambda: len(self.edited) >= count, timeout)
+            return self._cond.wait_for(done, timeout)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Updates not yet confirmed by a getUpdates offset past them."""
+        with self._cond:
+            return list(self._updates)
 
     def rate_limit(self, seconds: int) -> None:
         self.retry_after = seconds
