@@ -25,7 +25,12 @@ from monitor.config import (
     _FileConfig,
 )
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: README.md and every page under docs/: a config key may be documented on its channel's page.
+EVERYTHING = "\n".join(
+    [README, *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").rglob("*.md")))]
+)
 
 
 def test_readme_opens_with_the_two_commands() -> None:
@@ -72,8 +77,8 @@ def _models() -> list[tuple[str, type[BaseModel]]]:
 @pytest.mark.parametrize(("where", "model"), _models(), ids=[w for w, _ in _models()])
 def test_every_config_key_is_documented(where: str, model: type[BaseModel]) -> None:
     keys = [info.alias or name for name, info in model.model_fields.items()]
-    missing = [key for key in keys if f"`{key}`" not in README]
-    assert missing == [], f"{where}: keys missing from README.md: {missing}"
+    missing = [key for key in keys if f"`{key}`" not in EVERYTHING]
+    assert missing == [], f"{where}: keys missing from README.md and docs/: {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
