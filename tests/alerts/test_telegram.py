@@ -10,6 +10,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import httpx
 import pytest
 
 from alerts.telegram import TelegramChannel, TelegramConfig
-from monitor.config import parse_config
+from monitor.config import load_config, parse_config
 from monitor.errors import AlertError, ChannelMisconfigured, ConfigError
 from monitor.models import Digest
+from monitor.store import Store
 from tests.alerts.factories import (
     make_alert,
     make_escalation,
@@ -27,8 +29,12 @@ from tests.alerts.factories import (
     make_reminder,
     make_spike,
 )
+from tests.alerts.test_delivery import negative
+from tests.conftest import ConfigWriter
+from tests.standins.hackernews import HackerNewsAPI
 from tests.standins.server import Response, StandIn
 from tests.standins.telegram import GROUP, TOKEN, Chat, TelegramBotAPI
+from tests.test_cli import invoke
 
 HOSTILE = (
     'Acme Coffee is awful <b>bold</b> & <a href="https://evil.example/x">click me</a> '
@@ -334,3 +340,73 @@ def test_check_online_finds_what_would_stop_the_buttons(
         channel(server).check(online=True)
     with pytest.raises(ChannelMisconfigured, match="bot token"):
         channel(server, bot_token="987654321:" + "B" * 35).check(online=True)
+
+
+@pytest.fixture
+def telegram_config(
+    write_config: ConfigWriter,
+    hn_url: str,
+    telegram: tuple[StandIn, TelegramBotAPI],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    return write_config(
+        f"""
+        brands:
+          - name: Acme Coffee
+            keywords: ["Acme Coffee"]
+        sources:
+          hackernews: {{base_url: "{hn_url}"}}
+        alerts:
+          console: false
+          channels:
+            - type: telegram
+              bot_token: ${{TELEGRAM_BOT_TOKEN}}
+              chat_id: {GROUP}
+              base_url: "{telegram[0].url}"
+        """
+    )
+
+
+def test_a_rate_limited_bot_makes_the_whole_channel_wait_then_delivers_once(
+    telegram: tuple[StandIn, TelegramBotAPI], telegram_config: Path, hn_api: HackerNewsAPI
+) -> None:
+    server, api = telegram
+    negative(hn_api, 1)
+    api.rate_limit(60)
+    first = invoke("poll", "-c", str(telegram_config))
+    assert first.exit_code == 1 and "rate limiting this bot" in first.stderr
+    negative(hn_api, 2)
+    again = invoke("poll", "-c", str(telegram_config))
+    sends = [r for r in server.requests if r.path.endswith("/sendMessage")]
+    assert len(sends) == 1, "the channel did not wait as Telegram asked"
+    assert again.exit_code == 0 and "1 held" in again.stderr
+    store = Store(load_config(telegram_config).database)
+    try:
+        until = store.channel_waits()["telegram"].until
+        assert until is not None and 50 <= (until - datetime.now(UTC)).total_seconds() <= 60
+    finally:
+        store.close()
+
+
+def test_a_revoked_token_pauses_the_channel_and_keeps_its_alerts(
+    telegram: tuple[StandIn, TelegramBotAPI], telegram_config: Path, hn_api: HackerNewsAPI
+) -> None:
+    server, api = telegram
+    negative(hn_api, 1)
+    api.token = "987654321:" + "C" * 35  # ours was revoked in @BotFather: refused
+    first = invoke("poll", "-c", str(telegram_config))
+    assert first.exit_code == 1 and "does not accept the bot token" in first.stderr
+    assert TOKEN not in first.output
+    negative(hn_api, 2)
+    second = invoke("poll", "-c", str(telegram_config))
+    assert "bot token" not in second.output, "the pause was said again"
+    sends = [r for r in server.requests if r.path.endswith("/sendMessage")]
+    assert len(sends) == 1, "a paused channel was sent to"
+    api.token = TOKEN  # the owner put the new token in place
+    resumed = invoke("test-alert", "-c", str(telegram_config), "--channel", "telegram")
+    assert resumed.exit_code == 0, resumed.output
+    done = invoke("poll", "-c", str(telegram_config))
+    assert done.exit_code == 0, done.output
+    texts = [m.text for m in api.sent]
+    assert sum("#1" in t for t in texts) == 1 and sum("#2" in t for t in texts) == 1
