@@ -94,7 +94,7 @@ alerts:
         "config.yaml:10: sources.hackernews.base_urll: unknown key (did you mean 'base_url'?)",
         "config.yaml:11: sources.twitter: unknown source 'twitter' (did you mean 'x'?)",
         "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' "
-        "(known: apprise, console, email, slack, webhook)",
+        "(known: apprise, console, email, slack, telegram, webhook)",
     ]
     fixed = text.replace("    colour: red\n", "").replace('["  "]', '["acme"]')
     assert problems(fixed)[0] == "config.yaml:4: brands[1].name: 'acme' is already brands[0]"
