@@ -241,7 +241,7 @@ class TelegramBotAPI:
         self._updates: list[dict[str, Any]] = []
         self._allowed: list[str] = []
         self._ids = itertools.count(1)
-        self._poller = 0
+        self.polls = 0  # getUpdates calls so far (each ends the one before it)
         self._closed = False
         self._cond = threading.Condition()
 
@@ -536,15 +536,15 @@ class TelegramBotAPI:
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + timeout
         with self._cond:
-            self._poller += 1
-            me = self._poller
+            self.polls += 1
+            me = self.polls
             self._cond.notify_all()
             if params.get("allowed_updates") is not None:
                 self._allowed = list(params["allowed_updates"])
             if offset is not None:
                 self._updates = [u for u in self._updates if u["update_id"] >= int(offset)]
             while True:
-                if self._poller != me:
+                if self.polls != me:
                     raise Refused(
                         409,
                         "Conflict: terminated by other getUpdates request; make sure that only "
