@@ -143,19 +143,16 @@ def link_row(alert: Alert, words: str = "Open post") -> list[dict[str, str]]:
     return row
 
 
-def alert_keyboard(
-    alert: Alert, actions: Sequence[str] | None = None, *, links: bool = True
-) -> Keyboard:
+def alert_keyboard(alert: Alert, actions: Sequence[str] | None = None) -> Keyboard:
     """The buttons under one alert: ``actions`` (default: what its status allows), links."""
     rows: Keyboard = []
     if alert.mention_id is not None:
         if actions is None:
             actions = buttons_for(alert.status or "new", None)
         rows += action_rows(alert.mention_id, actions)
-    if links:
-        row = link_row(alert, "Open" if is_notice(alert) else "Open post")
-        if row:
-            rows.append(row)
+    row = link_row(alert, "Open" if is_notice(alert) else "Open post")
+    if row:
+        rows.append(row)
     return rows
 
 
