@@ -468,6 +468,24 @@ def web(ctx: click.Context, config_path: Path, listen: str | None) -> None:
 
 @cli.command()
 @config_option
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the copy here (default: beside the database, named with the time).",
+)
+def backup(config_path: Path, to: Path | None) -> None:
+    """Copy the SQLite database safely, even while `run` is running (never copy the file
+    itself then: its latest changes are in the -wal file beside it)."""
+    from monitor.store.backup import back_up_database, megabytes
+
+    config = load_config(config_path, secrets=False)
+    made = back_up_database(config.database, to)
+    click.echo(f"Backed up to {made.path} ({megabytes(made.size)}, {made.seconds:.1f} s)")
+
+
+@cli.command()
+@config_option
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
 @click.pass_context
 def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> None:

@@ -26,6 +26,11 @@ from monitor.config import (
 )
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+#: The README and the pages in docs/ that it links to.
+DOCS = README + "".join(
+    page.read_text(encoding="utf-8")
+    for page in sorted((Path(__file__).resolve().parents[1] / "docs").rglob("*.md"))
+)
 
 
 def test_readme_opens_with_the_two_commands() -> None:
@@ -46,11 +51,11 @@ def _commands() -> list[tuple[str, click.Command]]:
 
 @pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
 def test_every_command_and_option_is_documented(name: str, command: click.Command) -> None:
-    assert f"mention-monitor {name}" in README
+    assert f"mention-monitor {name}" in DOCS
     for param in command.params:
         if isinstance(param, click.Option):
             longest = max(param.opts, key=len)
-            assert f"{longest}" in README, f"{name} {longest}"
+            assert f"{longest}" in DOCS, f"{name} {longest}"
 
 
 def _models() -> list[tuple[str, type[BaseModel]]]:
