@@ -340,3 +340,17 @@ def test_a_missing_database_driver_is_said_plainly() -> None:
     message = str(info.value)
     assert "driver is not installed (pg8000)" in message and "psycopg[binary]" in message
     assert "s3cret-pw" not in message and "Traceback" not in message
+
+
+def test_the_upgrade_page_quotes_what_the_program_says() -> None:
+    """docs/upgrading.md shows the log line and the refusal: their words are the code's."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "upgrading.md").read_text("utf-8")
+    for said in (
+        "WARNING monitor.store.opening: upgrading the database ",
+        f"{OLD} to {head()}; backed up first to ",
+        ".before-0007-20261202T211500Z.bak (",
+        "was upgraded by a newer mention-monitor (its schema is at revision ",
+        "install the newer release again, or restore the backup taken before that upgrade",
+    ):
+        assert said in page, said
+    assert backups.KEEP == 3 and "the last three such" in page

@@ -366,3 +366,21 @@ def test_the_image_builds_and_its_container_answers_healthz(tmp_path: Path) -> N
 def logs(engine: str, name: str) -> str:
     done = subprocess.run([engine, "logs", name], capture_output=True, text=True, check=False)
     return shlex.join(["docker", "logs", name]) + "\n" + done.stdout + done.stderr
+
+
+def test_the_operations_page_says_what_the_image_does(steps: list[tuple[str, str]]) -> None:
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    uid = last(steps, "USER").split(":")[0]
+    for needed in (
+        f"uid {uid}",
+        f"chown {uid}:{uid}",
+        "/config/config.yaml",
+        "sqlite:////data/mentions.db",
+        "listen: 0.0.0.0:8080",
+        "password: ${MENTION_MONITOR_PASSWORD}",
+        "requires `web.password`",
+        "`/healthz`",
+        "docker compose up -d --build",
+        "deploy/docker/",
+    ):
+        assert needed in page, needed
