@@ -18,6 +18,10 @@ Printed: seconds for each step and the total, and the total without the install.
 counted: the owner's reading and typing, and getting a Slack webhook address. The README's
 optional ``mention-monitor poll`` before ``run`` would deliver the same alert the same way.
 
+Measured (Python 3.11, the local package registry): 37.0 s with pip's cache (venv 6.3 s,
+install 23.7 s), 55.6 s without it (install 42.1 s); the rest is the same either way, about
+7 s: clone 0.5 s, check 1.5-1.7 s, test-alert 2.2-2.6 s, run -> first alert 2.1-2.6 s.
+
 Run: ``.venv/bin/python benchmarks/first_alert.py [--no-pip-cache] [--keep]``.
 """
 
