@@ -214,7 +214,10 @@ def sections() -> tuple[list[Section], dict[str, list[Section]], dict[str, list[
             known.add(nested)
             by_source[name].append(
                 Section(
-                    f"Each entry of {key} ({name})", nested, f"Each entry of `{key}:`.", level=3
+                    f"Each entry of {key} ({name})",
+                    nested,
+                    f"Each entry of `{key}:` under `sources: {name}:`.",
+                    level=3,
                 )
             )
     shared = Section(
