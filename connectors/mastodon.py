@@ -129,7 +129,10 @@ class MastodonConfig(SourceConfig):
         "min_gain": 5,
         "followers": 5_000,
     }
-    base_url: str = "https://mastodon.social"
+    base_url: str = Field(
+        default="https://mastodon.social",
+        description="the server to watch when `instances` is empty",
+    )
     access_token: SecretStr | None = Field(
         default=None,
         description="a token for `base_url`, as `${MASTODON_TOKEN}`; not with `instances`",
