@@ -747,7 +747,9 @@ def _status_command(word: str, status: str, help_text: str) -> None:
         try:
             for mention_id in mention_ids:
                 try:
-                    old, new = store.set_status(mention_id, status, note, datetime.now(UTC))
+                    old, new = store.set_status(
+                        mention_id, status, note, datetime.now(UTC), actor="the command line"
+                    )
                 except MonitorError as exc:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1
@@ -848,7 +850,9 @@ def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
     try:
-        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+        result = give_verdict(
+            config, store, mention_id, verdict, datetime.now(UTC), actor="the command line"
+        )
     finally:
         store.close()
     said = "already marked" if not result.changed else "marked"
@@ -916,6 +920,8 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
     from alerts.base import sample_alert
     from monitor.errors import AlertError
     from monitor.http import make_client
+    from monitor.links import InboxLinks
+    from monitor.models import Alert
     from monitor.service import build_channels
     from monitor.store import Store
 
@@ -927,6 +933,11 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
                 f"no channel '{name}' (channels: {', '.join(known)})", param_hint="--channel"
             )
     chosen = [c for c in config.channels if not names or c.name in names]
+    links = InboxLinks.of(config.web.public_url)
+
+    def with_links(alert: Alert) -> Alert:
+        return links.attach(alert) if links is not None else alert
+
     failed = 0
     with make_client() as http:
         channels = build_channels(chosen, http)
@@ -934,7 +945,7 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
         try:
             for name, channel in channels.items():
                 try:
-                    channel.send(sample_alert(name))
+                    channel.send(with_links(sample_alert(name)))
                 except AlertError as exc:
                     failed += 1
                     click.echo(f"{name}: FAILED: {exc.message}")

@@ -99,11 +99,23 @@ class BrandSentiment(StrictModel):
     """A brand's own tuning of the complaint scorer (``brands[].sentiment``)."""
 
     #: Words or phrases that mean trouble in this trade ("cold", "soggy" for a café).
-    trouble: list[str] = []
+    trouble: list[str] = Field(
+        default=[],
+        description="words or phrases that mean trouble in your trade, though not in general"
+        ' ("cold", "soggy" for a café; "flat" for a bike shop); each counts as a complaint'
+        ' cue, unless negated ("not cold")',
+    )
     #: Words or phrases that are not trouble here ("killer", "sick" for a skate shop).
-    not_trouble: list[str] = []
+    not_trouble: list[str] = Field(
+        default=[],
+        description='words or phrases that are not trouble for you ("killer", "sick" for a'
+        " skate shop); they are ignored, by VADER and by the complaint cues",
+    )
     #: ``high`` flags more mentions, ``low`` fewer; unset: ``sentiment.sensitivity``.
-    sensitivity: Sensitivity | None = None
+    sensitivity: Sensitivity | None = Field(
+        default=None,
+        description="`low`, `normal` or `high` for this brand; unset: `sentiment.sensitivity`",
+    )
 
     @field_validator("trouble", "not_trouble")
     @classmethod
@@ -114,11 +126,26 @@ class BrandSentiment(StrictModel):
 class BrandConfig(StrictModel):
     """One brand to watch: what it is called and the words that mean it."""
 
-    name: str = Field(min_length=1)
-    keywords: list[str]
-    exclude: list[str] = []
-    sources: list[str] | None = None
-    sentiment: BrandSentiment | None = None
+    name: str = Field(
+        min_length=1, description="the brand's name, shown in alerts; unique (ignoring case)"
+    )
+    keywords: list[str] = Field(
+        description="names, `@handles` and `#tags` that mean the brand: a mention must contain"
+        " one of them, as a whole word or phrase (case does not matter), to be kept"
+    )
+    exclude: list[str] = Field(
+        default=[],
+        description="a mention containing any of these is dropped for this brand (a namesake,"
+        " another company)",
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        description="look for this brand only in these sources (their names under `sources:`);"
+        " unset: every source",
+    )
+    sentiment: BrandSentiment | None = Field(
+        default=None, description="this brand's own tuning of the complaint scorer"
+    )
 
     @field_validator("keywords")
     @classmethod
@@ -141,23 +168,79 @@ class SentimentConfig(StrictModel):
     brand that does not set its own.
     """
 
-    scorer: Literal["complaint", "vader"] = "complaint"
-    negative_below: float = Field(default=-0.05, ge=-1, le=1)
-    high_below: float = Field(default=-0.6, ge=-1, le=1)
-    sensitivity: Sensitivity = "normal"
+    scorer: Literal["complaint", "vader"] = Field(
+        default="complaint",
+        description="`complaint`: VADER (a general-purpose list of positive and negative words)"
+        ' plus cues of what a complaint looks like, such as "still waiting"; `vader`: VADER'
+        " alone",
+    )
+    negative_below: float = Field(
+        default=-0.05,
+        ge=-1,
+        le=1,
+        description="a mention whose score (from -1, very negative, to +1, very positive) is at"
+        " or below this is negative",
+    )
+    high_below: float = Field(
+        default=-0.6,
+        ge=-1,
+        le=1,
+        description="a negative mention at or below this is of `high` severity",
+    )
+    sensitivity: Sensitivity = Field(
+        default="normal",
+        description="how readily the `complaint` scorer flags a complaint: `high` flags more"
+        " (its cues weigh 1.5 times as much), `low` fewer (cues weigh 0.6 times as much and the"
+        " threshold is 0.1 lower); a brand can set its own",
+    )
 
 
 class AlertsConfig(StrictModel):
-    console: bool = True
-    dispatch_every: Duration = timedelta(seconds=30)
-    give_up_after: Duration = timedelta(hours=24)
-    retry_base: Duration = timedelta(seconds=30)
-    health_after: int = Field(default=3, ge=1)
-    silence_factor: float = Field(default=10.0, ge=2)
+    console: bool = Field(
+        default=True,
+        description="also print every alert on the console, even when no console channel is listed",
+    )
+    dispatch_every: Duration = Field(
+        default=timedelta(seconds=30),
+        description="how often waiting alerts (and retries) are sent, besides right after each"
+        " poll",
+    )
+    give_up_after: Duration = Field(
+        default=timedelta(hours=24),
+        description="a channel that keeps failing is retried (30 s, 1 min, 2 min, ... up to"
+        " hourly) for this long; then the alert is marked undeliverable, and `check` and"
+        " `stats` list it",
+    )
+    retry_base: Duration = Field(
+        default=timedelta(seconds=30),
+        description="the first wait before a retry; each further one doubles, up to an hour,"
+        " give or take 20% so that retries do not all come at once",
+    )
+    health_after: int = Field(
+        default=3,
+        ge=1,
+        description='a source that fails this many polls in a row sends every channel one "has'
+        ' stopped working" alert, with the error and its fix, and one "works again" when it'
+        " recovers",
+    )
+    silence_factor: float = Field(
+        default=10.0,
+        ge=2,
+        description="a source that polls fine but has brought nothing new for this many times"
+        " its usual gap between mentions (the middle one of its last 50 gaps, at least an hour;"
+        ' once it has 20) sends one "has gone quiet" alert',
+    )
     #: A negative mention still ``new`` this long after its alert gets one reminder;
     #: ``off`` for none.
-    remind_after: Duration | None = timedelta(hours=4)
-    channels: list[dict[str, Any]] = []
+    remind_after: Duration | None = Field(
+        default=timedelta(hours=4),
+        description="a negative mention still `new` (not acknowledged, resolved or ignored)"
+        " this long after it was first seen gets one reminder, on the channels that had its"
+        " alert; `off` for none",
+    )
+    channels: list[dict[str, Any]] = Field(
+        default=[], description="the channels that are told; the console is always one"
+    )
 
     @field_validator("remind_after", mode="before")
     @classmethod
@@ -174,30 +257,56 @@ class SpreadConfig(StrictModel):
     first step.
     """
 
-    enabled: bool = True
-    track_for: Duration = timedelta(hours=48)
+    enabled: bool = Field(default=True, description="`false`: no tracking, no escalation alerts")
+    track_for: Duration = Field(
+        default=timedelta(hours=48), description="posts older than this are no longer re-read"
+    )
     #: 5m then every 15m: a reading of 100 (HN, Reddit) or 20-25 posts (Mastodon,
     #: Bluesky) is one request, and a complaint can take off hours after it was posted.
     #: X, which bills each read, thins out on its own schedule.
     schedule: list[Duration] = Field(
         default_factory=lambda: [timedelta(minutes=5), timedelta(minutes=15)],
         min_length=1,
+        description="the wait before each reading of a tracked post, the last one repeated"
+        " (X has its own, `[5m, 20m, 1h, 6h]`); a longer one, like `[5m, 15m, 1h, 3h]`,"
+        " spends fewer requests on posts that do not move",
     )
     #: A negative reply or quote counts as this many likes/points towards a post's heat.
-    reply_weight: float = Field(default=3.0, ge=0)
+    reply_weight: float = Field(
+        default=3.0,
+        ge=0,
+        description="a negative reply or quote counts as this many likes or points",
+    )
     #: A metered source (X) refreshes only while less than this share of its budget is used,
     #: so that finding new complaints keeps the rest.
-    budget_share: float = Field(default=0.8, gt=0, le=1)
+    budget_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="a source that bills each read (X) re-reads only while less than this"
+        " share of its monthly budget is used, so that finding new complaints keeps the rest",
+    )
 
 
 class SpikesConfig(StrictModel):
     """A spike: a brand's negative mentions in the last hour against its own baseline."""
 
-    enabled: bool = True
-    baseline: Duration = timedelta(days=7)
-    factor: float = Field(default=3.0, ge=1)
-    min_count: int = Field(default=5, ge=2)
-    repeat_after: Duration = timedelta(hours=6)
+    enabled: bool = Field(default=True, description="`false`: no spike alerts")
+    baseline: Duration = Field(
+        default=timedelta(days=7),
+        description="how far back a brand's normal number of negative mentions an hour is"
+        " measured (or as long as the database has existed)",
+    )
+    factor: float = Field(
+        default=3.0,
+        ge=1,
+        description="a spike: the last hour holds this many times the normal hourly count",
+    )
+    min_count: int = Field(default=5, ge=2, description="and at least this many negative mentions")
+    repeat_after: Duration = Field(
+        default=timedelta(hours=6),
+        description="the least time between two spike alerts for one brand",
+    )
 
 
 def split_listen(value: str) -> tuple[str, int]:
@@ -232,11 +341,32 @@ class WebConfig(StrictModel):
     the JSON API, exports by token and the Atom feeds.
     """
 
-    enabled: bool = True
-    listen: str = "127.0.0.1:8080"
-    public_url: str | None = None
-    password: SecretStr | None = None
-    api_token: SecretStr | None = None
+    enabled: bool = Field(
+        default=True,
+        description="`run` serves the inbox; `false`: it does not (`mention-monitor web`"
+        " still can)",
+    )
+    listen: str = Field(
+        default="127.0.0.1:8080",
+        description="`HOST:PORT` to serve on; `127.0.0.1` is this machine only. Anything else"
+        " (`0.0.0.0:8080`, every network) needs `password`, or the service refuses to start",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="the address you open, e.g. `https://shop.example/monitor` behind a"
+        " reverse proxy: its path is the inbox's prefix, alerts link there, and `https` makes"
+        " the login cookie secure",
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="the owner's password, as `${MENTION_MONITOR_PASSWORD}` (at least 8"
+        " characters); without it the inbox is open to whoever can reach `listen`",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="`${MENTION_MONITOR_API_TOKEN}`: turns on the JSON API, exports by token"
+        " and the Atom feeds (see docs/api.md)",
+    )
 
     @field_validator("listen")
     @classmethod
@@ -302,15 +432,40 @@ class WebConfig(StrictModel):
 class _FileConfig(StrictModel):
     """The top level of config.yaml, before sources and channels are resolved."""
 
-    database: str = "sqlite:///mentions.db"
-    env_file: str | None = None
-    brands: list[BrandConfig] = Field(min_length=1)
-    sources: dict[str, dict[str, Any] | None] = Field(min_length=1)
-    alerts: AlertsConfig = AlertsConfig()
-    sentiment: SentimentConfig = SentimentConfig()
-    spread: SpreadConfig = SpreadConfig()
-    spikes: SpikesConfig = SpikesConfig()
-    web: WebConfig = WebConfig()
+    database: str = Field(
+        default="sqlite:///mentions.db",
+        description="where mentions and the alert queue are kept: by default the file"
+        " `mentions.db` beside the config file (a relative path is relative to the config"
+        " file), created by the first `run` or `poll`; an existing file that is empty or not"
+        " mention-monitor's is refused. A big install can use PostgreSQL, e.g."
+        " `postgresql://monitor:${DB_PASSWORD}@db/mentions` (see docs/operations.md)",
+    )
+    env_file: str | None = Field(
+        default=None,
+        description="a file of `NAME=value` lines that `${NAME}` in this config may use,"
+        " relative to the config file; unset: `.env` beside the config file, if there. A"
+        " variable set in the real environment wins over the file",
+    )
+    brands: list[BrandConfig] = Field(min_length=1, description="what to watch")
+    sources: dict[str, dict[str, Any] | None] = Field(
+        min_length=1,
+        description="where to look; a source with no settings (`hackernews:` alone) takes its"
+        " defaults",
+    )
+    alerts: AlertsConfig = Field(
+        default=AlertsConfig(), description="who is told, and how alerts are followed up"
+    )
+    sentiment: SentimentConfig = Field(
+        default=SentimentConfig(), description="when a mention counts as negative"
+    )
+    spread: SpreadConfig = Field(
+        default=SpreadConfig(),
+        description="re-reading young negative posts to catch the ones that take off",
+    )
+    spikes: SpikesConfig = Field(
+        default=SpikesConfig(), description="bursts of negative mentions of one brand"
+    )
+    web: WebConfig = Field(default=WebConfig(), description="the inbox, the web page `run` serves")
 
 
 @dataclass

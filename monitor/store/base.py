@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
-from monitor.models import Alert
+from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
 from monitor.store.opening import explain, inspect_sqlite_file, prepare_upgrade, sqlite_path
 from monitor.store.records import ChannelWait, DueAlert, NewMention, _alert, _episode
@@ -42,6 +42,7 @@ from monitor.store.tables import (
     ChannelStateRow,
     CursorRow,
     MentionRow,
+    MessageRow,
     SourceHealthRow,
     SourceStateRow,
 )
@@ -390,7 +391,11 @@ class StoreBase:
             )
             return [_alert(row, mention) for row, mention in rows]
 
-    def mark_sent(self, alert_ids: int | Sequence[int], now: datetime) -> None:
+    def mark_sent(
+        self, alert_ids: int | Sequence[int], now: datetime, *, posted: Posted | None = None
+    ) -> None:
+        """The rows were delivered; with ``posted`` (the message a channel made of them),
+        keep it for each row in the same transaction (threads, button presses)."""
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.session() as s:
             for chunk in _chunks(ids, 500):
@@ -401,6 +406,22 @@ class StoreBase:
                         status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None
                     )
                 )
+                if posted is not None:
+                    rows = s.execute(
+                        select(AlertRow.id, AlertRow.channel, AlertRow.mention_id).where(
+                            AlertRow.id.in_(chunk)
+                        )
+                    )
+                    s.add_all(
+                        MessageRow(
+                            channel=channel,
+                            alert_id=alert_id,
+                            mention_id=mention_id,
+                            ref=posted.ref,
+                            posted_at=now,
+                        )
+                        for alert_id, channel, mention_id in rows
+                    )
 
     def mark_failed(
         self, alert_ids: int | Sequence[int], error: str, *, retry_at: datetime | None
