@@ -25,6 +25,8 @@ from pydantic import BaseModel, ByteSize
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from monitor.wording import size
+
 #: Right values to show, by key. A key not here gets one from its type or its default.
 EXAMPLES: dict[str, str] = {
     "keywords": '["Acme Coffee", "@acmecoffee"]',
@@ -255,7 +257,7 @@ def _bound(kind: str, ctx: dict[str, Any], annotation: Any) -> str:
         longer = {"gt": "longer than", "ge": "at least", "lt": "shorter than", "le": "at most"}
         return f"must be {longer[name]} {limit}"
     if isinstance(base, type) and issubclass(base, ByteSize) and isinstance(limit, int):
-        return f"must be {words} {ByteSize(limit).human_readable(decimal=True)}"
+        return f"must be {words} {size(limit)}"
     return f"must be {words} {limit:g}" if isinstance(limit, float) else f"must be {words} {limit}"
 
 
@@ -416,27 +418,32 @@ def dollar_names(value: str) -> list[str]:
 # ------------------------------------------------------------------ warnings
 
 
-#: The shortest `every` each source should be polled at, and why (its documented limits).
-MIN_EVERY: dict[str, tuple[timedelta, str]] = {
+#: The shortest `every` each source should be polled at, its name, and why (its limits).
+MIN_EVERY: dict[str, tuple[timedelta, str, str]] = {
     "hackernews": (
         timedelta(seconds=30),
-        "Hacker News gets a few new items a minute, and its search allows 10,000 requests an hour",
+        "Hacker News",
+        "it gets a few new items a minute, and its search allows 10,000 requests an hour",
     ),
-    "reddit": (timedelta(minutes=1), "Reddit allows 100 requests a minute per app"),
+    "reddit": (timedelta(minutes=1), "Reddit", "it allows 100 requests a minute per app"),
     "x": (
         timedelta(minutes=1),
-        "X allows 450 searches per 15 minutes, one or more per brand at every poll",
+        "X",
+        "it allows 450 searches per 15 minutes, and every poll searches once or more per brand",
     ),
     "bluesky": (
         timedelta(minutes=1),
-        "Bluesky allows 3,000 requests per 5 minutes, one per keyword of each brand at every poll",
+        "Bluesky",
+        "it allows 3,000 requests per 5 minutes, and every poll asks once per keyword",
     ),
     "mastodon": (
         timedelta(minutes=1),
-        "Mastodon servers allow 300 requests per 5 minutes, and are mostly run by volunteers",
+        "Mastodon",
+        "a server allows 300 requests per 5 minutes, and most are run by volunteers",
     ),
     "rss": (
         timedelta(minutes=5),
+        "a feed",
         "feeds rarely change faster, and many sites block readers that ask more often",
     ),
 }
@@ -447,9 +454,9 @@ def every_warning(source: str, every: timedelta, written: str) -> str | None:
     floor = MIN_EVERY.get(source)
     if floor is None or every >= floor[0]:
         return None
-    minimum, why = floor
+    minimum, label, why = floor
     return (
-        f"{written} is more often than {source} should be asked ({why}): "
+        f"{written} is more often than {label} should be asked ({why}): "
         f"use {_short(minimum)} or more"
     )
 
