@@ -102,19 +102,44 @@ def _verbose(ctx: click.Context) -> int:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="config.yaml")
-def init(path: Path) -> None:
+@click.option(
+    "--no-input", is_flag=True, help="Do not ask anything: write the commented template as it is."
+)
+@click.pass_context
+def init(ctx: click.Context, path: Path, no_input: bool) -> None:
     """Write a commented starter config to PATH (default ./config.yaml).
 
-    Refuses to overwrite an existing file.
+    In a terminal it first asks for your shop's name, its handles and hashtags, where to
+    look and where to send alerts; secrets go to an .env file beside it (only you can read
+    it), then the result is checked. Without a terminal (or with --no-input) it writes the
+    template, and refuses to overwrite an existing file.
     """
-    if path.exists():
+    if no_input or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if path.exists():
+            raise click.UsageError(f"{path} already exists; not overwriting it")
+        starter = resources.files("monitor").joinpath("data/config.yaml").read_text("utf-8")
+        try:
+            path.write_text(starter, encoding="utf-8")
+        except OSError as exc:
+            raise click.FileError(str(path), hint=str(exc)) from exc
+        click.echo(f"Wrote {path}. Edit the brands, then run: mention-monitor check -c {path}")
+        return
+    from monitor import setup
+
+    if path.exists() and not click.confirm(f"{path} already exists. Replace it?", default=False):
         raise click.UsageError(f"{path} already exists; not overwriting it")
-    starter = resources.files("monitor").joinpath("data/config.yaml").read_text("utf-8")
+    answers = setup.ask()
     try:
-        path.write_text(starter, encoding="utf-8")
+        env_file = setup.write(path, answers)
     except OSError as exc:
         raise click.FileError(str(path), hint=str(exc)) from exc
-    click.echo(f"Wrote {path}. Edit the brands, then run: mention-monitor check -c {path}")
+    written = f"{path} and {env_file} (your secrets; only you can read it)" if env_file else path
+    click.echo(f"\nWrote {written}. Checking it: mention-monitor check -c {path}\n")
+    ctx.invoke(check, config_path=path, online=False)
+    click.echo(
+        f"\nNext: mention-monitor test-alert -c {path}   (sends a test alert)\n"
+        f"      mention-monitor run -c {path}          (starts watching)"
+    )
 
 
 @cli.command()
