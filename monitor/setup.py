@@ -52,6 +52,8 @@ def _secret(text: str, check: Callable[[str], str] | None = None) -> str:
         value = value.strip()
         if not value:
             raise click.BadParameter("please paste it (Ctrl-C stops without writing anything)")
+        if "${" in value:  # the .env reader would take it for a variable of its own
+            raise click.BadParameter("it holds ${, which .env files cannot keep: set it yourself")
         return check(value) if check is not None else value
 
     answer: str = click.prompt(f"{text} (not shown as you type)", hide_input=True, value_proc=proc)

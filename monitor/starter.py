@@ -154,7 +154,10 @@ _PLAIN_ENV = re.compile(r"[A-Za-z0-9_./:@+-]*")
 
 
 def env_line(name: str, value: str) -> str:
-    """One line of an env file that python-dotenv (and docker-compose) read back exactly."""
+    """One line of an env file that python-dotenv (and docker-compose) read back exactly.
+
+    python-dotenv expands ``${NAME}`` even in single quotes: a value holding ``${`` cannot be
+    written (the dialogue refuses one)."""
     if _PLAIN_ENV.fullmatch(value):
         return f"{name}={value}"
     if "'" not in value:
