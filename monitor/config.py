@@ -36,21 +36,11 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from monitor.config_errors import (
-    clean_loc,
-    dollar_names,
-    every_warning,
-    suggestion,
-    tab_lines,
-    translate,
-    yaml_problem,
-)
+from monitor.config_errors import clean_loc, every_warning, suggestion, translate
+from monitor.config_yaml import Lines, find_dollars, load_yaml
 from monitor.errors import ConfigError
 from monitor.redact import remember_config
 
@@ -363,30 +353,7 @@ class Config:
         return [b for b in self.brands if b.sources is None or source in b.sources]
 
 
-# ---------------------------------------------------------------- YAML with lines
-
-
-class _Lines:
-    """Remembers the YAML line of every key path, to put it in error messages."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-
-    def record(self, node: Any, path: tuple[Any, ...] = ()) -> None:
-        if isinstance(node, CommentedMap):
-            for key in node:
-                self.lines[(*path, key)] = node.lc.key(key)[0] + 1
-                self.record(node[key], (*path, key))
-        elif isinstance(node, CommentedSeq):
-            for i, item in enumerate(node):
-                self.lines[(*path, i)] = node.lc.item(i)[0] + 1
-                self.record(item, (*path, i))
-
-    def line_of(self, path: tuple[Any, ...]) -> int | None:
-        for end in range(len(path), 0, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
+# ---------------------------------------------------------------- problems
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -400,7 +367,7 @@ def format_path(path: tuple[Any, ...]) -> str:
 
 
 class _Problems:
-    def __init__(self, filename: str, lines: _Lines) -> None:
+    def __init__(self, filename: str, lines: Lines) -> None:
         self.filename = filename
         self.lines = lines
         self.items: list[tuple[int, str]] = []
@@ -561,13 +528,15 @@ def parse_config(
     """
     if web_secrets is None:
         web_secrets = secrets
-    tree = _load_yaml(text, filename)
-    lines = _Lines()
+    tree = load_yaml(text, filename)
+    lines = Lines()
     lines.record(tree)
     problems = _Problems(filename, lines)
     plain = _plain(tree)
     env, env_file = _environment(plain, base_dir, problems)
-    _find_dollars(plain, (), env, problems)
+    for where, message in find_dollars(plain, env):
+        problems.add(where, message)
+        problems.unset.add(where)
     missing: Missing = []
     data = _resolve_env(plain, (), env, missing)
     left_out: dict[tuple[Any, ...], list[str]] = {}
@@ -639,51 +608,6 @@ def parse_config(
             for owner, names in left_out.items()
         ],
     )
-
-
-def _load_yaml(text: str, filename: str) -> dict[str, Any]:
-    """The YAML tree as written (quotes kept, for `check`); its problems in plain words."""
-    tabs = tab_lines(text)
-    if tabs:
-        raise ConfigError(
-            [
-                f"{filename}:{n}: indent with spaces, not tabs (this line starts with a tab)"
-                for n in tabs
-            ]
-        )
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        problem = yaml_problem(str(exc.problem or exc))
-        raise ConfigError(f"{filename}{line}: {problem}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{filename}: must be a mapping with at least `brands:` and `sources:`")
-    return tree
-
-
-def _find_dollars(
-    node: Any, path: tuple[Any, ...], env: dict[str, str], problems: _Problems
-) -> None:
-    """``$VAR`` written without braces: one problem saying to write ``${VAR}``.
-
-    A brand's own words may hold a cashtag (``$ACME``): there only a name that is set in the
-    environment counts as meant for it."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _find_dollars(value, (*path, key), env, problems)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            _find_dollars(value, (*path, i), env, problems)
-    elif isinstance(node, str):
-        names = [n for n in dollar_names(node) if path[:1] != ("brands",) or n in env]
-        if names:
-            fix = ", ".join(f"${{{n}}}" for n in names)
-            problems.add(path, f"write {fix}: with braces, to use the environment variable")
-            problems.unset.add(path)
 
 
 def _owner_name(owner: tuple[Any, ...], data: dict[str, Any]) -> str:

@@ -121,7 +121,7 @@ def translate(
     if kind == "too_short":
         return _too_short(key, ctx, annotation, field)
     if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')}"
+        return f"must have at most {ctx.get('max_length')} entries"
     if kind == "string_too_short":
         n = int(ctx.get("min_length", 1))
         return "must not be empty" if n <= 1 else f"must be at least {n} characters long"
@@ -325,94 +325,6 @@ def _field_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> tuple[Fiel
         else:
             return None, None
     return field, annotation
-
-
-# ------------------------------------------------------------------ YAML
-
-
-_YAML_WORDS: list[tuple[str, str]] = [
-    (
-        r"found character '\\t'",
-        "indent with spaces, not tabs",
-    ),
-    (
-        r"found character '([@`])' that cannot start any token",
-        'a value that starts with {0} must be in quotes, e.g. "{0}acmecoffee"',
-    ),
-    (
-        r"found character '(.)' that cannot start any token",
-        "a value cannot start with {0} here: put the value in quotes",
-    ),
-    (
-        r"mapping values are not allowed here",
-        'a second ": " on one line: put a value that holds ": " in quotes, '
-        'e.g. name: "Acme: the café"',
-    ),
-    (
-        r"found duplicate key \"([^\"]*)\"",
-        "`{0}` is written twice in the same place: keep one",
-    ),
-    (
-        r"could not find expected ':'",
-        "a line that is not `key: value` (a missing colon, or a line indented wrongly)",
-    ),
-    (
-        r"expected <block end>",
-        "the indentation does not line up: keys of one block, and the `-` of one list, "
-        "start in the same column",
-    ),
-    (
-        r"expected ',' or '\]'",
-        "a list in [brackets] is not closed with ] (or its items are not separated by commas)",
-    ),
-    (
-        r"expected ',' or '\}'",
-        "settings in {braces} are not closed with } (or are not separated by commas)",
-    ),
-    (
-        r"found unexpected end of stream",
-        "a quote is opened but never closed",
-    ),
-    (
-        r"found unknown escape character",
-        "a backslash in \"double quotes\" starts an escape: use 'single quotes' instead",
-    ),
-    (
-        r"found undefined alias",
-        "a value cannot start with *: put it in quotes",
-    ),
-]
-
-
-def yaml_problem(problem: str) -> str:
-    """The YAML parser's complaint in plain words (its own words when we have none)."""
-    for pattern, words in _YAML_WORDS:
-        match = re.search(pattern, problem)
-        if match:
-            return words.format(*match.groups())
-    return f"this line is not valid YAML ({problem})"
-
-
-_TABBED = re.compile(r"^ *\t")
-
-
-def tab_lines(text: str) -> list[int]:
-    """Line numbers (from 1) whose indentation holds a tab, comments and blank lines aside."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if _TABBED.match(line) and stripped and not stripped.startswith("#"):
-            found.append(number)
-    return found
-
-
-#: ``$NAME`` without braces (``$$`` and ``${`` aside).
-DOLLAR = re.compile(r"(?<![$\w])\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def dollar_names(value: str) -> list[str]:
-    """The ``$NAME`` references without braces in a value."""
-    return DOLLAR.findall(value)
 
 
 # ------------------------------------------------------------------ warnings

@@ -63,7 +63,8 @@ def size(n: int) -> str:
 
 
 _ENV = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-_PLAIN_UNSAFE = re.compile(r"[,\[\]{}]|: | #|^[\s&*!|>'\"%@`-]|\s$")
+#: A string YAML would read otherwise in a [flow, list]: quoted when shown.
+_PLAIN_UNSAFE = re.compile(r"[,\[\]{}]|: | #|^[\s&*!|>'\"%@`#?-]|\s$")
 
 
 def as_written(written: Any, effective: Any = None) -> str:
