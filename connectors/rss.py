@@ -63,6 +63,7 @@ from monitor.http import raise_for_status, repair_utf8, send
 from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,8 @@ class RSSConnector(Connector):
 
     def check(self, online: bool = False) -> list[str]:
         brands = sum(1 for feed in self.config.feeds if feed.brand)
-        lines = [f"no credentials needed; {len(self.config.feeds)} feeds ({brands} brand-specific)"]
+        feeds = count(len(self.config.feeds), "feed")
+        lines = [f"no credentials needed; {feeds} ({brands} brand-specific)"]
         if not online:
             for note in self._failing().values():
                 lines.append(

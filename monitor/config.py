@@ -36,12 +36,11 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from monitor.config_errors import clean_loc, every_warning, suggestion, translate
+from monitor.config_yaml import Lines, find_dollars, load_yaml
 from monitor.errors import ConfigError
 from monitor.redact import remember_config
 
@@ -49,19 +48,32 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _DURATION_FULL = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SPELLED = re.compile(r"(\d+(?:\.\d+)?)\s*(sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?)")
 
 
 def parse_duration(value: object) -> timedelta:
     """``30s``, ``5m``, ``1h``, ``2d`` or combinations like ``1h30m``."""
     if isinstance(value, timedelta):
         return value
+    hint = "write a number and a unit, like 30s, 5m, 1h, 2d"
+    if value is None or value == "":
+        raise ValueError(f"is empty: {hint}")
+    text = value.strip() if isinstance(value, str) else str(value)
     if isinstance(value, str) and _DURATION_FULL.fullmatch(value):
         seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
         if seconds > 0:
             return timedelta(seconds=seconds)
-    raise ValueError(
-        f"{value!r} is not a duration: write a number and a unit, like 30s, 5m, 1h, 2d"
-    )
+        raise ValueError(f"must be longer than 0: {hint}")
+    if text.startswith("-") and _DURATION_FULL.fullmatch(text[1:]):
+        raise ValueError(f"must be longer than 0: {hint}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{text} is not a duration: add a unit, like {text}s or {text}m")
+    if not isinstance(value, str):
+        raise ValueError(f"is not a duration: {hint}")
+    spelled = _SPELLED.fullmatch(text.lower())
+    if spelled:
+        hint = f"write {spelled.group(1)}{spelled.group(2)[0]}"
+    raise ValueError(f"'{text}' is not a duration: {hint}")
 
 
 def format_duration(value: timedelta) -> str:
@@ -487,35 +499,16 @@ class Config:
     #: Sources and channels left out because their secrets are not set (``secrets=False``),
     #: each as "channel slack: SLACK_WEBHOOK_URL is not set".
     left_out: list[str] = field(default_factory=list)
+    #: The file as written (ruamel's tree: quotes kept, ``${VAR}`` not resolved), for `check`.
+    written: dict[str, Any] = field(default_factory=dict)
+    #: What works but should change, each "config.yaml:9: sources.x.every: ...".
+    warnings: list[str] = field(default_factory=list)
 
     def brands_for(self, source: str) -> list[BrandConfig]:
         return [b for b in self.brands if b.sources is None or source in b.sources]
 
 
-# ---------------------------------------------------------------- YAML with lines
-
-
-class _Lines:
-    """Remembers the YAML line of every key path, to put it in error messages."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-
-    def record(self, node: Any, path: tuple[Any, ...] = ()) -> None:
-        if isinstance(node, CommentedMap):
-            for key in node:
-                self.lines[(*path, key)] = node.lc.key(key)[0] + 1
-                self.record(node[key], (*path, key))
-        elif isinstance(node, CommentedSeq):
-            for i, item in enumerate(node):
-                self.lines[(*path, i)] = node.lc.item(i)[0] + 1
-                self.record(item, (*path, i))
-
-    def line_of(self, path: tuple[Any, ...]) -> int | None:
-        for end in range(len(path), 0, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
+# ---------------------------------------------------------------- problems
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -529,58 +522,61 @@ def format_path(path: tuple[Any, ...]) -> str:
 
 
 class _Problems:
-    def __init__(self, filename: str, lines: _Lines) -> None:
+    def __init__(self, filename: str, lines: Lines) -> None:
         self.filename = filename
         self.lines = lines
         self.items: list[tuple[int, str]] = []
-        #: Values whose ``${VAR}`` is not set: that is their one problem, not "not a URL".
+        #: Values already explained (an unset ``${VAR}``, a ``$VAR`` without braces): that is
+        #: their one problem, not the "not a URL" their empty or literal value then causes.
         self.unset: set[tuple[Any, ...]] = set()
+        self.warnings: list[tuple[int, str]] = []
+        self.paths: set[tuple[Any, ...]] = set()
 
-    def add(self, path: tuple[Any, ...], message: str, *, unset: bool = False) -> None:
-        if path in self.unset and not unset:
-            return
+    def where(self, path: tuple[Any, ...]) -> tuple[int, str]:
         line = self.lines.line_of(path)
         where = f"{self.filename}:{line}" if line else self.filename
-        self.items.append((line or 0, f"{where}: {format_path(path)}: {message}"))
+        return line or 0, f"{where}: {format_path(path)}"
+
+    def add(self, path: tuple[Any, ...], message: str, *, unset: bool = False) -> None:
+        """One problem per key: the first said is the one to fix."""
+        if (path in self.unset and not unset) or path in self.paths:
+            return
+        self.paths.add(path)
+        line, where = self.where(path)
+        self.items.append((line, f"{where}: {message}"))
+
+    def warn(self, path: tuple[Any, ...], message: str) -> None:
+        line, where = self.where(path)
+        self.warnings.append((line, f"{where}: {message}"))
 
     def add_validation(
         self, exc: ValidationError, prefix: tuple[Any, ...], model: type[BaseModel]
     ) -> None:
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key" + _hint_for(loc, model)
-            elif err["type"] == "missing":
-                message = "is required"
-            self.add(prefix + loc, message)
+        """Every error of a model, in the owner's words (monitor/config_errors.py).
+
+        A misspelt key is one problem: "did you mean `keywords`?", not also "keywords is
+        required"."""
+        errors = exc.errors()
+        meant = {
+            (*loc[:-1], hint)
+            for err in errors
+            if err["type"] == "extra_forbidden"
+            for loc in [clean_loc(err["loc"])]
+            if (hint := suggestion(loc, model))
+        }
+        for err in errors:
+            if err["type"] == "missing" and clean_loc(err["loc"]) in meant:
+                continue
+            loc = prefix + clean_loc(err["loc"])
+            if err["type"] == "value_error" and any(
+                u[: len(loc)] == loc and len(u) > len(loc) for u in self.unset
+            ):
+                continue  # a check across keys, failing because one of them is not set
+            self.add(loc, translate(err, model, prefix))
 
     def raise_if_any(self) -> None:
         if self.items:
             raise ConfigError([text for _, text in sorted(self.items, key=lambda i: i[0])])
-
-
-def _hint_for(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
-    """For an unknown key: the closest known key, or the list of known keys."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or current is None:
-            continue
-        info = current.model_fields.get(part)
-        annotation = getattr(info, "annotation", None)
-        args = getattr(annotation, "__args__", ()) or ()
-        current = next((a for a in (annotation, *args) if _is_model(a)), None)
-    if current is None:
-        return ""
-    known = sorted(info.alias or name for name, info in current.model_fields.items())
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (known keys: {', '.join(known)})"
-
-
-def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
 
 
 Missing = list[tuple[tuple[Any, ...], str]]
@@ -687,21 +683,15 @@ def parse_config(
     """
     if web_secrets is None:
         web_secrets = secrets
-    yaml = YAML(typ="rt")
-    try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{filename}{line}: not valid YAML: {exc.problem or exc}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{filename}: must be a mapping with at least `brands:` and `sources:`")
-
-    lines = _Lines()
+    tree = load_yaml(text, filename)
+    lines = Lines()
     lines.record(tree)
     problems = _Problems(filename, lines)
     plain = _plain(tree)
     env, env_file = _environment(plain, base_dir, problems)
+    for where, message in find_dollars(plain, env):
+        problems.add(where, message)
+        problems.unset.add(where)
     missing: Missing = []
     data = _resolve_env(plain, (), env, missing)
     left_out: dict[tuple[Any, ...], list[str]] = {}
@@ -742,6 +732,12 @@ def parse_config(
             problems.add(("web", "listen"), exposure)
     problems.raise_if_any()
     assert top is not None
+    for name, source in sources.items():
+        written = _dict(_dict(plain.get("sources")).get(name)).get("every")
+        shown = str(written) if written is not None else format_duration(source.every)
+        warning = every_warning(name, source.every, shown) if source.enabled else None
+        if warning:
+            problems.warn(("sources", name, "every"), warning)
     if top.alerts.console and not any(c.type == "console" for c in channels):
         channels.insert(0, load_channel_config("console", {"type": "console"}))
     # From here on, no text we log, store or send can carry one of its secrets.
@@ -758,6 +754,8 @@ def parse_config(
         spikes=top.spikes,
         web=top.web,
         env_file=env_file,
+        written=tree,
+        warnings=[text for _, text in sorted(problems.warnings, key=lambda w: w[0])],
         left_out=[
             f"{_owner_name(owner, data)}: {', '.join(names)} "
             + ("is" if len(names) == 1 else "are")
@@ -789,6 +787,8 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)  # not ruamel's quoted-string subclass
     return node
 
 
@@ -831,6 +831,9 @@ def _validate_channels(
             problems.add(where, "must be a mapping with at least `type:`")
             continue
         kind = raw.get("type")
+        if kind is None:
+            problems.add(where, f"needs `type:`, one of: {', '.join(sorted(REGISTRY))}")
+            continue
         if kind not in REGISTRY:
             problems.add((*where, "type"), _unknown("channel type", kind, REGISTRY))
             continue
