@@ -38,8 +38,26 @@ class Terminal:
     def send(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\r")
 
-    def ctrl_c(self) -> None:
-        os.write(self.fd, b"\x03")
+    def type(self, text: str) -> None:
+        """Keys pressed without Enter."""
+        os.write(self.fd, text.encode())
+
+    def ctrl_c(self, tries: int = 5) -> None:
+        """Ctrl-C, pressed again (as a person would) while the program has not ended.
+
+        CPython acts on a Ctrl-C that lands between a prompt being written and its read
+        starting only when the read returns: the terminal has discarded what was typed, so
+        the program waits for the next key. A second Ctrl-C stops it.
+        """
+        for _ in range(tries):
+            os.write(self.fd, b"\x03")
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+                if done:
+                    self.status = os.waitstatus_to_exitcode(status)
+                    return
+                self._read(0.05)
 
     def wait(self, timeout: float = 60) -> int:
         """Reads to the end and returns the exit code."""

@@ -198,7 +198,7 @@ def test_ctrl_c_leaves_no_file(tmp_path: Path, at: str) -> None:
         term.expect(SECRET)
     else:
         term.expect(NAME_QUESTION)
-        term.send("Half a na")
+        term.type("Half a na")  # half typed, no Enter
     term.ctrl_c()
     assert term.wait() == 1
     assert "Aborted!" in term.output
