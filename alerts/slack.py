@@ -202,9 +202,21 @@ class SlackConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["slack"] = "slack"
-    webhook_url: SecretStr
-    max_text: int = Field(default=1200, ge=50, le=2900)
-    mention_channel_on_high: bool = False
+    webhook_url: SecretStr = Field(
+        description="the incoming webhook's address, as `${SLACK_WEBHOOK_URL}`; anyone who has"
+        " it can post to your channel"
+    )
+    max_text: int = Field(
+        default=1200,
+        ge=50,
+        le=2900,
+        description="characters of a mention shown before it is cut with `…`",
+    )
+    mention_channel_on_high: bool = Field(
+        default=False,
+        description="`true`: a message with a `high` alert starts with `@channel`, so everyone"
+        " in the channel is notified",
+    )
 
     @field_validator("webhook_url", mode="before")
     @classmethod

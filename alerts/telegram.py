@@ -80,7 +80,9 @@ class TelegramConfig(ChannelConfig):
         default=None,
         description="Telegram user ids who may press the buttons; unset: anyone in the chat",
     )
-    base_url: str = Field(default=API, description="the Bot API's address (a test stand-in)")
+    base_url: str = Field(
+        default=API, description="the Bot API's address; only tests and a local stand-in change it"
+    )
     max_text: int = Field(
         default=1500, ge=50, le=3000, description="characters of a mention shown before `…`"
     )
@@ -109,7 +111,7 @@ class TelegramConfig(ChannelConfig):
                 return text
         raise ValueError(
             "is not a Telegram chat: write the chat's number (like -1001234567890; "
-            "docs/channels/telegram-app.md says how to find it) or a public channel's @name"
+            "docs/channels/telegram.md says how to find it) or a public channel's @name"
         )
 
     @field_validator("allowed_users")

@@ -156,7 +156,7 @@ class BotAPI:
             return ChannelMisconfigured(
                 name,
                 f"Telegram does not know the chat {chat} ({said}), or the bot is not in it: "
-                "check chat_id (docs/channels/telegram-app.md says how to find it) and add "
+                "check chat_id (docs/channels/telegram.md says how to find it) and add "
                 "the bot to the chat",
             )
         if answer.code == 403:
