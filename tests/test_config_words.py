@@ -271,7 +271,8 @@ CASES = [
         "a channel without a type",
         "    - type: console\n",
         "    - webhook_url: https://hooks.slack.com/services/T/B/x\n",
-        "9: alerts.channels[0]: needs `type:`, one of: apprise, console, email, slack, telegram, webhook",
+        "9: alerts.channels[0]: needs `type:`, one of: apprise, console, email, slack, telegram, "
+        "webhook",
     ),
     (
         "our own words stay as written",
