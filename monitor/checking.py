@@ -245,6 +245,29 @@ def check_sources(config: Config, online: bool) -> int:
     return failed
 
 
+def check_channels(config: Config, online: bool) -> int:
+    """What each channel says of its own set-up (the Slack app, the Telegram bot) and,
+    online, whether its service accepts it; the number that failed."""
+    from monitor.errors import AlertError
+    from monitor.http import make_client
+    from monitor.service import build_channels
+
+    failed = 0
+    with make_client() as http:
+        for name, channel in build_channels(config.channels, http).items():
+            try:
+                lines = channel.check(online)
+            except AlertError as exc:
+                failed += 1
+                out(f"  {name}: FAILED: {terminal_safe(exc.message)}")
+                continue
+            finally:
+                channel.close()
+            for i, line in enumerate(lines):
+                out(f"  {name}: {terminal_safe(line)}" if i == 0 else f"    {terminal_safe(line)}")
+    return failed
+
+
 def usage(used: Any) -> str:
     limit = f" of {used.limit:,}" if used.limit else ""
     cost = f", about ${used.cost_usd:.2f}" if used.cost_usd is not None else ""

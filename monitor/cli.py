@@ -145,7 +145,9 @@ def init(ctx: click.Context, path: Path, no_input: bool) -> None:
 @cli.command()
 @config_option
 @click.option(
-    "--online", is_flag=True, help="Also ask each source whether its credentials are valid."
+    "--online",
+    is_flag=True,
+    help="Also ask each source and channel whether its credentials are valid.",
 )
 @click.pass_context
 def check(ctx: click.Context, config_path: Path, online: bool) -> None:
@@ -168,6 +170,8 @@ def check(ctx: click.Context, config_path: Path, online: bool) -> None:
     ):
         click.echo("")
         section(config)
+        if section is checking.describe_channels:
+            failed += checking.check_channels(config, online)
     if failed:
         click.echo("")
         click.echo(checking.failed_line(failed))

@@ -410,3 +410,24 @@ def test_a_revoked_token_pauses_the_channel_and_keeps_its_alerts(
     assert done.exit_code == 0, done.output
     texts = [m.text for m in api.sent]
     assert sum("#1" in t for t in texts) == 1 and sum("#2" in t for t in texts) == 1
+
+
+def test_mention_monitor_check_online_asks_the_bot_and_fails_when_telegram_refuses(
+    telegram: tuple[StandIn, TelegramBotAPI], telegram_config: Path
+) -> None:
+    from tests.test_cli import invoke
+
+    offline = invoke("check", "-c", str(telegram_config))
+    assert offline.exit_code == 0, offline.output
+    assert f"telegram: bot token set; alerts go to chat {GROUP}" in offline.stdout
+    assert "the bot is @" not in offline.stdout, "an offline check asked Telegram"
+
+    online = invoke("check", "--online", "-c", str(telegram_config))
+    assert online.exit_code == 0, online.output
+    assert "the token works: the bot is @acme_mentions_bot" in online.stdout
+
+    telegram[1].webhook = "https://elsewhere.example/hook"
+    refused = invoke("check", "--online", "-c", str(telegram_config))
+    assert refused.exit_code == 1
+    assert "telegram: FAILED:" in refused.stdout and "deleteWebhook" in refused.stdout
+    assert TOKEN not in refused.output
