@@ -44,13 +44,20 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
@@ -71,13 +78,17 @@ from alerts.render import (
 )
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
-from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest
+from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest, Posted
 from monitor.text import shorten, terminal_safe
+
+if TYPE_CHECKING:
+    from alerts.base import OnPress
+    from alerts.slack_app import SlackApp
 
 TEXT_MAX = 3000  # a text object, a button url
 HEADER_MAX = 150
 BUTTON_MAX = 75
-DIGEST_SHOWN = 45  # header + 45 alerts + "and N more" = 47 of Slack's 50 blocks
+DIGEST_BLOCKS = 47  # header + 45 alerts + "and N more" (a webhook's digest): within Slack's 50
 POSTS_SHOWN = 10  # a spike's posts: header, details, text, 10 posts, more, button, follow-up
 DETAILS_SHOWN = 5
 DETAIL_MAX = 580  # 5 lines of "• " + 580 units and 4 newlines stay within one text object
@@ -197,12 +208,20 @@ def _buttons(url: str, words: str, alert: Alert) -> list[dict[str, Any]]:
 
 
 class SlackConfig(ChannelConfig):
-    """A Slack incoming webhook, and how much of each mention to show."""
+    """A Slack incoming webhook (``webhook_url``), or a Slack app (``bot_token`` and
+    ``channel``; docs/channels/slack-app.md) whose alerts carry buttons; and how much of
+    each mention to show."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["slack"] = "slack"
-    webhook_url: SecretStr
+    webhook_url: SecretStr | None = None
+    bot_token: SecretStr | None = None
+    channel: str | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    allowed_users: list[str] | None = None
+    base_url: str = "https://slack.com/api"
     max_text: int = Field(default=1200, ge=50, le=2900)
     mention_channel_on_high: bool = False
 
@@ -210,6 +229,8 @@ class SlackConfig(ChannelConfig):
     @classmethod
     def _webhook_url(cls, value: object) -> object:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None:
+            return None
         problem = (
             "is not an http(s) URL: paste the whole URL Slack shows for the incoming webhook, "
             "like https://hooks.slack.com/services/T…/B…/… (the value is not repeated here "
@@ -225,6 +246,76 @@ class SlackConfig(ChannelConfig):
         if parts.scheme not in ("http", "https") or not host:
             raise ValueError(problem)
         return raw.strip()
+
+    @field_validator("bot_token", "app_token", mode="before")
+    @classmethod
+    def _token(cls, value: object, info: ValidationInfo) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None:
+            return None
+        prefix, where = _TOKENS[info.field_name or ""]
+        if not isinstance(raw, str) or not raw.strip().startswith(prefix):
+            raise ValueError(
+                f"is not a Slack {prefix}… token: copy it from your Slack app's {where} "
+                "(the value is not repeated here because it is a secret)"
+            )
+        return raw.strip()
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL.fullmatch(value.strip()):
+            raise ValueError(
+                f'{value!r} is not a Slack channel: write its name like "#mentions" '
+                "(in quotes: YAML reads # as a comment) or its id like C0123456789"
+            )
+        return None if value is None else value.strip()
+
+    @field_validator("allowed_users")
+    @classmethod
+    def _users(cls, value: list[str] | None) -> list[str] | None:
+        for user in value or []:
+            if not _USER.fullmatch(user.strip()):
+                raise ValueError(
+                    f"{user!r} is not a Slack member id: ids look like U012AB3CD (in Slack, "
+                    "a person's profile > ⋮ > Copy member ID)"
+                )
+        return None if value is None else [u.strip() for u in value]
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if urlsplit(value.strip()).scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL like https://slack.com/api")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SlackConfig:
+        if (self.webhook_url is None) == (self.bot_token is None):
+            raise ValueError(
+                "give either `webhook_url` (an incoming webhook: alerts only) or `bot_token` "
+                "with `channel` (the Slack app: alerts with buttons), not both or neither"
+            )
+        if self.bot_token is not None and self.channel is None:
+            raise ValueError(
+                '`bot_token` needs `channel`, the channel to post in, in quotes: channel: '
+                '"#mentions" (YAML reads an unquoted # as the start of a comment)'
+            )
+        if self.bot_token is None:
+            given = [k for k in _APP_KEYS if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"`{given[0]}` is for the Slack app: it needs `bot_token`")
+        return self
+
+
+#: The token keys: what each token starts with, and where in the app's settings it is.
+_TOKENS = {
+    "bot_token": ("xoxb-", "OAuth & Permissions page (Bot User OAuth Token)"),
+    "app_token": ("xapp-", "Basic Information page (App-Level Tokens)"),
+}
+_APP_KEYS = ("channel", "app_token", "signing_secret", "allowed_users")
+_CHANNEL = re.compile(r"#?[a-z0-9][a-z0-9_\-]{0,79}|[CG][A-Z0-9]{6,}")
+_USER = re.compile(r"[UW][A-Z0-9]{6,}")
 
 
 @dataclass
@@ -267,16 +358,55 @@ class SlackChannel(Channel):
         super().__init__(config, http=http)
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
+        self.app: SlackApp | None = None
+        if self.config.bot_token is not None:
+            from alerts.slack_app import SlackApp
+
+            self.app = SlackApp(self)
 
     # ------------------------------------------------------------ messages
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert) -> Posted | None:
+        if self.app is not None:
+            return self.app.send(alert)
         self._post(self.message(alert))
+        return None
 
-    def send_digest(self, digest: Digest) -> None:
+    def send_digest(self, digest: Digest) -> Posted | None:
+        if self.app is not None:
+            return self.app.send_digest(digest)
         self._post(self.digest_message(digest))
+        return None
 
-    def message(self, alert: Alert) -> dict[str, Any]:
+    # ------------------------------------------------------------ the Slack app's part
+
+    @property
+    def interactive(self) -> bool:
+        return self.app is not None
+
+    def check(self, online: bool = False) -> list[str]:
+        if self.app is not None:
+            return self.app.check(online)
+        return ["posts through an incoming webhook (no buttons: see docs/channels/slack-app.md)"]
+
+    def listen(self, on_press: OnPress, stop: threading.Event) -> None:
+        if self.app is None:
+            super().listen(on_press, stop)
+            return
+        from alerts.slack_socket import listen
+
+        listen(self.app, on_press, stop)
+
+    def close(self) -> None:
+        if self.app is not None:
+            self.app.close()
+        super().close()
+
+    def message(
+        self, alert: Alert, extra: Sequence[dict[str, Any]] = (), follow: str | None = None
+    ) -> dict[str, Any]:
+        """The message for one alert; ``extra`` blocks (the app's buttons) go before the
+        follow-up line, which ``follow`` replaces."""
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": plain(f"{cue(alert)} {subject(alert)}", HEADER_MAX)}
         ]
@@ -288,7 +418,8 @@ class SlackChannel(Channel):
             blocks += self._notice_blocks(alert)
         else:
             blocks += self._mention_blocks(alert)
-        then = follow_up(alert)
+        blocks += extra
+        then = follow if follow is not None else follow_up(alert)
         where = fit(then, 600, 2000) if then is not None else "sent by mention-monitor"
         blocks.append({"type": "context", "elements": [mrkdwn(where)]})
         if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER):
@@ -344,38 +475,48 @@ class SlackChannel(Channel):
         blocks += _buttons(alert.url, "Open", alert)
         return blocks
 
-    def digest_message(self, digest: Digest) -> dict[str, Any]:
+    def digest_message(
+        self, digest: Digest, extra: Callable[[Alert], list[dict[str, Any]]] | None = None
+    ) -> dict[str, Any]:
+        """One message listing the alerts while Slack's blocks last; ``extra`` gives the
+        blocks to show under an alert's line (the app's buttons)."""
         title = digest_title(digest)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title, HEADER_MAX)}]
         if digest.possible_repeat:
             blocks.append({"type": "context", "elements": [mrkdwn(f"_{REPEAT_NOTE}_")]})
-        shown = DIGEST_SHOWN - (1 if digest.possible_repeat else 0)
-        for alert in digest.alerts[:shown]:
-            label = digest_label(alert)
-            kind = f"{label} · " if label else ""
-            if is_notice(alert):
-                said = alert.details[0] if alert.details else alert.text
-                line = (
-                    f"{cue(alert)} {kind}{fit(subject(alert), 200, 1000)}\n{fit(said, 300, 1600)}"
-                )
-            else:
-                text = f"{alert.title} - {alert.text}" if alert.title else alert.text
-                note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
-                line = (
-                    f"{cue(alert)} {kind}{fit(alert.brand, 100, 600)} · "
-                    f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
-                    f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
-                )
-            if alert.inbox_url:  # the inbox's page links the post and has the buttons
-                blocks.append(_line(line, alert.inbox_url, OPEN_IN_INBOX))
-            else:
-                blocks.append(_line(line, alert.url))
+        room = DIGEST_BLOCKS - len(blocks) - 1  # one left for "and N more"
+        shown = 0
+        for alert in digest.alerts:
+            lines = [self._digest_line(alert), *(extra(alert) if extra is not None else [])]
+            if len(lines) > room:
+                break
+            blocks += lines
+            room -= len(lines)
+            shown += 1
         more = len(digest.alerts) - shown
         if more > 0:
             note = f"and {more} more: run `mention-monitor mentions --negative` on the server"
             blocks.append({"type": "context", "elements": [mrkdwn(note)]})
         high = any(a.severity == "high" for a in digest.alerts)
         return self._payload(escape(title), blocks, high, digest.possible_repeat)
+
+    def _digest_line(self, alert: Alert) -> dict[str, Any]:
+        label = digest_label(alert)
+        kind = f"{label} · " if label else ""
+        if is_notice(alert):
+            said = alert.details[0] if alert.details else alert.text
+            line = f"{cue(alert)} {kind}{fit(subject(alert), 200, 1000)}\n{fit(said, 300, 1600)}"
+        else:
+            text = f"{alert.title} - {alert.text}" if alert.title else alert.text
+            note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
+            line = (
+                f"{cue(alert)} {kind}{fit(alert.brand, 100, 600)} · "
+                f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
+                f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
+            )
+        if alert.inbox_url:  # the inbox's page links the post and has the buttons
+            return _line(line, alert.inbox_url, OPEN_IN_INBOX)
+        return _line(line, alert.url)
 
     def _payload(
         self, fallback: str, blocks: list[dict[str, Any]], high: bool, repeat: bool = False
@@ -389,6 +530,7 @@ class SlackChannel(Channel):
     # ------------------------------------------------------------ the wire
 
     def _post(self, payload: dict[str, Any]) -> None:
+        assert self.config.webhook_url is not None  # the config has one or a bot_token
         url = self.config.webhook_url.get_secret_value()
         pace = _pace(url)
         with pace.lock:

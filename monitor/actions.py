@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from monitor.config import Config
 from monitor.errors import StatusError
 from monitor.feedback import give_verdict
+from monitor.links import InboxLinks
 from monitor.models import Alert
 from monitor.store import Store
 from monitor.store.messages import alert_as_sent, message, messages_about
@@ -146,12 +147,15 @@ def answer(config: Config, store: Store, press: Press, now: datetime) -> Answere
         actor=press.actor,
         at=now,
         buttons=buttons_for(row.status, row.verdict),
-        updates=updates(store, press.channel, row.id),
+        updates=updates(store, press.channel, row.id, InboxLinks.of(config.web.public_url)),
     )
 
 
-def updates(store: Store, channel: str, mention_id: int) -> tuple[Update, ...]:
-    """Every message ``channel`` posted about the mention, with what each carried now."""
+def updates(
+    store: Store, channel: str, mention_id: int, links: InboxLinks | None = None
+) -> tuple[Update, ...]:
+    """Every message ``channel`` posted about the mention, with what each carried now (and,
+    with ``links``, the inbox links it was sent with)."""
     found: list[Update] = []
     seen: set[str] = set()
     for posted in messages_about(store, mention_id, channel):
@@ -159,5 +163,6 @@ def updates(store: Store, channel: str, mention_id: int) -> tuple[Update, ...]:
             continue
         seen.add(posted.ref)
         carried = [alert_as_sent(store, m.alert_id) for m in message(store, channel, posted.ref)]
-        found.append(Update(posted.ref, tuple(a for a in carried if a is not None)))
+        alerts = (a if links is None else links.attach(a) for a in carried if a is not None)
+        found.append(Update(posted.ref, tuple(alerts)))
     return tuple(found)
