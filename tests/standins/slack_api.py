@@ -88,10 +88,10 @@ class SlackAPI:
         self.bot_token = "xoxb-1-" + secrets.token_hex(12)
         self.app_token = "xapp-1-A0MENTIONS-" + secrets.token_hex(12)
         self.scopes = set(SCOPES)
-        self.users = {BOT_USER: "mention-monitor", "U0MARIA": "maria", "U0JO": "jo"}
+        self.users = {BOT_USER: "mention-monitor", "U0MARIA": "maria", "U0JOJO1": "jo"}
         self.users["U0STRANGER"] = "stranger"
         self.channels = {
-            "C0MENTIONS": Channel("C0MENTIONS", "mentions", {BOT_USER, "U0MARIA", "U0JO"}),
+            "C0MENTIONS": Channel("C0MENTIONS", "mentions", {BOT_USER, "U0MARIA", "U0JOJO1"}),
             "C0GENERAL": Channel("C0GENERAL", "general", {"U0MARIA", "U0STRANGER"}),
         }
         self.calls: list[str] = []

@@ -32,7 +32,8 @@ from websockets.sync.server import Server, ServerConnection, serve
 @dataclass
 class Ack:
     envelope_id: str
-    seconds: float
+    seconds: float  # from sending the envelope
+    at: float  # time.monotonic() when it arrived
     payload: Any = None
 
 
@@ -128,8 +129,10 @@ class SocketMode:
             if any(a.envelope_id == envelope_id for a in self.acks):
                 self.problems.append(f"envelope {envelope_id} acknowledged twice")
                 return
-            took = time.monotonic() - self.sent[envelope_id]
-            self.acks.append(Ack(envelope_id, took, message.get("payload")))
+            now = time.monotonic()
+            self.acks.append(
+                Ack(envelope_id, now - self.sent[envelope_id], now, message.get("payload"))
+            )
             self._acked.notify_all()
 
     # ------------------------------------------------------------ what a test does
