@@ -19,11 +19,8 @@ alerts/slack.py's, plus:
   ``conversations.history`` (or the thread's ``conversations.replies``); if found it is not
   posted again, else it goes out saying it may repeat one.
 - **a press** (Socket Mode: alerts/slack_socket.py; HTTP: monitor/web/slack_actions.py) is
-  ``handle``d: by an allowed person (``allowed_users``, or else the channel's members from
-  ``conversations.members``) it becomes a ``monitor.actions.Press`` with actor "@name on
-  Slack"; every message about the mention is then re-drawn (``chat.update``) with the
-  alerts as they read now, a line saying who did what and when, and only the buttons that
-  still apply. Anyone else is told privately (``chat.postEphemeral``) that they may not.
+  ``handle``d by alerts/slack_press.py: by an allowed person it changes the mention and
+  every message about it is redrawn (``chat.update``); anyone else is told privately.
 
 Errors: only Slack's short error code is ever repeated, never a body. ``ratelimited``/429
 -> AlertError with ``retry_after``; a refused or revoked token, a missing scope, a channel
@@ -40,21 +37,20 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from alerts.slack import BUTTON_MAX, MIN_INTERVAL, SlackChannel, SlackConfig, _pace, escape, plain
-from monitor.actions import ACKNOWLEDGE, LABELS, Answered, Press, Update, buttons_for
-from monitor.errors import AlertError, ChannelMisconfigured, MonitorError, StatusError
+from alerts.slack import BUTTON_MAX, MIN_INTERVAL, SlackChannel, _pace, plain
+from alerts.slack_config import SlackConfig
+from alerts.slack_press import ACTION_PREFIX, Presses
+from monitor.actions import ACKNOWLEDGE, LABELS, Answered, buttons_for
+from monitor.errors import AlertError, ChannelMisconfigured, MonitorError
 from monitor.http import parse_retry_after
 from monitor.models import VIRAL, Alert, Digest, Posted
 
@@ -64,15 +60,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "mention_monitor_alert"
-ACTION_PREFIX = "mention_monitor."
 TIMEOUT = 15  # seconds for one Web API call
 LOOKUP_PAGES = 5  # pages of 200 messages searched for a message sent before a crash
-MEMBERS_FRESH = 300.0  # seconds the channel's members are trusted before a re-read
-MEMBERS_RETRY = 10.0  # a stranger's press re-reads them at most this often
 _CODE = re.compile(r"[a-z_]{2,60}")
 _SCOPE = re.compile(r"[a-z_.:,]{2,200}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")
-_NAME = re.compile(r"[^\w.\-]")
 TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 #: Error codes about a token: what happened, and the fix (bot token, app-level token).
 TOKEN_PROBLEMS = {
@@ -120,9 +112,7 @@ class SlackApp:
         )
         bare = self.where.lstrip("#")
         self._channel_id = bare if _CHANNEL_ID.fullmatch(bare) else None
-        self._members: frozenset[str] = frozenset()
-        self._members_at: float | None = None
-        self._lock = threading.Lock()
+        self.presses = Presses(self)
 
     # ------------------------------------------------------------ sending
 
@@ -131,7 +121,7 @@ class SlackApp:
         thread = self._thread(alert)
         if alert.possible_repeat and (found := self._find([alert], thread)) is not None:
             return found
-        payload = self.renderer.message(alert, self.controls(alert), self._follow(alert))
+        payload = self.renderer.message(alert, self.controls(alert), self.follow(alert))
         if thread is not None:
             payload["thread_ts"] = thread
             payload["reply_broadcast"] = alert.kind == VIRAL
@@ -151,7 +141,7 @@ class SlackApp:
         blocks: list[dict[str, Any]] = []
         pressed = answered is not None and answered.mention_id == alert.mention_id
         if answered is not None and pressed:
-            said = answered.summary(self._tz())
+            said = answered.summary(self.tz())
             blocks.append({"type": "context", "elements": [plain(said, 500)]})
             actions = answered.buttons
         else:
@@ -162,12 +152,12 @@ class SlackApp:
             )
         return blocks
 
-    def _tz(self) -> ZoneInfo | None:
+    def tz(self) -> ZoneInfo | None:
         """The channel's timezone for "at 10:42"; None (said as UTC) by default."""
         return None if self.config.timezone == "UTC" else self.config.tz
 
     @staticmethod
-    def _follow(alert: Alert) -> str | None:
+    def follow(alert: Alert) -> str | None:
         if alert.mention_id is None:
             return None
         status = f" ({alert.status})" if alert.status not in (None, "new") else ""
@@ -239,148 +229,9 @@ class SlackApp:
             )
         return None
 
-    # ------------------------------------------------------------ presses
-
     def handle(self, payload: dict[str, Any], on_press: OnPress) -> None:
-        """A ``block_actions`` payload, already acknowledged to Slack: each of our buttons in
-        it is answered if the person may press it; anyone else is told privately."""
-        if payload.get("type") != "block_actions":
-            return
-        user = _dict(payload.get("user"))
-        user_id = str(user.get("id") or "")
-        where = _dict(payload.get("container"))
-        channel = str(where.get("channel_id") or _dict(payload.get("channel")).get("id") or "")
-        ts = str(where.get("message_ts") or "")
-        ref = f"{channel}:{ts}" if channel and ts else None
-        for action in payload.get("actions") or []:
-            pressed = _pressed(action)
-            if pressed is None:
-                continue  # a link button (Open post), or not one of ours
-            what, mention_id = pressed
-            if not self.may_press(user_id):
-                log.info("%s: %s may not answer mention #%d", self.name, user_id, mention_id)
-                self._tell(channel, user_id, payload, self._not_allowed())
-                continue
-            name = _NAME.sub("", str(user.get("username") or user.get("name") or ""))[:80]
-            press = Press(self.name, mention_id, what, f"@{name or user_id} on Slack", ref)
-            try:
-                answered = on_press(press)
-            except StatusError as exc:
-                self._tell(channel, user_id, payload, str(exc))
-                continue
-            except MonitorError as exc:
-                log.error("%s: a press on mention #%d failed: %s", self.name, mention_id, exc)
-                self._tell(channel, user_id, payload, "That did not work; nothing was changed.")
-                continue
-            self.show(answered, ref, channel, user_id, payload)
-
-    def show(
-        self, answered: Answered, ref: str | None, channel: str, user: str, payload: dict[str, Any]
-    ) -> None:
-        """Re-draw every message about the mention; if the pressed one is not among them (it
-        was posted before a crash and never recorded), tell the presser what was done."""
-        for update in answered.updates:
-            try:
-                self._update(update, answered)
-            except MonitorError as exc:
-                log.warning("%s: could not update message %s: %s", self.name, update.ref, exc)
-        if ref not in {u.ref for u in answered.updates}:
-            self._tell(channel, user, payload, answered.summary(self._tz()))
-
-    def _update(self, update: Update, answered: Answered) -> None:
-        alerts = [replace(a, ack_url=None) for a in update.alerts]
-        if not alerts:
-            return
-        if len(alerts) == 1:
-            (alert,) = alerts
-            message = self.renderer.message(
-                alert, self.controls(alert, answered), self._follow(alert)
-            )
-        else:
-            kind = "digest" if self.config.mode == "digest" else "rollup"
-            message = self.renderer.digest_message(
-                Digest(kind, self.name, tuple(alerts)), lambda a: self.controls(a, answered)
-            )
-        channel, _, ts = update.ref.partition(":")
-        self.call(
-            "chat.update",
-            self.client.chat_update,
-            channel=channel,
-            ts=ts,
-            text=message["text"],
-            blocks=message["blocks"],
-        )
-
-    def may_press(self, user_id: str) -> bool:
-        """``allowed_users``, or else the channel's members (re-read every few minutes, and
-        at once, at most every ten seconds, for someone not among them)."""
-        if self.config.allowed_users is not None:
-            return user_id in self.config.allowed_users
-        if not user_id:
-            return False
-        with self._lock:
-            members, read_at = self._members, self._members_at
-        now = time.monotonic()
-        age = None if read_at is None else now - read_at
-        if age is not None and (user_id in members and age < MEMBERS_FRESH):
-            return True
-        if age is None or age >= MEMBERS_RETRY:
-            try:
-                members = self.members()
-            except MonitorError as exc:
-                log.warning("%s: cannot read who is in %s: %s", self.name, self.where, exc)
-        return user_id in members
-
-    def members(self) -> frozenset[str]:
-        found: set[str] = set()
-        cursor = ""
-        for _ in range(100):
-            data = self.call(
-                "conversations.members",
-                self.client.conversations_members,
-                channel=self.channel_id(),
-                limit=200,
-                cursor=cursor or None,
-            )
-            found.update(str(m) for m in data.get("members") or [])
-            cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                break
-        with self._lock:
-            self._members, self._members_at = frozenset(found), time.monotonic()
-        return frozenset(found)
-
-    def _not_allowed(self) -> str:
-        who = (
-            "the people listed in this channel's `allowed_users`"
-            if self.config.allowed_users is not None
-            else f"members of {escape(self.where)}"
-        )
-        return f"Only {who} can answer these alerts; nothing was changed."
-
-    def _tell(self, channel: str, user: str, payload: dict[str, Any], text: str) -> None:
-        """A message only ``user`` sees; through the press's response_url if Slack refuses
-        (someone who is not in the channel)."""
-        try:
-            self.call(
-                "chat.postEphemeral",
-                self.client.chat_postEphemeral,
-                channel=channel,
-                user=user,
-                text=escape(text),
-            )
-            return
-        except MonitorError as exc:
-            problem = exc
-        url = str(payload.get("response_url") or "")
-        if url.startswith(("https://hooks.slack.com/", self.config.base_url.rsplit("/", 1)[0])):
-            body = {"response_type": "ephemeral", "replace_original": False, "text": escape(text)}
-            try:
-                self.renderer.http.post(url, json=body).raise_for_status()
-                return
-            except httpx.HTTPError as exc:
-                log.warning("%s: cannot answer a press: %s", self.name, type(exc).__name__)
-        log.warning("%s: cannot tell %s why nothing changed: %s", self.name, user, problem)
+        """A press (a ``block_actions`` payload), already acknowledged: alerts/slack_press.py."""
+        self.presses.handle(payload, on_press)
 
     # ------------------------------------------------------------ the channel, the check
 
@@ -439,11 +290,12 @@ class SlackApp:
             return lines
         me = self.call("auth.test", self.client.auth_test)
         lines.append(f"Slack accepts the bot token: @{me.get('user')} in {me.get('team')}")
-        if str(me.get("user_id")) not in self.members():
+        members = self.presses.members()
+        if str(me.get("user_id")) not in members:
             raise ChannelMisconfigured(
                 self.name, CHANNEL_PROBLEMS["not_in_channel"].format(c=self.where)
             )
-        lines.append(f"the bot is in {self.where} ({len(self._members)} members)")
+        lines.append(f"the bot is in {self.where} ({len(members)} members)")
         if c.app_token is not None:
             self.open_connection()
             lines.append("Slack accepts the app-level token: Socket Mode can connect")
@@ -510,20 +362,6 @@ def _button(action: str, mention_id: int) -> dict[str, Any]:
         "value": str(mention_id),
     }
     return {**button, "style": "primary"} if action == ACKNOWLEDGE else button
-
-
-def _pressed(action: Any) -> tuple[str, int] | None:
-    """(action, mention id) of one of our buttons; None for anything else."""
-    if not isinstance(action, dict):
-        return None
-    action_id, value = str(action.get("action_id") or ""), str(action.get("value") or "")
-    if not action_id.startswith(ACTION_PREFIX) or not value.isdigit():
-        return None
-    return action_id.removeprefix(ACTION_PREFIX), int(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _first(value: Any) -> str | None:
