@@ -379,3 +379,28 @@ def test_no_token_is_ever_logged(api: SlackAPI, caplog: pytest.LogCaptureFixture
     with pytest.raises(ChannelMisconfigured):
         channel.send(alert())
     assert api.bot_token not in caplog.text and api.app_token not in caplog.text
+
+
+def test_the_manifest_asks_for_exactly_the_scopes_the_app_uses() -> None:
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    from tests.standins.slack_api import SCOPES
+
+    root = Path(__file__).resolve().parents[2]
+    manifest = YAML(typ="safe").load((root / "deploy" / "slack-app-manifest.yaml").read_text())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == SCOPES
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    page = (root / "docs" / "channels" / "slack-app.md").read_text()
+    for key in SlackConfig.model_fields:
+        if key in ("bot_token", "channel", "app_token", "signing_secret", "allowed_users"):
+            assert f"`{key}`" in page, key
+
+
+def test_only_the_app_is_interactive(api: SlackAPI) -> None:
+    hook = SlackChannel(SlackConfig(webhook_url="https://hooks.slack.com/services/T/B/x"))
+    assert app(api).interactive and not hook.interactive
+    with pytest.raises(NotImplementedError):
+        hook.listen(lambda p: None, None)  # type: ignore[arg-type, return-value]
