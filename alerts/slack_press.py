@@ -53,6 +53,7 @@ class Presses:
         self._members: frozenset[str] = frozenset()
         self._members_at: float | None = None
         self._lock = threading.Lock()
+        self._one_at_a_time = threading.Lock()
 
     def handle(self, payload: dict[str, Any], on_press: OnPress) -> None:
         """A ``block_actions`` payload, already acknowledged to Slack: each of our buttons in
@@ -76,16 +77,17 @@ class Presses:
                 continue
             name = _NAME.sub("", str(user.get("username") or user.get("name") or ""))[:80]
             press = Press(self.app.name, mention_id, what, f"@{name or user_id} on Slack", ref)
-            try:
-                answered = on_press(press)
-            except StatusError as exc:
-                self._tell(channel, user_id, payload, str(exc))
-                continue
-            except MonitorError as exc:
-                log.error("%s: a press on mention #%d failed: %s", self.app.name, mention_id, exc)
-                self._tell(channel, user_id, payload, "That did not work; nothing was changed.")
-                continue
-            self.show(answered, ref, channel, user_id, payload)
+            with self._one_at_a_time:  # two quick presses: the later one is drawn last
+                try:
+                    answered = on_press(press)
+                except StatusError as exc:
+                    self._tell(channel, user_id, payload, str(exc))
+                    continue
+                except MonitorError as exc:
+                    log.error("%s: a press on #%d failed: %s", self.app.name, mention_id, exc)
+                    self._tell(channel, user_id, payload, "That did not work; nothing changed.")
+                    continue
+                self.show(answered, ref, channel, user_id, payload)
 
     def show(
         self, answered: Answered, ref: str | None, channel: str, user: str, payload: dict[str, Any]

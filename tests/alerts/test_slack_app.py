@@ -404,3 +404,14 @@ def test_only_the_app_is_interactive(api: SlackAPI) -> None:
     assert app(api).interactive and not hook.interactive
     with pytest.raises(NotImplementedError):
         hook.listen(lambda p: None, None)  # type: ignore[arg-type, return-value]
+
+
+def test_posts_to_one_channel_are_a_second_apart(api: SlackAPI) -> None:
+    from tests.alerts.test_slack import FakeClock
+
+    clock = FakeClock()
+    config = app(api).config
+    channel = SlackChannel(config, clock=clock, sleep=clock.sleep)
+    channel.send(alert(id=1))
+    channel.send(alert(id=2))
+    assert clock.sleeps == [1.0] and len(api.messages()) == 2

@@ -336,3 +336,31 @@ def test_without_a_signing_secret_the_endpoint_is_off(tmp_path: Path, store: Sto
         with TestClient(create_app(config, store)) as client:
             response = client.post("/slack/actions", content=b"payload=%7B%7D")
     assert response.status_code == 404 and "signing_secret" in response.text
+
+
+def test_the_signature_is_computed_as_in_slacks_worked_example() -> None:
+    # The example on https://docs.slack.dev/authentication/verifying-requests-from-slack
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id="
+        b"G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook"
+        b"-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977"
+        b"00885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10"
+        b"d2c447fce8b6703c"
+    )
+    assert signature(SECRET, "1531420618", body) == (
+        "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    )
+
+
+def test_a_link_button_or_a_gone_mention_changes_nothing(world: World) -> None:
+    app = world.channel.app
+    assert app is not None
+    payload = world.api.press(world.ts(), "Resolve")
+    link = {**payload, "actions": [{**payload["actions"][0], "action_id": "open", "value": None}]}
+    app.handle(link, world.on_press)
+    assert world.api.updates == [] and world.api.ephemerals == []
+    gone = {**payload, "actions": [{**payload["actions"][0], "value": "999"}]}
+    app.handle(gone, world.on_press)
+    (told,) = world.api.ephemerals
+    assert "999" in told["text"] and world.api.updates == []
+    assert world.store.mentions()[0].status == "new"
