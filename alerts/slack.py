@@ -219,7 +219,9 @@ def _pace(url: str) -> _Pace:
 
 
 class SlackChannel(Channel):
-    """Posts alerts to a Slack channel through an incoming webhook.
+    """Posts alerts to a Slack channel through an incoming webhook, or, configured with a
+    ``bot_token``, as the Slack app (``self.app``: alerts/slack_app.py), whose alerts carry
+    buttons and which ``send``, ``listen`` and ``check`` hand over to.
 
     ``clock`` and ``sleep`` (default ``time.monotonic``/``time.sleep``) pace the
     posts; tests hand in a fake pair.

@@ -219,7 +219,9 @@ class SlackApp:
                 cursor = (data.get("response_metadata") or {}).get("next_cursor") or ""
                 if not cursor:
                     break
-        except ChannelMisconfigured as exc:
+        except AlertError as exc:
+            if not exc.permanent:
+                raise  # Slack is busy or away: the whole send waits and tries again
             log.warning(
                 "%s: cannot look for alerts %s posted before the restart (%s); sending them "
                 "again, marked as a possible repeat",

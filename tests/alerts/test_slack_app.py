@@ -4,6 +4,7 @@ the whole way from a poll to a pressed button in test_slack_app_e2e.py."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -415,3 +416,14 @@ def test_posts_to_one_channel_are_a_second_apart(api: SlackAPI) -> None:
     channel.send(alert(id=1))
     channel.send(alert(id=2))
     assert clock.sleeps == [1.0] and len(api.messages()) == 2
+
+
+def test_a_thread_gone_from_slack_does_not_stop_a_repeat(api: SlackAPI) -> None:
+    channel = app(api)
+    first = channel.send(alert(id=1))
+    assert first is not None
+    api.channels["C0MENTIONS"].messages.clear()  # someone deleted the alert in Slack
+    escalation = make_escalation(channel="slack", id=2, thread_ref=first.ref, queued_at=NOW)
+    with contextlib.suppress(AlertError):  # what Slack says to a reply to nothing is its own
+        channel.send(replace(escalation, possible_repeat=True))
+    assert api.calls[-2:] == ["conversations.replies", "chat.postMessage"], "it gave up"

@@ -14,7 +14,9 @@ Methods, with what the real server does for us:
   member (no ``chat:write.public``), ``is_archived``; ``blocks`` checked against Block Kit's
   rules (tests/standins/slack.py) -> ``invalid_blocks``; ``metadata`` needs ``event_type``
   and an object ``event_payload`` -> ``invalid_metadata_format``; ``thread_ts`` must name
-  a message of the channel; ``reply_broadcast`` shows the reply in the channel too.
+  a top-level message of the channel (Slack does not document its answer otherwise: the
+  stand-in refuses and records a problem); ``reply_broadcast`` shows the reply in the
+  channel too.
 - ``chat.update`` (channel id and ``ts`` of a message the bot posted:
   ``message_not_found``, ``cant_update_message``), ``chat.postEphemeral`` (``user`` must be
   in the channel: ``user_not_in_channel``).
