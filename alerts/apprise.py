@@ -45,7 +45,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 import apprise
 import httpx
 from apprise.url import URLBase
-from pydantic import AfterValidator, ConfigDict, SecretStr, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
@@ -189,8 +189,18 @@ class AppriseConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["apprise"] = "apprise"
-    urls: list[Annotated[SecretStr, AfterValidator(_understood)]]
-    format: Literal["text", "markdown"] = "text"
+    urls: list[Annotated[SecretStr, AfterValidator(_understood)]] = Field(
+        description="one or more Apprise addresses, each as `${ENV_VAR}`, e.g."
+        ' `["${DISCORD_URL}", "${NTFY_URL}"]`'
+    )
+    format: Literal["text", "markdown"] = Field(
+        default="text",
+        description="`text`: plain text, which Apprise converts for each service (a stranger's"
+        ' `*bold*` shows as written); `markdown`: labels in bold and a link titled "open the'
+        ' mention", with whatever strangers wrote escaped. Use `markdown` only if every'
+        " service in `urls` shows Markdown or HTML (Discord, Slack, Telegram, e-mail): plain"
+        " text services such as Pushover or ntfy would show the escapes as backslashes",
+    )
 
     @field_validator("urls")
     @classmethod

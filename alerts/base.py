@@ -58,8 +58,8 @@ def parse_clock(value: str) -> time:
 class QuietHours(StrictModel):
     """A daily window (in the channel's timezone) when only ``high`` alerts are sent."""
 
-    start: str = Field(alias="from")
-    end: str = Field(alias="to")
+    start: str = Field(alias="from", description='when the quiet starts, e.g. `"22:00"`')
+    end: str = Field(alias="to", description='when it ends, e.g. `"07:00"` (the next morning)')
 
     @field_validator("start", "end")
     @classmethod
@@ -71,18 +71,55 @@ class QuietHours(StrictModel):
 class ChannelConfig(StrictModel):
     """Keys every channel accepts: routing and rhythm. A channel's own model adds its settings."""
 
-    type: str
-    name: str = ""
-    enabled: bool = True
-    brands: list[str] | None = None
-    min_severity: Literal["all", "negative", "high"] = "negative"
-    mode: Literal["instant", "digest"] = "instant"
-    digest_at: str | None = None
-    every: Duration | None = None
-    timezone: str = "UTC"
-    quiet_hours: QuietHours | None = None
-    flood_limit: int = Field(default=10, ge=1)
-    give_up_after: Duration | None = None
+    type: str = Field(description="the kind of channel")
+    name: str = Field(
+        default="",
+        description="a name of its own, needed when two channels have the same type (in"
+        " `test-alert --channel` and `stats`)",
+    )
+    enabled: bool = Field(default=True, description="`false` keeps the settings but sends nothing")
+    brands: list[str] | None = Field(
+        default=None, description="only alert about these brands; unset: every brand"
+    )
+    min_severity: Literal["all", "negative", "high"] = Field(
+        default="negative",
+        description="`all`: every mention; `negative`: negative ones; `high`: strongly negative"
+        " ones only (spreading, viral and spike alerts are `high`)",
+    )
+    mode: Literal["instant", "digest"] = Field(
+        default="instant",
+        description="`instant`: each alert as it comes; `digest`: one message with everything"
+        " waiting, at `digest_at` or `every`",
+    )
+    digest_at: str | None = Field(
+        default=None,
+        description='with `mode: digest`: the time of the daily digest, e.g. `"08:00"` (the'
+        " default), in `timezone`",
+    )
+    every: Duration | None = Field(
+        default=None,
+        description="with `mode: digest`: a digest every so often instead (`1h`, `30m`)",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="your timezone's name (`Europe/London`, `America/New_York`), for"
+        " `digest_at` and `quiet_hours`",
+    )
+    quiet_hours: QuietHours | None = Field(
+        default=None,
+        description='`{from: "22:00", to: "07:00"}`: alerts wait until the quiet ends, except'
+        " `high` ones",
+    )
+    flood_limit: int = Field(
+        default=10,
+        ge=1,
+        description="when more alerts than this would go out within a minute, all that are"
+        " waiting go as one message listing them",
+    )
+    give_up_after: Duration | None = Field(
+        default=None,
+        description="this channel's own give-up time; unset: `alerts.give_up_after`",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -35,7 +35,9 @@ from monitor.text import shorten, terminal_safe
 
 class ConsoleConfig(ChannelConfig):
     type: Literal["console"] = "console"
-    max_text: int = 600
+    max_text: int = Field(
+        default=600, description="characters of a mention shown before it is cut with `…`"
+    )
     flood_limit: int = Field(default=50, ge=1)
 
 

@@ -83,16 +83,47 @@ def _check_address(value: str) -> str:
 
 class EmailConfig(ChannelConfig):
     type: Literal["email"] = "email"
-    host: str = Field(min_length=1)
-    port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    timeout: Duration = timedelta(seconds=20)
-    ca_file: str | None = None
-    max_text: int = Field(default=4000, ge=100)
+    host: str = Field(
+        min_length=1, description="your mail provider's SMTP server, e.g. `smtp.gmail.com`"
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the SMTP port; unset: 587 for `starttls`, 465 for `ssl`, 25 for `none`",
+    )
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="`starttls`: connect, then switch to encryption (nothing is sent if the"
+        " server cannot); `ssl`: encrypted from the start (usually port 465); `none`: no"
+        " encryption, only for a relay on this machine or your own network",
+    )
+    username: str | None = Field(
+        default=None, description="login name, often your e-mail address; needs `password`"
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="login password (an app password for Gmail and Outlook), as"
+        " `${SMTP_PASSWORD}`; needs `username`",
+    )
+    from_: str = Field(
+        alias="from",
+        description="the sender, `alerts@example.com` or `Acme Alerts <alerts@example.com>`;"
+        " many servers accept only the address of the account you log in with",
+    )
+    to: list[str] = Field(min_length=1, description="one or more recipients")
+    timeout: Duration = Field(
+        default=timedelta(seconds=20),
+        description="how long to wait for the server before trying again later",
+    )
+    ca_file: str | None = Field(
+        default=None,
+        description="for a private mail server with its own certificate authority: a PEM file"
+        " of the certificates to trust, as an absolute path",
+    )
+    max_text: int = Field(
+        default=4000, ge=100, description="the longest post text put in an e-mail, in characters"
+    )
 
     model_config = ConfigDict(hide_input_in_errors=True)  # the input holds the password
 

@@ -32,15 +32,51 @@ class SlackConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["slack"] = "slack"
-    webhook_url: SecretStr | None = None
-    bot_token: SecretStr | None = None
-    channel: str | None = None
-    app_token: SecretStr | None = None
-    signing_secret: SecretStr | None = None
-    allowed_users: list[str] | None = None
-    base_url: str = "https://slack.com/api"
-    max_text: int = Field(default=1200, ge=50, le=2900)
-    mention_channel_on_high: bool = False
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="the incoming webhook's address, as `${SLACK_WEBHOOK_URL}`; anyone who has"
+        " it can post to your channel. Either this or `bot_token`",
+    )
+    bot_token: SecretStr | None = Field(
+        default=None,
+        description="instead of `webhook_url`: the Slack app's Bot User OAuth Token (`xoxb-…`),"
+        " as `${SLACK_BOT_TOKEN}`; alerts then carry buttons (docs/channels/slack-app.md)",
+    )
+    channel: str | None = Field(
+        default=None,
+        description='with `bot_token`: where to post, a name in quotes (`"#mentions"`) or a'
+        " channel id (`C0123456789`)",
+    )
+    app_token: SecretStr | None = Field(
+        default=None,
+        description="the Slack app's app-level token (`xapp-…`), as `${SLACK_APP_TOKEN}`:"
+        " button presses arrive over Socket Mode, no public address needed",
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None,
+        description="instead of `app_token`, with `web.public_url`: presses arrive at"
+        " `<public_url>/slack/actions`, signed with this secret",
+    )
+    allowed_users: list[str] | None = Field(
+        default=None,
+        description="Slack member ids (`U012AB3CD`) who may press the buttons; unset: the"
+        " channel's members",
+    )
+    base_url: str = Field(
+        default="https://slack.com/api",
+        description="the Slack Web API's address; only a test or a local stand-in changes it",
+    )
+    max_text: int = Field(
+        default=1200,
+        ge=50,
+        le=2900,
+        description="characters of a mention shown before it is cut with `…`",
+    )
+    mention_channel_on_high: bool = Field(
+        default=False,
+        description="`true`: a message with a `high` alert starts with `@channel`, so everyone"
+        " in the channel is notified",
+    )
 
     @field_validator("webhook_url", mode="before")
     @classmethod

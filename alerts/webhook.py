@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import ConfigDict, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -82,9 +82,22 @@ class WebhookConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["webhook"] = "webhook"
-    url: SecretStr
-    secret: SecretStr | None = None
-    headers: dict[str, SecretStr] = {}
+    url: SecretStr = Field(
+        description="where to `POST`, `http://` or `https://`, as `${ALERT_WEBHOOK_URL}`: it is"
+        " kept secret and never shown in logs or errors"
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        description="a long random text (e.g. from `openssl rand -hex 32`), as"
+        " `${ALERT_WEBHOOK_SECRET}`: each request is then signed with it in `X-Signature`, so"
+        " the receiver can tell it came from mention-monitor",
+    )
+    headers: dict[str, SecretStr] = Field(
+        default={},
+        description="more request headers, e.g. `Authorization: Bearer ${RECEIVER_TOKEN}`;"
+        " their values are kept secret. `Content-Type`, `User-Agent`, `X-Signature` and"
+        " `X-Mention-Monitor-Delivery` are mention-monitor's own and cannot be replaced",
+    )
 
     @field_validator("url")
     @classmethod

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
-from monitor.store.opening import explain, inspect_sqlite_file, sqlite_path
+from monitor.store.opening import explain, inspect_sqlite_file, prepare_upgrade, sqlite_path
 from monitor.store.records import ChannelWait, DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
@@ -119,7 +119,7 @@ class StoreBase:
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
             if migrate:
                 self.migrate()
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: no driver
             raise explain(exc, url, self.safe_url) from exc
 
     @property
@@ -133,6 +133,8 @@ class StoreBase:
         from monitor.migrations import upgrade
 
         try:
+            if not self.is_new:  # an older schema: backed up first (monitor/store/backup.py)
+                prepare_upgrade(self.path, self.engine, self.safe_url)
             upgrade(self.engine)
         except (SQLAlchemyError, OSError) as exc:
             raise explain(exc, self.url, self.safe_url) from exc
