@@ -44,13 +44,12 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
-from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
@@ -69,15 +68,20 @@ from alerts.render import (
     source_name,
     subject,
 )
+from alerts.slack_config import SlackConfig as SlackConfig  # also at its old address
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
-from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest
+from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest, Posted
 from monitor.text import shorten, terminal_safe
+
+if TYPE_CHECKING:
+    from alerts.base import OnPress
+    from alerts.slack_app import SlackApp
 
 TEXT_MAX = 3000  # a text object, a button url
 HEADER_MAX = 150
 BUTTON_MAX = 75
-DIGEST_SHOWN = 45  # header + 45 alerts + "and N more" = 47 of Slack's 50 blocks
+DIGEST_BLOCKS = 47  # header + 45 alerts + "and N more" (a webhook's digest): within Slack's 50
 POSTS_SHOWN = 10  # a spike's posts: header, details, text, 10 posts, more, button, follow-up
 DETAILS_SHOWN = 5
 DETAIL_MAX = 580  # 5 lines of "• " + 580 units and 4 newlines stay within one text object
@@ -196,49 +200,6 @@ def _buttons(url: str, words: str, alert: Alert) -> list[dict[str, Any]]:
     return [{"type": "actions", "elements": elements}] if elements else []
 
 
-class SlackConfig(ChannelConfig):
-    """A Slack incoming webhook, and how much of each mention to show."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    type: Literal["slack"] = "slack"
-    webhook_url: SecretStr = Field(
-        description="the incoming webhook's address, as `${SLACK_WEBHOOK_URL}`; anyone who has"
-        " it can post to your channel"
-    )
-    max_text: int = Field(
-        default=1200,
-        ge=50,
-        le=2900,
-        description="characters of a mention shown before it is cut with `…`",
-    )
-    mention_channel_on_high: bool = Field(
-        default=False,
-        description="`true`: a message with a `high` alert starts with `@channel`, so everyone"
-        " in the channel is notified",
-    )
-
-    @field_validator("webhook_url", mode="before")
-    @classmethod
-    def _webhook_url(cls, value: object) -> object:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        problem = (
-            "is not an http(s) URL: paste the whole URL Slack shows for the incoming webhook, "
-            "like https://hooks.slack.com/services/T…/B…/… (the value is not repeated here "
-            "because it is a secret)"
-        )
-        if not isinstance(raw, str):
-            raise ValueError(problem)
-        try:
-            parts = urlsplit(raw.strip())
-            host = parts.hostname
-        except ValueError:
-            raise ValueError(problem) from None
-        if parts.scheme not in ("http", "https") or not host:
-            raise ValueError(problem)
-        return raw.strip()
-
-
 @dataclass
 class _Pace:
     """When a webhook was last posted to; its lock keeps posts to it one at a time."""
@@ -258,7 +219,9 @@ def _pace(url: str) -> _Pace:
 
 
 class SlackChannel(Channel):
-    """Posts alerts to a Slack channel through an incoming webhook.
+    """Posts alerts to a Slack channel through an incoming webhook, or, configured with a
+    ``bot_token``, as the Slack app (``self.app``: alerts/slack_app.py), whose alerts carry
+    buttons and which ``send``, ``listen`` and ``check`` hand over to.
 
     ``clock`` and ``sleep`` (default ``time.monotonic``/``time.sleep``) pace the
     posts; tests hand in a fake pair.
@@ -279,16 +242,55 @@ class SlackChannel(Channel):
         super().__init__(config, http=http)
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
+        self.app: SlackApp | None = None
+        if self.config.bot_token is not None:
+            from alerts.slack_app import SlackApp
+
+            self.app = SlackApp(self)
 
     # ------------------------------------------------------------ messages
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert) -> Posted | None:
+        if self.app is not None:
+            return self.app.send(alert)
         self._post(self.message(alert))
+        return None
 
-    def send_digest(self, digest: Digest) -> None:
+    def send_digest(self, digest: Digest) -> Posted | None:
+        if self.app is not None:
+            return self.app.send_digest(digest)
         self._post(self.digest_message(digest))
+        return None
 
-    def message(self, alert: Alert) -> dict[str, Any]:
+    # ------------------------------------------------------------ the Slack app's part
+
+    @property
+    def interactive(self) -> bool:
+        return self.app is not None
+
+    def check(self, online: bool = False) -> list[str]:
+        if self.app is not None:
+            return self.app.check(online)
+        return ["posts through an incoming webhook (no buttons: see docs/channels/slack-app.md)"]
+
+    def listen(self, on_press: OnPress, stop: threading.Event) -> None:
+        if self.app is None:
+            super().listen(on_press, stop)
+            return
+        from alerts.slack_socket import listen
+
+        listen(self.app, on_press, stop)
+
+    def close(self) -> None:
+        if self.app is not None:
+            self.app.close()
+        super().close()
+
+    def message(
+        self, alert: Alert, extra: Sequence[dict[str, Any]] = (), follow: str | None = None
+    ) -> dict[str, Any]:
+        """The message for one alert; ``extra`` blocks (the app's buttons) go before the
+        follow-up line, which ``follow`` replaces."""
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": plain(f"{cue(alert)} {subject(alert)}", HEADER_MAX)}
         ]
@@ -300,7 +302,8 @@ class SlackChannel(Channel):
             blocks += self._notice_blocks(alert)
         else:
             blocks += self._mention_blocks(alert)
-        then = follow_up(alert)
+        blocks += extra
+        then = follow if follow is not None else follow_up(alert)
         where = fit(then, 600, 2000) if then is not None else "sent by mention-monitor"
         blocks.append({"type": "context", "elements": [mrkdwn(where)]})
         if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER):
@@ -356,38 +359,48 @@ class SlackChannel(Channel):
         blocks += _buttons(alert.url, "Open", alert)
         return blocks
 
-    def digest_message(self, digest: Digest) -> dict[str, Any]:
+    def digest_message(
+        self, digest: Digest, extra: Callable[[Alert], list[dict[str, Any]]] | None = None
+    ) -> dict[str, Any]:
+        """One message listing the alerts while Slack's blocks last; ``extra`` gives the
+        blocks to show under an alert's line (the app's buttons)."""
         title = digest_title(digest)
         blocks: list[dict[str, Any]] = [{"type": "header", "text": plain(title, HEADER_MAX)}]
         if digest.possible_repeat:
             blocks.append({"type": "context", "elements": [mrkdwn(f"_{REPEAT_NOTE}_")]})
-        shown = DIGEST_SHOWN - (1 if digest.possible_repeat else 0)
-        for alert in digest.alerts[:shown]:
-            label = digest_label(alert)
-            kind = f"{label} · " if label else ""
-            if is_notice(alert):
-                said = alert.details[0] if alert.details else alert.text
-                line = (
-                    f"{cue(alert)} {kind}{fit(subject(alert), 200, 1000)}\n{fit(said, 300, 1600)}"
-                )
-            else:
-                text = f"{alert.title} - {alert.text}" if alert.title else alert.text
-                note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
-                line = (
-                    f"{cue(alert)} {kind}{fit(alert.brand, 100, 600)} · "
-                    f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
-                    f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
-                )
-            if alert.inbox_url:  # the inbox's page links the post and has the buttons
-                blocks.append(_line(line, alert.inbox_url, OPEN_IN_INBOX))
-            else:
-                blocks.append(_line(line, alert.url))
+        room = DIGEST_BLOCKS - len(blocks) - 1  # one left for "and N more"
+        shown = 0
+        for alert in digest.alerts:
+            lines = [self._digest_line(alert), *(extra(alert) if extra is not None else [])]
+            if len(lines) > room:
+                break
+            blocks += lines
+            room -= len(lines)
+            shown += 1
         more = len(digest.alerts) - shown
         if more > 0:
             note = f"and {more} more: run `mention-monitor mentions --negative` on the server"
             blocks.append({"type": "context", "elements": [mrkdwn(note)]})
         high = any(a.severity == "high" for a in digest.alerts)
         return self._payload(escape(title), blocks, high, digest.possible_repeat)
+
+    def _digest_line(self, alert: Alert) -> dict[str, Any]:
+        label = digest_label(alert)
+        kind = f"{label} · " if label else ""
+        if is_notice(alert):
+            said = alert.details[0] if alert.details else alert.text
+            line = f"{cue(alert)} {kind}{fit(subject(alert), 200, 1000)}\n{fit(said, 300, 1600)}"
+        else:
+            text = f"{alert.title} - {alert.text}" if alert.title else alert.text
+            note = f"\n{fit(alert.details[0], 200, 800)}" if alert.details else ""
+            line = (
+                f"{cue(alert)} {kind}{fit(alert.brand, 100, 600)} · "
+                f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
+                f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
+            )
+        if alert.inbox_url:  # the inbox's page links the post and has the buttons
+            return _line(line, alert.inbox_url, OPEN_IN_INBOX)
+        return _line(line, alert.url)
 
     def _payload(
         self, fallback: str, blocks: list[dict[str, Any]], high: bool, repeat: bool = False
@@ -401,6 +414,7 @@ class SlackChannel(Channel):
     # ------------------------------------------------------------ the wire
 
     def _post(self, payload: dict[str, Any]) -> None:
+        assert self.config.webhook_url is not None  # the config has one or a bot_token
         url = self.config.webhook_url.get_secret_value()
         pace = _pace(url)
         with pace.lock:

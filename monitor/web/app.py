@@ -52,6 +52,7 @@ ROUTE_MODULES = (
     "monitor.web.feeds",
     "monitor.web.brands",
     "monitor.web.charts",
+    "monitor.web.slack_actions",
 )
 
 

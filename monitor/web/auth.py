@@ -16,10 +16,12 @@
 
 Open without a session: ``/login``, ``/healthz``, ``/static/*``; ``/api/*`` and
 ``/feeds/*``, which check their own token (the API a bearer token, never a cookie, so a
-forged cross-site request carries no authority there); the exports with a valid bearer
-token. Everything else needs a logged-in session, or the password-less open inbox, which
-answers only requests addressed to this machine's own names (localhost, 127.0.0.1, ::1) or
-to ``web.public_url``'s host, so that another site cannot read it by DNS rebinding.
+forged cross-site request carries no authority there); ``/slack/actions``, which does
+nothing unless Slack's signature of the request verifies (monitor/web/slack_actions.py);
+the exports with a valid bearer token. Everything else needs a logged-in session, or the
+password-less open inbox, which answers only requests addressed to this machine's own names
+(localhost, 127.0.0.1, ::1) or to ``web.public_url``'s host, so that another site cannot
+read it by DNS rebinding.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 OPEN_PATHS = frozenset({"/login", "/healthz"})
 OPEN_PREFIXES = ("/static/", "/api/", "/feeds/")
 TOKEN_PATHS = frozenset({"/export.csv", "/export.json"})
+#: Paths that check a signature of their own instead of a session (Slack's presses).
+SIGNED_PATHS = frozenset({"/slack/actions"})
 
 
 class PasswordCheck:
@@ -174,6 +178,7 @@ class Guard:
         path = route_path(scope)
         if (
             path.startswith(OPEN_PREFIXES)
+            or path in SIGNED_PATHS
             or path == "/healthz"  # no session, no cookie: an uptime check is no visitor
             or (path in TOKEN_PATHS and bearer_ok(request.headers, state.api_token))
         ):
