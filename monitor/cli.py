@@ -77,7 +77,7 @@ def _setup_logging(verbose: int, default: int = logging.WARNING) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.setFormatter(RedactingFormatter(LOG_FORMAT))
-    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic"):
+    for noisy in ("httpx", "httpcore", "urllib3", "apscheduler", "alembic", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
