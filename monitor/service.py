@@ -40,6 +40,8 @@ T = TypeVar("T")
 #: (doubling up to the maximum while it keeps failing), in seconds.
 LISTEN_PAUSE = 5.0
 LISTEN_PAUSE_MAX = 300.0
+#: While one problem lasts, it is logged again every this many tries (about an hour).
+LISTEN_REMIND = 12
 
 
 @dataclass
@@ -167,18 +169,23 @@ class Service:
         return threads
 
     def _listen(self, channel: Channel, stop: threading.Event) -> None:
+        """Listen, and again after a failure. The same problem is said once (an ERROR),
+        then, while it lasts, only as a WARNING every LISTEN_REMIND tries, so a revoked
+        token does not fill the log; it is said again when the problem changes."""
         pause = LISTEN_PAUSE
+        said, repeats = "", 0
         while not stop.is_set():
             try:
                 channel.listen(self.answer, stop)
-                pause = LISTEN_PAUSE
+                pause, said = LISTEN_PAUSE, ""
             except MonitorError as exc:
-                log.error(
-                    "%s cannot receive button presses: %s; trying again in %.0f s",
-                    channel.config.name,
-                    exc,
-                    pause,
-                )
+                message = f"{channel.config.name} cannot receive button presses: {exc}"
+                repeats = repeats + 1 if message == said else 0
+                if repeats == 0:
+                    log.error("%s; trying again in %.0f s", message, pause)
+                elif repeats % LISTEN_REMIND == 0:
+                    log.warning("%s (still, after %d tries)", message, repeats + 1)
+                said = message
             except Exception:
                 log.exception(
                     "%s stopped receiving button presses; trying again in %.0f s",
