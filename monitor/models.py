@@ -41,6 +41,17 @@ class Mention:
     #: The external id of the tracked post this one answers or quotes (a comment's story,
     #: a reply's thread root), where the source says so: a negative one adds to its heat.
     reply_to: str | None = None
+    #: Reviews and the owner's own pages (issue 14). ``own_page``: posted on the brand's own
+    #: page or listing (a review of its Google location, a comment under its video), so it
+    #: belongs to ``brand_hint`` without naming it. ``rating``: the review's stars,
+    #: normalised to 1-5 (a Page's "doesn't recommend" is 1, "recommends" 5); None when the
+    #: post has none. ``edited_at``: when the author last changed it, where the API says.
+    #: ``owner_replied_at``: when the business answered it publicly (its reply on Google,
+    #: Trustpilot, an app store, a Page comment), where the API shows it.
+    own_page: bool = False
+    rating: float | None = None
+    edited_at: datetime | None = None
+    owner_replied_at: datetime | None = None
 
     def __post_init__(self) -> None:
         # Every field but created_at is a stranger's: made storable here, once, for every
@@ -55,15 +66,22 @@ class Mention:
         self.reply_to = None if self.reply_to is None else safe_text(self.reply_to)
         self.engagement = {safe_text(k): v for k, v in self.engagement.items()}
         self.raw = safe_data(self.raw)
-        if self.created_at.tzinfo is None:
-            self.created_at = self.created_at.replace(tzinfo=UTC)
-        else:
-            self.created_at = self.created_at.astimezone(UTC)
+        self.created_at = _utc(self.created_at)
+        self.edited_at = None if self.edited_at is None else _utc(self.edited_at)
+        self.owner_replied_at = (
+            None if self.owner_replied_at is None else _utc(self.owner_replied_at)
+        )
+        if self.rating is not None and not 1 <= self.rating <= 5:
+            raise ValueError(f"a rating is normalised to 1-5, not {self.rating}")
 
     @property
     def full_text(self) -> str:
         """Title and body together: what is matched and scored."""
         return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
