@@ -26,6 +26,7 @@ from alerts.render import (
     is_notice,
     subject,
     tag,
+    why,
 )
 from monitor.errors import AlertError
 from monitor.models import MENTION, TEST, Alert, Digest
@@ -60,8 +61,7 @@ def _mention(alert: Alert, max_text: int) -> list[str]:
     lines = [
         f"  by {safe(alert.author)}, {ago(alert.created_at)}"
         f" ({alert.created_at:%Y-%m-%d %H:%M} UTC)",
-        f"  sentiment: {alert.label} {alert.compound:+.2f}"
-        + (f" ({'; '.join(safe(r) for r in alert.reasons)})" if alert.reasons else ""),
+        f"  why: {shorten(safe(why(alert)), 300)}",
     ]
     if counts:
         lines.append(f"  engagement: {counts}")
@@ -80,8 +80,8 @@ def _notice(alert: Alert, max_text: int) -> list[str]:
         lines.append("  top posts:")
     for post in alert.posts:
         lines.append(
-            f"  - {safe(post.source)}, {safe(post.author)}, {ago(post.created_at)} "
-            f"({post.label} {post.compound:+.2f}): {shorten(safe(post.text), 200)}"
+            f"  - {safe(post.source)}, {safe(post.author)}, {ago(post.created_at)}: "
+            f"{shorten(safe(post.text), 200)}"
         )
         lines.append(f"    {safe(post.url)}")
     if alert.url:

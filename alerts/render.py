@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
 from monitor.models import HEALTH, MENTION, REMINDER, SPIKE, SPREADING, TEST, VIRAL, Alert, Digest
+from monitor.reasons import why_text
 
 SOURCE_NAMES = {
     "hackernews": "Hacker News",
@@ -41,8 +45,27 @@ ENGAGEMENT_WORDS = {
 }
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+#: What "now" is for the ages in alerts: the wall clock, except in a replay on a clock of
+#: its own (`mention-monitor demo`), which sets it for its thread with ``clock``.
+_NOW: ContextVar[Callable[[], datetime]] = ContextVar("alerts_now", default=_utcnow)
+
+
+@contextmanager
+def clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Ages in alerts rendered in this thread (``ago``) count from ``now()``."""
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
+
 def ago(when: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(UTC)) - when).total_seconds())
+    seconds = int(((now or _NOW.get()()) - when).total_seconds())
     if seconds < 90:
         return "just now" if seconds < 60 else "1 min ago"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
@@ -51,12 +74,32 @@ def ago(when: datetime, now: datetime | None = None) -> str:
     return "just now"  # pragma: no cover
 
 
+def duration(span: timedelta) -> str:
+    """A span in words, never rounded to nothing: ``1 minute``, ``4 hours``,
+    ``1 hour 30 minutes``, ``2 days``."""
+
+    def count(n: int, unit: str) -> str:
+        return f"{n} {unit}" + ("" if n == 1 else "s")
+
+    minutes = max(1, round(span.total_seconds() / 60))
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return count(round(hours / 24), "day")
+    if minutes and hours < 10:
+        return f"{count(hours, 'hour')} {count(minutes, 'minute')}"
+    return count(hours + (minutes >= 30), "hour")
+
+
 def source_name(source: str) -> str:
     return SOURCE_NAMES.get(source, source)
 
 
-def sentiment(alert: Alert) -> str:
-    return f"{alert.label} {alert.compound:+.2f}"
+def why(alert: Alert) -> str:
+    """Why the mention was flagged, in owner words (monitor/reasons.py), without the
+    scorer's numbers (``mentions show`` has those)."""
+    return why_text(alert.reasons) or f"the overall tone reads {alert.label}"
 
 
 def engagement(alert: Alert) -> str:

@@ -62,9 +62,9 @@ from alerts.render import (
     follow_up,
     is_notice,
     safe_link,
-    sentiment,
     source_name,
     subject,
+    why,
 )
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
@@ -294,11 +294,7 @@ class SlackChannel(Channel):
             mrkdwn(f"*{escape(source_name(alert.source))}*"),
             plain(f"by {alert.author}", 500),
             plain(ago(alert.created_at), 100),
-            plain(
-                f"sentiment: {sentiment(alert)}"
-                + (f" ({shorten('; '.join(alert.reasons), 300)})" if alert.reasons else ""),
-                1500,
-            ),
+            plain(f"why: {shorten(why(alert), 300)}", 1500),
         ]
         if alert.engagement:
             facts.append(plain(engagement(alert), 1000))
@@ -319,7 +315,7 @@ class SlackChannel(Channel):
             line = (
                 f"{CUES['negative' if post.label == 'negative' else 'info']} "
                 f"{source_name(post.source)} · {fit(post.author, 80, 500)} · "
-                f"{ago(post.created_at)} · {post.label} {post.compound:+.2f}\n"
+                f"{ago(post.created_at)}\n"
                 f"{fit(post.text, 300, 1600)}"
             )
             blocks.append(_line(line, post.url))

@@ -635,6 +635,7 @@ def mentions(
     ctx.obj["config_path"] = config_path
     if ctx.invoked_subcommand is not None:
         return
+    from monitor.reasons import why_text
     from monitor.store import Store
 
     config = load_config(config_path, secrets=False)
@@ -662,10 +663,13 @@ def mentions(
             text = terminal_safe(f"{row.title} - {row.text}" if row.title else row.text)
             state = f" [{row.status}]" if row.negative else ""
             level = {1: " SPREADING", 2: " VIRAL"}.get(row.level, "")
+            # Why, in owner words; the scorer's numbers are in `mentions show`.
+            said = why_text(row.reasons) if row.negative else ""
             click.echo(
                 f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {row.source:<10} "
-                f"{terminal_safe(row.brand)} | {row.label} {row.compound:+.2f}{state}{level} | "
+                f"{terminal_safe(row.brand)} | {row.label}{state}{level} | "
                 f"{terminal_safe(row.author)}: {shorten(text, 100)}\n    {terminal_safe(row.url)}"
+                + (f"\n    why: {shorten(terminal_safe(said), 200)}" if said else "")
             )
     if not rows and not as_json:
         click.echo("No mentions stored yet that fit.", err=True)
@@ -765,6 +769,7 @@ _status_command(
 @click.pass_context
 def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
+    from monitor.reasons import why_text
     from monitor.store import STATUSES, Store
 
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
@@ -788,6 +793,8 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     if row.title:
         out(f"  title: {safe(row.title)}")
     out(f"  text: {safe(row.text)}")
+    if said := why_text(row.reasons):
+        out(f"  why: {safe(said)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
     # The note of the change that set the status (older databases kept an earlier one).
     setter = next((c for c in reversed(changes) if c.status in STATUSES), None)

@@ -45,7 +45,7 @@ def make_alert(text: str = "Cold coffee, rude staff.", **extra: Any) -> Alert:
         title=None,
         compound=-0.7,
         label="negative",
-        reasons=("vader -0.70",),
+        reasons=("vader -0.70", "negative words: rude"),
         engagement={"score": 12, "comments": 3},
         mention_id=7,
     )
