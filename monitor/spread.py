@@ -159,7 +159,7 @@ def growth_lines(
         )
     if verdict.reach and post.author_followers:
         lines.append(f"the author has {post.author_followers:,} followers")
-    lines.append(f"posted {_span(now - post.created_at)} ago")
+    # No "posted ... ago" here: the alert shows the post's age once, with the post.
     return lines
 
 
@@ -211,7 +211,9 @@ class Tracker:
         for source, posts in by_source.items():
             readings += self._read_source(source, posts, now, report)
         if readings:
-            report.escalations = self.store.record_readings(readings, now)
+            self.store.record_readings(readings, now)
+            # Posts that escalated, each once (the store counts an alert per channel).
+            report.escalations = sum(1 for r in readings if r.escalation is not None)
         return report
 
     def _read_source(
