@@ -102,13 +102,27 @@ def why(alert: Alert) -> str:
     return why_text(alert.reasons) or f"the overall tone reads {alert.label}"
 
 
+#: A counter of one, in words ("1 like", not "1 likes").
+_ONE = {
+    "likes": "like",
+    "reposts": "repost",
+    "replies": "reply",
+    "quotes": "quote",
+    "points": "point",
+    "comments": "comment",
+}
+
+
 def engagement(alert: Alert) -> str:
-    return ", ".join(
-        f"{value}% upvoted"
-        if key == "upvote_ratio"
-        else f"{value} {ENGAGEMENT_WORDS.get(key, key)}"
-        for key, value in sorted(alert.engagement.items())
-    )
+    """``2 comments, 1 point, 93% upvoted``: the counters that are not zero; empty if none."""
+    said = []
+    for key, value in sorted(alert.engagement.items()):
+        if key == "upvote_ratio":
+            said.append(f"{value}% upvoted")
+        elif value:
+            word = ENGAGEMENT_WORDS.get(key, key)
+            said.append(f"{value} {_ONE.get(word, word) if value == 1 else word}")
+    return ", ".join(said)
 
 
 #: Said by every channel on a message re-sent after a process stopped while sending it.

@@ -18,10 +18,11 @@ import httpx
 import pytest
 
 from alerts.console import ConsoleChannel, ConsoleConfig
-from alerts.render import clock, duration
+from alerts.render import clock, duration, engagement
 from alerts.slack import SlackChannel
 from monitor.config import load_config
 from monitor.service import Service
+from tests.alerts.factories import make_alert
 from tests.conftest import ConfigWriter
 from tests.standins.hackernews import HackerNewsAPI, story
 from tests.standins.server import StandIn
@@ -114,6 +115,17 @@ def test_spans_in_words_never_round_to_nothing() -> None:
         timedelta(days=3): "3 days",
     }
     assert {span: duration(span) for span in said} == said
+
+
+def test_engagement_counts_read_right() -> None:
+    def said(counts: dict[str, int]) -> str:
+        return engagement(make_alert(engagement=counts))
+
+    assert said({"likes": 1, "reposts": 0, "replies": 1, "quotes": 0}) == "1 like, 1 reply"
+    assert said({"score": 1, "comments": 2, "upvote_ratio": 93}) == (
+        "2 comments, 1 point, 93% upvoted"
+    )
+    assert said({"likes": 0, "reposts": 0}) == ""  # no line rather than a row of zeros
 
 
 def test_a_reminder_after_a_minute_says_1_minute_and_counts_once(rig: Rig) -> None:
