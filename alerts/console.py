@@ -39,7 +39,7 @@ class ConsoleConfig(ChannelConfig):
     flood_limit: int = Field(default=50, ge=1)
 
 
-def render(alert: Alert, max_text: int = 600) -> str:
+def render(alert: Alert, max_text: int = 600, config_path: str | None = None) -> str:
     safe = terminal_safe
     if alert.kind in (MENTION, TEST):
         head = f"[{tag(alert)}] {safe(alert.brand)} on {alert.source}"
@@ -50,7 +50,7 @@ def render(alert: Alert, max_text: int = 600) -> str:
         lines.append(f"  ({REPEAT_NOTE})")
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
-    if (then := follow_up(alert)) is not None:
+    if (then := follow_up(alert, config_path)) is not None:
         lines.append(f"  follow-up: {shorten(safe(then), 300)}")
     return "\n".join(lines)
 
@@ -97,13 +97,20 @@ class ConsoleChannel(Channel):
     config: ConsoleConfig
 
     def __init__(
-        self, config: ChannelConfig, *, stream: TextIO | None = None, **kw: object
+        self,
+        config: ChannelConfig,
+        *,
+        stream: TextIO | None = None,
+        config_path: str | None = None,
+        **kw: object,
     ) -> None:
         super().__init__(config)
         self.stream = stream
+        #: The config file the follow-up commands name with ``-c`` (the demo's).
+        self.config_path = config_path
 
     def send(self, alert: Alert) -> None:
-        self._write(render(alert, self.config.max_text) + "\n\n")
+        self._write(render(alert, self.config.max_text, self.config_path) + "\n\n")
 
     def send_digest(self, digest: Digest) -> None:
         lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]

@@ -189,13 +189,17 @@ def subject(alert: Alert) -> str:
     return f"{level} mention of {alert.brand} on {source}"
 
 
-def follow_up(alert: Alert) -> str | None:
-    """What the owner can do next, with the command (in backticks), or None."""
+def follow_up(alert: Alert, config: str | None = None) -> str | None:
+    """What the owner can do next, with the command (in backticks), or None.
+
+    ``config``: the configuration file the command must name (``-c``) to reach the same
+    database, when it is not the one a command finds by default (the demo's)."""
     if alert.mention_id is not None:
         n = alert.mention_id
         status = f" ({alert.status})" if alert.status not in (None, "new") else ""
+        where = f" -c {shlex.quote(config)}" if config else ""
         return (
-            f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}` "
+            f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}{where}` "
             "(or resolve / ignore)"
         )
     if alert.kind == SPIKE:

@@ -529,10 +529,11 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
 )
 @click.pass_context
 def demo(ctx: click.Context, no_web: bool, listen: str) -> None:
-    """Replay bundled sample mentions of a fictional café through the real pipeline,
-    then show them in the inbox until Ctrl-C.
+    """Replay a morning at a fictional café (bundled posts) through the real pipeline on
+    a fast clock, then show it in the inbox until Ctrl-C.
 
-    Uses a temporary database and no network; prints the alerts it raises.
+    Uses a temporary database and no network; prints the alerts it raises: a complaint,
+    the complaint spreading, a spike of complaints, a reminder.
     """
     from monitor.config import is_loopback, split_listen
     from monitor.demo import run_demo
@@ -546,18 +547,12 @@ def demo(ctx: click.Context, no_web: bool, listen: str) -> None:
             "the demo inbox has no password: listen on this machine only (127.0.0.1)",
             param_hint="--listen",
         )
-    click.echo("Replaying sample mentions of Acme Coffee and Roastery Lane (fictional)...\n")
-    result = run_demo(sys.stdout, then=None if no_web else _demo_inbox(ctx, listen))
+    run_demo(sys.stdout, then=None if no_web else _demo_inbox(ctx, listen))
     if no_web:
-        _demo_summary(result)
-
-
-def _demo_summary(result: Any) -> None:
-    click.echo(
-        f"{result.replayed} sample mentions replayed: {result.stored} matched a brand and were "
-        f"stored, {result.negative} were negative, {result.alerts_sent} alerts sent to the console."
-    )
-    click.echo("The rest did not mention a brand as a whole word, or were excluded.")
+        click.echo(
+            "The demo's database is gone now: the `mention-monitor mentions` commands in its "
+            "alerts are examples of what you run on your own install."
+        )
 
 
 def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
@@ -569,7 +564,6 @@ def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
         from monitor.web import create_app
         from monitor.web.serve import WebServer, WebServerError, bind, wait_for_stop
 
-        _demo_summary(result)
         config.web = WebConfig(listen=listen)
         try:
             sock = bind(listen, setting="--listen")
@@ -581,7 +575,11 @@ def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
         server = WebServer(create_app(config, store), config.web, sock)
         try:
             server.start()
-            click.echo(f"\nSee them in the inbox: {server.url}  (Ctrl-C to end the demo)")
+            click.echo(f"See them in the inbox: {server.url}  (Ctrl-C to end the demo)")
+            click.echo(
+                "Until then, the commands in the alerts work on the demo's database from "
+                f"another terminal, e.g. `mention-monitor mentions -c {result.config_path}`."
+            )
             wait_for_stop()
         finally:
             server.stop()
