@@ -125,11 +125,22 @@ def _bound(response: httpx.Response) -> None:
         response.stream = _BoundedStream(response.stream, request, limit)
 
 
+#: The longest wait for a connection: a machine that gets no answer to connect at all
+#: (offline, a firewall that drops) is told so within this, whatever a source's `timeout`.
+CONNECT_TIMEOUT = 10.0
+
+
+def timeouts(timeout: float) -> httpx.Timeout:
+    """``timeout`` for every phase of a request but connecting, which gets at most
+    CONNECT_TIMEOUT."""
+    return httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+
+
 def make_client(
     *, timeout: float = 20.0, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
     return httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        timeout=timeouts(timeout),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=True,
         transport=transport,
@@ -425,6 +436,8 @@ def send(
     host = httpx.URL(url).host
     limit = max_response or DEFAULT_MAX_RESPONSE
     extensions = {**kwargs.pop("extensions", {}), MAX_RESPONSE: limit}
+    if isinstance(kwargs.get("timeout"), int | float):
+        kwargs["timeout"] = timeouts(kwargs["timeout"])
     try:
         follow = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)

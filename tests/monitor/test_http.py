@@ -25,7 +25,14 @@ import trustme
 from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
 from monitor.config import BrandConfig, Config
 from monitor.errors import ConnectorError, FetchTimeout, ParseError, SourceUnavailable
-from monitor.http import ResponseTooLarge, cannot_connect, get_json, make_client, send
+from monitor.http import (
+    ResponseTooLarge,
+    cannot_connect,
+    get_json,
+    make_client,
+    send,
+    timeouts,
+)
 from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
@@ -190,6 +197,16 @@ def test_a_connection_nobody_answers_says_the_computer_may_be_offline(full_port:
     assert error.message == "could not connect to 127.0.0.1: no answer within 1 second"
     assert error.hint and "online" in error.hint and "firewall" in error.hint
     assert cannot_connect(error)
+
+
+def test_a_source_s_long_timeout_still_connects_within_10_seconds(full_port: int) -> None:
+    """A source's `timeout` (20 s by default) is for its answer; getting no answer to
+    connect at all says "offline" sooner."""
+    assert (timeouts(30).connect, timeouts(30).read) == (10.0, 30.0)
+    assert timeouts(2).connect == 2.0
+    with make_client(timeout=5) as client, pytest.raises(FetchTimeout) as info:
+        send(client, "hackernews", "GET", f"http://127.0.0.1:{full_port}/x", timeout=30)
+    assert info.value.message.endswith("no answer within 10 seconds")
 
 
 def test_a_server_error_is_not_a_failure_to_connect() -> None:
