@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -204,9 +205,8 @@ class DemoResult:
     escalations: int = 0
     spikes: int = 0
     reminders: int = 0
-    answered: list[int] = field(default_factory=list)
+    #: The demo's config.yaml, while ``then`` runs (the commands in its alerts name it).
     config_path: Path | None = None
-    seconds: float = 0.0
 
 
 def write_config(directory: Path) -> Path:
@@ -245,7 +245,6 @@ def run_demo(
     """
     if pace is None:
         pace = 0.6 if out.isatty() else 0.0
-    started = time.monotonic()
     story = Story.load(now)
     result = DemoResult(replayed=len(story.posts))
     with tempfile.TemporaryDirectory(prefix="mention-monitor-demo-", dir=_scratch()) as tmp:
@@ -280,7 +279,6 @@ def run_demo(
         finally:
             service.close()
             http.close()
-        result.seconds = time.monotonic() - started
         teller.say(story.end, _summary(result, config), pause=False)
         if then is not None:
             then(config, result)
@@ -317,7 +315,7 @@ def _play(
         scene = story.scenes[moment]
         teller.say(moment, f"{teller.day} morning. {scene}" if moment == story.start else scene)
     if moment in story.answers:
-        _answer(moment, *story.answers[moment], service.store, teller, result, hints)
+        _answer(moment, *story.answers[moment], service.store, teller, hints)
     reports = service.poll()
     new = sum(r.new for r in reports)
     negative = sum(r.negative for r in reports)
@@ -359,16 +357,13 @@ def _answer(
     note: str,
     store: Store,
     teller: Teller,
-    result: DemoResult,
     hints: str | None,
 ) -> None:
     """The owner answers a mention, through the one store operation every door uses."""
     row = next(r for r in store.mentions(limit=1000) if r.external_id == external_id)
     old, new = store.set_status(row.id, status, note, moment)
-    result.answered.append(row.id)
-    command = f"mention-monitor mentions ack {row.id} --note ..." + (
-        f" -c {hints}" if hints else ""
-    )
+    where = f" -c {shlex.quote(hints)}" if hints else ""
+    command = f"mention-monitor mentions ack {row.id} --note ...{where}"
     teller.say(
         moment,
         f"You answer the complaint on {source_name(row.source)} and acknowledge mention "
@@ -383,9 +378,9 @@ def _summary(result: DemoResult, config: Config) -> str:
     unanswered = f", still unanswered after {duration(waited)}" if waited else ""
     return (
         f"The end of the morning. {_count(result.replayed, 'post')} found: {result.stored} "
-        "named a brand "
-        f"and were stored, {result.negative} of them negative. The others did not name a "
-        "brand as a whole word, or were excluded (Acme Coffee Co. Ltd is another company).\n"
+        f"named a brand and were stored, {result.negative} of them negative. The others did "
+        "not name a brand as a whole word, or were excluded (Acme Coffee Co. Ltd is another "
+        "company).\n"
         f"{_count(result.alerts_sent, 'alert')}: one for each negative mention, then "
         f"{_count(result.escalations, 'post')} spreading, {_count(result.spikes, 'spike')} "
         f"of complaints and {_count(result.reminders, 'reminder')} (a complaint"
@@ -413,5 +408,5 @@ def _quiet_log() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
+def _count(n: int, one: str) -> str:
+    return f"{n} {one if n == 1 else one + 's'}"
