@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
 
-.PHONY: run test lint typecheck screenshots clean
+.PHONY: run test lint typecheck screenshots docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint typecheck
 # The README's pictures of the inbox: the browser tests, saving their screenshots in docs/.
 screenshots: $(VENV)/.installed-dev
 	MENTION_MONITOR_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+# docs/config.md and the key tables in docs/sources/ and docs/channels/, from the config models.
+docs: $(VENV)/.installed
+	$(BIN)/python -m monitor.docs_reference
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -45,7 +45,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 import apprise
 import httpx
 from apprise.url import URLBase
-from pydantic import AfterValidator, ConfigDict, SecretStr, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
@@ -55,6 +55,7 @@ from alerts.render import (
     digest_title,
     engagement,
     follow_up,
+    inbox_links,
     is_notice,
     safe_link,
     source_name,
@@ -188,8 +189,18 @@ class AppriseConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["apprise"] = "apprise"
-    urls: list[Annotated[SecretStr, AfterValidator(_understood)]]
-    format: Literal["text", "markdown"] = "text"
+    urls: list[Annotated[SecretStr, AfterValidator(_understood)]] = Field(
+        description="one or more Apprise addresses, each as `${ENV_VAR}`, e.g."
+        ' `["${DISCORD_URL}", "${NTFY_URL}"]`'
+    )
+    format: Literal["text", "markdown"] = Field(
+        default="text",
+        description="`text`: plain text, which Apprise converts for each service (a stranger's"
+        ' `*bold*` shows as written); `markdown`: labels in bold and a link titled "open the'
+        ' mention", with whatever strangers wrote escaped. Use `markdown` only if every'
+        " service in `urls` shows Markdown or HTML (Discord, Slack, Telegram, e-mail): plain"
+        " text services such as Pushover or ntfy would show the escapes as backslashes",
+    )
 
     @field_validator("urls")
     @classmethod
@@ -244,13 +255,20 @@ class AppriseChannel(Channel):
     def _label(self, word: str) -> str:
         return f"**{word}**" if self.config.format == "markdown" else word
 
-    def _link(self, url: str) -> str:
+    def _link(self, url: str, words: str = "open the mention") -> str:
         link = safe_link(terminal_safe(url))
         if link is None:
             return "(not an http(s) link, not shown)"
         if self.config.format == "markdown":
-            return f"[open the mention]({quote(link, safe=':/?#@!$&*+,;=%~-._')})"
+            return f"[{words}]({quote(link, safe=':/?#@!$&*+,;=%~-._')})"
         return link
+
+    def _inbox_lines(self, alert: Alert, indent: str = "") -> list[str]:
+        """The alert's pages in the inbox (web.public_url): Open in inbox, Acknowledge."""
+        return [
+            f"{indent}{self._label(words + ':')} {self._link(url, words.lower())}"
+            for words, url in inbox_links(alert)
+        ]
 
     def render(self, alert: Alert) -> str:
         esc, label = self._escape, self._label
@@ -262,6 +280,7 @@ class AppriseChannel(Channel):
             lines += self._notice_lines(alert)
         else:
             lines += self._mention_lines(alert)
+        lines += self._inbox_lines(alert)
         if (then := follow_up(alert)) is not None:
             lines.append(f"{label('Follow-up:')} {self._ours(then)}")
         return "\n".join(lines)
@@ -322,6 +341,7 @@ class AppriseChannel(Channel):
                     lines.append(f"  {esc(alert.details[0], 200)}")
             if alert.url:
                 lines.append(f"  {self._link(alert.url)}")
+            lines += self._inbox_lines(alert, "  ")
         if len(digest.alerts) > DIGEST_LIMIT:
             more = len(digest.alerts) - DIGEST_LIMIT
             lines.append(f"... and {more} more: see `mention-monitor mentions`")

@@ -8,21 +8,42 @@ message was accepted; on any failure they raise AlertError (transient, with
 message can never go through, or ChannelMisconfigured when the channel itself
 needs the owner. They never return False. The dispatcher owns retries,
 backoff, quiet hours, digests, roll-ups and bookkeeping.
+
+A channel that can thread or update its messages returns ``Posted`` (its reference
+for the message) from ``send``/``send_digest``; the dispatcher keeps it with the
+alerts in the transaction that marks them sent, and hands the first message about a
+mention back as ``Alert.thread_ref`` for that mention's later alerts.
+
+An **interactive** channel (``interactive`` is True: the Slack app, the Telegram bot)
+also receives button presses: ``run`` calls its ``listen(on_press, stop)`` in a thread
+of its own. ``listen`` blocks until ``stop`` is set, turns each press by an allowed
+person into a ``monitor.actions.Press``, calls ``on_press`` (which changes the mention
+through the same code as the inbox and returns ``monitor.actions.Answered``), then
+updates the pressed message in place. A failure it cannot recover from itself (a
+revoked token) raises; the service logs it and calls ``listen`` again after a pause.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import Field, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
-from monitor.models import SEVERITIES, Alert, Digest, Severity
+from monitor.models import SEVERITIES, Alert, Digest, Posted, Severity
+
+if TYPE_CHECKING:
+    import threading
+
+    from monitor.actions import Answered, Press
+
+    OnPress = Callable[[Press], Answered]
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
@@ -37,8 +58,8 @@ def parse_clock(value: str) -> time:
 class QuietHours(StrictModel):
     """A daily window (in the channel's timezone) when only ``high`` alerts are sent."""
 
-    start: str = Field(alias="from")
-    end: str = Field(alias="to")
+    start: str = Field(alias="from", description='when the quiet starts, e.g. `"22:00"`')
+    end: str = Field(alias="to", description='when it ends, e.g. `"07:00"` (the next morning)')
 
     @field_validator("start", "end")
     @classmethod
@@ -50,18 +71,55 @@ class QuietHours(StrictModel):
 class ChannelConfig(StrictModel):
     """Keys every channel accepts: routing and rhythm. A channel's own model adds its settings."""
 
-    type: str
-    name: str = ""
-    enabled: bool = True
-    brands: list[str] | None = None
-    min_severity: Literal["all", "negative", "high"] = "negative"
-    mode: Literal["instant", "digest"] = "instant"
-    digest_at: str | None = None
-    every: Duration | None = None
-    timezone: str = "UTC"
-    quiet_hours: QuietHours | None = None
-    flood_limit: int = Field(default=10, ge=1)
-    give_up_after: Duration | None = None
+    type: str = Field(description="the kind of channel")
+    name: str = Field(
+        default="",
+        description="a name of its own, needed when two channels have the same type (in"
+        " `test-alert --channel` and `stats`)",
+    )
+    enabled: bool = Field(default=True, description="`false` keeps the settings but sends nothing")
+    brands: list[str] | None = Field(
+        default=None, description="only alert about these brands; unset: every brand"
+    )
+    min_severity: Literal["all", "negative", "high"] = Field(
+        default="negative",
+        description="`all`: every mention; `negative`: negative ones; `high`: strongly negative"
+        " ones only (spreading, viral and spike alerts are `high`)",
+    )
+    mode: Literal["instant", "digest"] = Field(
+        default="instant",
+        description="`instant`: each alert as it comes; `digest`: one message with everything"
+        " waiting, at `digest_at` or `every`",
+    )
+    digest_at: str | None = Field(
+        default=None,
+        description='with `mode: digest`: the time of the daily digest, e.g. `"08:00"` (the'
+        " default), in `timezone`",
+    )
+    every: Duration | None = Field(
+        default=None,
+        description="with `mode: digest`: a digest every so often instead (`1h`, `30m`)",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="your timezone's name (`Europe/London`, `America/New_York`), for"
+        " `digest_at` and `quiet_hours`",
+    )
+    quiet_hours: QuietHours | None = Field(
+        default=None,
+        description='`{from: "22:00", to: "07:00"}`: alerts wait until the quiet ends, except'
+        " `high` ones",
+    )
+    flood_limit: int = Field(
+        default=10,
+        ge=1,
+        description="when more alerts than this would go out within a minute, all that are"
+        " waiting go as one message listing them",
+    )
+    give_up_after: Duration | None = Field(
+        default=None,
+        description="this channel's own give-up time; unset: `alerts.give_up_after`",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -158,12 +216,28 @@ class Channel(ABC):
         return self._http
 
     @abstractmethod
-    def send(self, alert: Alert) -> None:
-        """Deliver one alert, or raise AlertError."""
+    def send(self, alert: Alert) -> Posted | None:
+        """Deliver one alert, or raise AlertError; the message's reference if it has one."""
 
     @abstractmethod
-    def send_digest(self, digest: Digest) -> None:
+    def send_digest(self, digest: Digest) -> Posted | None:
         """Deliver several alerts as one message (a digest or a flood roll-up)."""
+
+    @property
+    def interactive(self) -> bool:
+        """Receives button presses (``listen``) and threads its messages: see the module
+        docstring. A property, so that one channel type can be interactive or not by its
+        settings (Slack: a bot token, or only an incoming webhook)."""
+        return False
+
+    def check(self, online: bool = False) -> list[str]:
+        """Lines for ``mention-monitor check``: what is set up, and with ``online`` whether
+        the service accepts it (tokens valid, the bot in its channel). Owner's words."""
+        return []
+
+    def listen(self, on_press: OnPress, stop: threading.Event) -> None:
+        """Receive button presses until ``stop`` is set (interactive channels only)."""
+        raise NotImplementedError(f"{self.name} has no buttons to listen to")
 
     def close(self) -> None:
         if self._own_http is not None:

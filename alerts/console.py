@@ -23,6 +23,7 @@ from alerts.render import (
     digest_title,
     engagement,
     follow_up,
+    inbox_links,
     is_notice,
     subject,
     tag,
@@ -35,7 +36,9 @@ from monitor.text import shorten, terminal_safe
 
 class ConsoleConfig(ChannelConfig):
     type: Literal["console"] = "console"
-    max_text: int = 600
+    max_text: int = Field(
+        default=600, description="characters of a mention shown before it is cut with `…`"
+    )
     flood_limit: int = Field(default=50, ge=1)
 
 
@@ -50,6 +53,7 @@ def render(alert: Alert, max_text: int = 600, config_path: str | None = None) ->
         lines.append(f"  ({REPEAT_NOTE})")
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
+    lines += [f"  {words.lower()}: {terminal_safe(url)}" for words, url in inbox_links(alert)]
     if (then := follow_up(alert, config_path)) is not None:
         lines.append(f"  follow-up: {shorten(safe(then), 300)}")
     return "\n".join(lines)
@@ -134,6 +138,8 @@ class ConsoleChannel(Channel):
                     lines.append(f"    {shorten(terminal_safe(alert.details[0]), 200)}")
             if alert.url:
                 lines.append(f"    {terminal_safe(alert.url)}")
+            if alert.inbox_url:
+                lines.append(f"    in the inbox: {terminal_safe(alert.inbox_url)}")
         self._write("\n".join(lines) + "\n\n")
 
     def _write(self, text: str) -> None:

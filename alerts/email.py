@@ -50,6 +50,7 @@ from alerts.render import (
     digest_title,
     engagement,
     follow_up,
+    inbox_links,
     is_notice,
     safe_link,
     source_name,
@@ -82,16 +83,47 @@ def _check_address(value: str) -> str:
 
 class EmailConfig(ChannelConfig):
     type: Literal["email"] = "email"
-    host: str = Field(min_length=1)
-    port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    from_: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
-    timeout: Duration = timedelta(seconds=20)
-    ca_file: str | None = None
-    max_text: int = Field(default=4000, ge=100)
+    host: str = Field(
+        min_length=1, description="your mail provider's SMTP server, e.g. `smtp.gmail.com`"
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the SMTP port; unset: 587 for `starttls`, 465 for `ssl`, 25 for `none`",
+    )
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls",
+        description="`starttls`: connect, then switch to encryption (nothing is sent if the"
+        " server cannot); `ssl`: encrypted from the start (usually port 465); `none`: no"
+        " encryption, only for a relay on this machine or your own network",
+    )
+    username: str | None = Field(
+        default=None, description="login name, often your e-mail address; needs `password`"
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="login password (an app password for Gmail and Outlook), as"
+        " `${SMTP_PASSWORD}`; needs `username`",
+    )
+    from_: str = Field(
+        alias="from",
+        description="the sender, `alerts@example.com` or `Acme Alerts <alerts@example.com>`;"
+        " many servers accept only the address of the account you log in with",
+    )
+    to: list[str] = Field(min_length=1, description="one or more recipients")
+    timeout: Duration = Field(
+        default=timedelta(seconds=20),
+        description="how long to wait for the server before trying again later",
+    )
+    ca_file: str | None = Field(
+        default=None,
+        description="for a private mail server with its own certificate authority: a PEM file"
+        " of the certificates to trust, as an absolute path",
+    )
+    max_text: int = Field(
+        default=4000, ge=100, description="the longest post text put in an e-mail, in characters"
+    )
 
     model_config = ConfigDict(hide_input_in_errors=True)  # the input holds the password
 
@@ -138,6 +170,19 @@ def _link(url: str) -> str:
     if link is None:
         return f"<code>{_e(url)}</code> (not a web link, so not clickable)"
     return f'<a href="{_e(link)}" style="color:#1a5fb4;">{_e(url)}</a>'
+
+
+def _button(words: str, url: str, *, small: bool = False) -> str:
+    """A link to one of our inbox pages (http(s), built by monitor/links.py), shown as a
+    button in a full alert and as a plain link in a digest line. Opening it changes nothing:
+    the Acknowledge page asks for the one click (mail scanners open every link)."""
+    if small:
+        return f'<a href="{_e(url)}" style="color:#1a5fb4;">{_e(words)}</a>'
+    return (
+        f'<a href="{_e(url)}" style="display:inline-block;padding:8px 14px;margin:0 8px 8px 0;'
+        f'border-radius:4px;background:#1a5fb4;color:#ffffff;text-decoration:none;">'
+        f"{_e(words)}</a>"
+    )
 
 
 def _code(value: str) -> str:
@@ -211,12 +256,15 @@ class EmailChannel(Channel):
                 if alert.details:
                     said = f"{_line(alert.details[0], 200)}: {said}"
             url = terminal_safe(alert.url).strip()
+            links = inbox_links(alert)
             text += [f"{i}. {_line(head, 300)}", f"   {said}"]
-            text += [f"   {url}", ""] if url else [""]
+            text += [f"   {url}"] if url else []
+            text += [f"   {words}: {target}" for words, target in links] + [""]
             items.append(
                 f'<li style="margin:0 0 12px;"><strong>{_e(_line(head, 300))}</strong><br>'
                 f'<span style="color:#333;">{_e(said)}</span>'
                 + (f"<br>{_link(url)}" if url else "")
+                + "".join(f" · {_button(words, target, small=True)}" for words, target in links)
                 + "</li>"
             )
         text.append(self._footer())
@@ -247,11 +295,16 @@ class EmailChannel(Channel):
         )
         text += more_text
         body += more_body
+        links = inbox_links(alert)
+        if links:
+            text += ["", *(f"{words}: {url}" for words, url in links)]
+            body += '<p style="margin:16px 0;">' + " ".join(_button(w, u) for w, u in links)
+            body += "</p>"
         then = follow_up(alert)
         if then is not None:
             text += ["", _line(then, 300)] if text[-1] else [_line(then, 300)]
             body += f'<p style="margin:12px 0;font-size:13px;">{_code(_line(then, 300))}</p>'
-        if not is_notice(alert):
+        if not is_notice(alert) and not links:
             command = f"mention-monitor mentions --brand {shlex.quote(terminal_safe(alert.brand))}"
             text.append(f"List recent mentions with: {command}")
             body += (

@@ -189,14 +189,35 @@ def subject(alert: Alert) -> str:
     return f"{level} mention of {alert.brand} on {source}"
 
 
+OPEN_IN_INBOX = "Open in inbox"
+ACKNOWLEDGE = "Acknowledge"
+
+
+def inbox_links(alert: Alert) -> list[tuple[str, str]]:
+    """(words, address) of the inbox pages this alert leads to (``web.public_url`` set):
+    its page, then the Acknowledge page while the mention is unanswered. Our addresses, so
+    shown as links by every channel; none without ``public_url``."""
+    links = []
+    if alert.inbox_url and safe_link(alert.inbox_url):
+        links.append((OPEN_IN_INBOX, alert.inbox_url))
+    if alert.ack_url and safe_link(alert.ack_url):
+        links.append((ACKNOWLEDGE, alert.ack_url))
+    return links
+
+
 def follow_up(alert: Alert, config: str | None = None) -> str | None:
     """What the owner can do next, with the command (in backticks), or None.
 
-    ``config``: the configuration file the command must name (``-c``) to reach the same
-    database, when it is not the one a command finds by default (the demo's)."""
+    With the inbox's address known (the alert has links), the answer is a tap away: the
+    line says so instead of giving a command nobody types on a phone. ``config``: the
+    configuration file the command must name (``-c``) to reach the same database, when
+    it is not the one a command finds by default (the demo's).
+    """
     if alert.mention_id is not None:
         n = alert.mention_id
         status = f" ({alert.status})" if alert.status not in (None, "new") else ""
+        if alert.inbox_url:
+            return f"mention #{n}{status} · acknowledge, resolve or ignore it in the inbox"
         where = f" -c {shlex.quote(config)}" if config else ""
         return (
             f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}{where}` "

@@ -54,12 +54,15 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from alerts.render import (
+    ACKNOWLEDGE,
+    OPEN_IN_INBOX,
     REPEAT_NOTE,
     ago,
     digest_label,
     digest_title,
     engagement,
     follow_up,
+    inbox_links,
     is_notice,
     safe_link,
     source_name,
@@ -164,21 +167,33 @@ def details(lines: tuple[str, ...]) -> str:
     return "\n".join(shown)
 
 
-def _line(line: str, url: str) -> dict[str, Any]:
+def _line(line: str, url: str, words: str = "Open") -> dict[str, Any]:
     """A digest or post line as plain text, with an Open button if its link is http(s)."""
     block: dict[str, Any] = {"type": "section", "text": stranger(line)}
     clean = link(url)
     if clean is not None:
-        block["accessory"] = {"type": "button", "text": plain("Open", BUTTON_MAX), "url": clean}
+        block["accessory"] = {"type": "button", "text": plain(words, BUTTON_MAX), "url": clean}
     return block
 
 
-def _button(url: str, words: str) -> list[dict[str, Any]]:
-    clean = link(url)
-    if clean is None:
-        return []
-    button = {"type": "button", "text": plain(words, BUTTON_MAX), "url": clean}
-    return [{"type": "actions", "elements": [{**button, "action_id": "open"}]}]
+#: action_id of each link button (unique within its block, as Slack requires).
+_ACTION_IDS = {OPEN_IN_INBOX: "inbox", ACKNOWLEDGE: "acknowledge"}
+
+
+def _buttons(url: str, words: str, alert: Alert) -> list[dict[str, Any]]:
+    """One row of link buttons: the post (``words``), then the alert's inbox pages (Open in
+    inbox, Acknowledge: web.public_url). Link buttons only open a page; acknowledging is
+    the confirm page's own button, so a link preview or a stray tap changes nothing."""
+    elements = []
+    for label, target, action in [
+        (words, url, "open"),
+        *((label, target, _ACTION_IDS[label]) for label, target in inbox_links(alert)),
+    ]:
+        clean = link(target)
+        if clean is not None:
+            button = {"type": "button", "text": plain(label, BUTTON_MAX), "url": clean}
+            elements.append({**button, "action_id": action})
+    return [{"type": "actions", "elements": elements}] if elements else []
 
 
 class SlackConfig(ChannelConfig):
@@ -187,9 +202,21 @@ class SlackConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["slack"] = "slack"
-    webhook_url: SecretStr
-    max_text: int = Field(default=1200, ge=50, le=2900)
-    mention_channel_on_high: bool = False
+    webhook_url: SecretStr = Field(
+        description="the incoming webhook's address, as `${SLACK_WEBHOOK_URL}`; anyone who has"
+        " it can post to your channel"
+    )
+    max_text: int = Field(
+        default=1200,
+        ge=50,
+        le=2900,
+        description="characters of a mention shown before it is cut with `…`",
+    )
+    mention_channel_on_high: bool = Field(
+        default=False,
+        description="`true`: a message with a `high` alert starts with `@channel`, so everyone"
+        " in the channel is notified",
+    )
 
     @field_validator("webhook_url", mode="before")
     @classmethod
@@ -302,7 +329,7 @@ class SlackChannel(Channel):
             {"type": "section", "text": stranger(body or "(no text)")},
             {"type": "context", "elements": facts},
         ]
-        blocks += _button(alert.url, "Open post")
+        blocks += _buttons(alert.url, "Open post", alert)
         return blocks
 
     def _notice_blocks(self, alert: Alert) -> list[dict[str, Any]]:
@@ -322,7 +349,7 @@ class SlackChannel(Channel):
         more = len(alert.posts) - POSTS_SHOWN
         if more > 0:
             blocks.append({"type": "context", "elements": [mrkdwn(f"and {more} more")]})
-        blocks += _button(alert.url, "Open")
+        blocks += _buttons(alert.url, "Open", alert)
         return blocks
 
     def digest_message(self, digest: Digest) -> dict[str, Any]:
@@ -347,7 +374,10 @@ class SlackChannel(Channel):
                     f"{source_name(alert.source)} · {fit(alert.author, 80, 500)} · "
                     f"{ago(alert.created_at)}{note}\n{fit(text, 200, 1100)}"
                 )
-            blocks.append(_line(line, alert.url))
+            if alert.inbox_url:  # the inbox's page links the post and has the buttons
+                blocks.append(_line(line, alert.inbox_url, OPEN_IN_INBOX))
+            else:
+                blocks.append(_line(line, alert.url))
         more = len(digest.alerts) - shown
         if more > 0:
             note = f"and {more} more: run `mention-monitor mentions --negative` on the server"

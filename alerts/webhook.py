@@ -24,7 +24,7 @@ mention ``mention_id``, whose fields are filled in as for a mention),
 ``spike`` or ``health`` (notices: ``mention_id`` null, ``title`` says what
 happened, ``brand``/``source`` name what it is about), or ``test``.
 ``sentiment.reasons`` are the scorer's own lines (with its numbers); ``why`` says
-the same in an owner's words (``waiting: 'still waiting'``), as the other channels
+the same in an owner's words (``waiting: "still waiting"``), as the other channels
 show it. ``details`` are lines in our words (growth numbers, how long it waited);
 ``status`` is the mention's status when the alert was sent (``new``,
 ``acknowledged``, ``resolved``, ``ignored``; null for a notice or a test). ``posts``
@@ -55,7 +55,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import ConfigDict, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from alerts.base import Channel, ChannelConfig
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -87,9 +87,22 @@ class WebhookConfig(ChannelConfig):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     type: Literal["webhook"] = "webhook"
-    url: SecretStr
-    secret: SecretStr | None = None
-    headers: dict[str, SecretStr] = {}
+    url: SecretStr = Field(
+        description="where to `POST`, `http://` or `https://`, as `${ALERT_WEBHOOK_URL}`: it is"
+        " kept secret and never shown in logs or errors"
+    )
+    secret: SecretStr | None = Field(
+        default=None,
+        description="a long random text (e.g. from `openssl rand -hex 32`), as"
+        " `${ALERT_WEBHOOK_SECRET}`: each request is then signed with it in `X-Signature`, so"
+        " the receiver can tell it came from mention-monitor",
+    )
+    headers: dict[str, SecretStr] = Field(
+        default={},
+        description="more request headers, e.g. `Authorization: Bearer ${RECEIVER_TOKEN}`;"
+        " their values are kept secret. `Content-Type`, `User-Agent`, `X-Signature` and"
+        " `X-Mention-Monitor-Delivery` are mention-monitor's own and cannot be replaced",
+    )
 
     @field_validator("url")
     @classmethod
@@ -172,6 +185,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "posts": [post_payload(post) for post in alert.posts],
         "status": alert.status,
         "possible_repeat": alert.possible_repeat,
+        "inbox_url": alert.inbox_url,
+        "ack_url": alert.ack_url,
     }
 
 

@@ -45,7 +45,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
 from pydantic import ByteSize, Field, field_validator, model_validator
@@ -108,11 +108,27 @@ class SpreadRule(StrictModel):
     followers: X, Mastodon). ``schedule`` overrides ``spread.schedule`` here.
     """
 
-    spreading: float = Field(gt=0)
-    viral: float = Field(gt=0)
-    min_gain: int = Field(default=5, ge=1)
-    followers: int | None = Field(default=None, ge=1)
-    schedule: list[Duration] | None = Field(default=None, min_length=1)
+    spreading: float = Field(gt=0, description="engagement per hour that makes a post spreading")
+    viral: float = Field(
+        gt=0, description="engagement per hour that makes it viral (above `spreading`)"
+    )
+    min_gain: int = Field(
+        default=5,
+        ge=1,
+        description="the least engagement gained before a rate counts (two likes in a minute"
+        " are not a trend)",
+    )
+    followers: int | None = Field(
+        default=None,
+        ge=1,
+        description="an author with at least this many followers makes a negative post"
+        " spreading at once (sources that report followers: X, Mastodon)",
+    )
+    schedule: list[Duration] | None = Field(
+        default=None,
+        min_length=1,
+        description="this source's own reading schedule; unset: `spread.schedule`",
+    )
 
     @model_validator(mode="after")
     def _viral_above_spreading(self) -> SpreadRule:
@@ -132,15 +148,31 @@ class SourceConfig(StrictModel):
     #: A source that can re-read engagement sets its own thresholds here.
     SPREAD: ClassVar[dict[str, Any]] = {}
 
-    every: Duration = timedelta(minutes=5)
-    base_url: str
-    timeout: Duration = timedelta(seconds=20)
+    every: Duration = Field(default=timedelta(minutes=5), description="how often to poll")
+    base_url: str = Field(
+        description="the API's address; change it only for a proxy, a mirror or a test stand-in"
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=20), description="how long to wait for an answer"
+    )
     #: The largest answer read from this source ("10MB", "500kB"): a bigger one fails that
     #: poll with a clear error. Each source sets its default from the largest page its API
     #: legitimately returns, with room to spare.
-    max_response: ByteSize = response_limit(10_000_000)
-    enabled: bool = True
-    spread: SpreadRule | None = Field(default=None, validate_default=True)
+    max_response: Annotated[
+        ByteSize,
+        Field(
+            description="the largest answer read from this source, like `10MB` or `500kB`: a"
+            " bigger one fails that poll only, with an error that names this key. Each"
+            " source's default is several times the biggest page it sends"
+        ),
+    ] = response_limit(10_000_000)
+    enabled: bool = Field(default=True, description="`false` keeps the settings but stops polling")
+    spread: SpreadRule | None = Field(
+        default=None,
+        validate_default=True,
+        description="when a tracked negative post here escalates (see docs/spread.md); only"
+        " sources that can re-read engagement have it (not `rss`)",
+    )
 
     @field_validator("spread", mode="before")
     @classmethod

@@ -104,13 +104,34 @@ class BlueskyConfig(SourceConfig):
     #: Escalation thresholds (likes + reposts + replies + quotes), per hour; see SpreadRule.
     SPREAD: ClassVar[dict[str, Any]] = {"spreading": 20, "viral": 100, "min_gain": 8}
     base_url: str = "https://bsky.social"
-    handle: str | None = None
-    app_password: SecretStr | None = None
-    lang: str | None = None
-    limit: int = Field(default=100, ge=1, le=100)
-    max_pages: int = Field(default=5, ge=1, le=50)
-    lookback: Duration = timedelta(hours=24)
-    overlap: Duration = timedelta(minutes=10)
+    handle: str | None = Field(
+        default=None,
+        description="the Bluesky handle that signs in, without the `@`, e.g."
+        " `acmecoffee.bsky.social`; needed, since Bluesky lets only signed-in accounts search",
+    )
+    app_password: SecretStr | None = Field(
+        default=None,
+        description="an app password of that handle, as `${BLUESKY_APP_PASSWORD}`; needed",
+    )
+    lang: str | None = Field(
+        default=None, description="only posts in this language, e.g. `en`; unset: every language"
+    )
+    limit: int = Field(default=100, ge=1, le=100, description="posts per search request")
+    max_pages: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="at most this many requests per search term and poll; older posts beyond"
+        " them are skipped, with a warning",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24), description="how far back the first poll reaches"
+    )
+    overlap: Duration = Field(
+        default=timedelta(minutes=10),
+        description="each poll also re-reads this much before the newest post seen, to catch"
+        " posts Bluesky listed late (never reported twice)",
+    )
     #: A page is 100 post views of a few kB (text of 300 characters, embeds, counts).
     max_response: ByteSize = response_limit(5_000_000)
 

@@ -55,11 +55,25 @@ class HackerNewsConfig(SourceConfig):
     #: Escalation thresholds (points + comments) per hour; see SpreadRule.
     SPREAD: ClassVar[dict[str, Any]] = {"spreading": 10, "viral": 40, "min_gain": 5}
     base_url: str = "https://hn.algolia.com/api/v1"
-    tags: list[str] = ["story", "comment"]
-    hits_per_page: int = Field(default=1000, ge=10, le=1000)
-    max_requests: int = Field(default=10, ge=1, le=100)
-    lookback: Duration = timedelta(hours=24)
-    overlap: Duration = timedelta(minutes=10)
+    tags: list[str] = Field(default=["story", "comment"], description="which kinds of item to read")
+    hits_per_page: int = Field(
+        default=1000, ge=10, le=1000, description="items per request (1,000 is the most)"
+    )
+    max_requests: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="most requests per poll when catching up after an outage; the rest"
+        " follows at the next poll",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24), description="how far back the very first poll looks"
+    )
+    overlap: Duration = Field(
+        default=timedelta(minutes=10),
+        description="how far before the last poll each poll reaches back, for items listed"
+        " late (what was seen is not stored twice)",
+    )
     #: A full page is 1,000 hits of about 1-3 kB (long story texts up to 10s of kB).
     max_response: ByteSize = response_limit(20_000_000)
 

@@ -105,8 +105,11 @@ def _normalise_url(value: str) -> str:
 class Instance(StrictModel):
     """One Mastodon server to read, and optionally a token of an account on it."""
 
-    url: str
-    access_token: SecretStr | None = None
+    url: str = Field(description="the server's address, e.g. `https://fosstodon.org`")
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="a token of an account on that server, as `${FOSSTODON_TOKEN}`; optional",
+    )
 
     @field_validator("url")
     @classmethod
@@ -126,18 +129,52 @@ class MastodonConfig(SourceConfig):
         "min_gain": 5,
         "followers": 5_000,
     }
-    base_url: str = "https://mastodon.social"
-    access_token: SecretStr | None = None
-    instances: list[Instance] = []
-    tags: list[str] = []
-    search: bool = False
-    limit: int = Field(default=40, ge=1, le=40)
-    max_pages: int = Field(default=5, ge=1, le=50)
-    lookback: Duration = timedelta(hours=24)
-    overlap: Duration = timedelta(minutes=15)
+    base_url: str = Field(
+        default="https://mastodon.social",
+        description="the server to watch when `instances` is empty",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="a token for `base_url`, as `${MASTODON_TOKEN}`; not with `instances`",
+    )
+    instances: list[Instance] = Field(
+        default=[],
+        description="several servers, each with its own optional token; unset: `base_url` alone",
+    )
+    tags: list[str] = Field(
+        default=[],
+        description="more hashtags to follow for every brand (with or without `#`)",
+    )
+    search: bool = Field(
+        default=False,
+        description="also search each keyword as text, on servers with a token (one request"
+        " per keyword per poll)",
+    )
+    limit: int = Field(
+        default=40, ge=1, le=40, description="posts per request (40 is Mastodon's most)"
+    )
+    max_pages: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="at most this many pages of new posts per request (hashtags or search)"
+        " per poll; the rest comes at the next poll",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24), description="how far back the very first poll looks"
+    )
+    overlap: Duration = Field(
+        default=timedelta(minutes=15),
+        description="how far before the newest post each poll reaches back, for posts that"
+        " arrive late",
+    )
     #: A page is 40 statuses of a few kB (some servers allow posts of 5,000+ characters).
     max_response: ByteSize = response_limit(5_000_000)
-    unused_tags_every: Duration = timedelta(hours=1)
+    unused_tags_every: Duration = Field(
+        default=timedelta(hours=1),
+        description="how often to ask again about a brand's hashtags while none of them has"
+        " been used on a server",
+    )
 
     @field_validator("base_url")
     @classmethod

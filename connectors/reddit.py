@@ -113,16 +113,53 @@ class RedditConfig(SourceConfig):
     #: Escalation thresholds (score + comments), per hour; see SpreadRule.
     SPREAD: ClassVar[dict[str, Any]] = {"spreading": 20, "viral": 100, "min_gain": 8}
     base_url: str = "https://oauth.reddit.com"
-    www_url: str = WEB
-    client_id: SecretStr | None = None
-    client_secret: SecretStr | None = None
-    user_agent: str = Field(default=USER_AGENT, min_length=7)
-    subreddits: list[str] = []
-    max_items: int = Field(default=100, ge=1, le=1000)
-    lookback: Duration = timedelta(hours=24)
-    overlap: Duration = timedelta(minutes=5)
-    requests_per_minute: int = Field(default=60, ge=1, le=100)
-    feed_interval: Duration = timedelta(minutes=10)
+    www_url: str = Field(
+        default=WEB,
+        description="where the sign-in and the RSS feeds are; change it only for a proxy or"
+        " a test stand-in",
+    )
+    client_id: SecretStr | None = Field(
+        default=None,
+        description="the app's client id, as `${REDDIT_CLIENT_ID}`; with `client_secret`, full"
+        " mode",
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="the app's secret, as `${REDDIT_CLIENT_SECRET}`; set both or neither",
+    )
+    user_agent: str = Field(
+        default=USER_AGENT,
+        min_length=7,
+        description="how mention-monitor introduces itself to Reddit; add your Reddit name,"
+        " `(by /u/yourname)`, as Reddit asks",
+    )
+    subreddits: list[str] = Field(
+        default=[],
+        description="subreddits whose new comments (and, without credentials, new posts) are"
+        " read, e.g. `[Coffee, r/Exampleville]`; required without credentials",
+    )
+    max_items: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="most posts, and most comments, read per poll; beyond them the newest are"
+        " kept, with a warning",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24), description="how far back the very first poll looks"
+    )
+    overlap: Duration = Field(
+        default=timedelta(minutes=5),
+        description="how far before the newest item seen each poll reaches back, for posts"
+        " Reddit lists late",
+    )
+    requests_per_minute: int = Field(
+        default=60, ge=1, le=100, description="our own cap on requests to Reddit"
+    )
+    feed_interval: Duration = Field(
+        default=timedelta(minutes=10),
+        description="without credentials: the shortest time between two reads of the RSS feeds",
+    )
     #: A listing is 100 items; a self post holds up to 40,000 characters, sent twice
     #: (markdown and HTML).
     max_response: ByteSize = response_limit(20_000_000)

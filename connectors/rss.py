@@ -63,6 +63,7 @@ from monitor.http import raise_for_status, repair_utf8, send
 from monitor.matching import keyword_needles, normalise
 from monitor.models import Mention
 from monitor.text import html_to_text
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,20 @@ def _is_web_url(value: str) -> bool:
 class Feed(StrictModel):
     """One feed to read. A plain string in config.yaml is its ``url``."""
 
-    url: str
-    brand: str | None = None
-    name: str | None = None
+    url: str = Field(
+        description="the feed's `https://` (or `http://`) address, or a `/path` under"
+        " `base_url`; a private one as `${ACME_ALERT_FEED}`"
+    )
+    brand: str | None = Field(
+        default=None,
+        description="this feed is about this brand only (its `name` under `brands:`): its"
+        " entries are matched against that brand's keywords only",
+    )
+    name: str | None = Field(
+        default=None,
+        description="a label for this feed in logs, errors and `check`; unset: its address"
+        " without the part after `?`",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -115,10 +127,21 @@ class Feed(StrictModel):
 
 class RSSConfig(SourceConfig):
     #: Feeds have no single API: base_url is only prepended to feed URLs written as /paths.
-    base_url: str = ""
+    base_url: str = Field(
+        default="",
+        description="put before feed addresses written as `/path` (for a local mirror or"
+        " tests); feeds have no single address",
+    )
     every: Duration = timedelta(minutes=15)
-    feeds: list[Feed] = Field(min_length=1)
-    lookback: Duration = timedelta(hours=24)
+    feeds: list[Feed] = Field(
+        min_length=1,
+        description="the feeds to read: a list of addresses, or of settings (below)",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24),
+        description="on a feed's first read, keep only entries newer than this, so a blog's"
+        " old posts send no alerts",
+    )
 
     @model_validator(mode="after")
     def _check_feeds(self) -> RSSConfig:
@@ -267,7 +290,8 @@ class RSSConnector(Connector):
 
     def check(self, online: bool = False) -> list[str]:
         brands = sum(1 for feed in self.config.feeds if feed.brand)
-        lines = [f"no credentials needed; {len(self.config.feeds)} feeds ({brands} brand-specific)"]
+        feeds = count(len(self.config.feeds), "feed")
+        lines = [f"no credentials needed; {feeds} ({brands} brand-specific)"]
         if not online:
             for note in self._failing().values():
                 lines.append(

@@ -117,13 +117,42 @@ class XConfig(SourceConfig):
         "schedule": ["5m", "20m", "1h", "6h"],
     }
     base_url: str = "https://api.x.com"
-    bearer_token: SecretStr
-    lang: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-    max_results: int = Field(default=100, ge=10, le=100)
-    max_pages: int = Field(default=5, ge=1, le=50)
-    monthly_read_budget: int = Field(default=10_000, ge=1)
-    cost_per_post_usd: float = Field(default=0.005, ge=0)
-    lookback: Duration = timedelta(hours=24)
+    bearer_token: SecretStr = Field(description="the app's Bearer Token; write `${X_BEARER_TOKEN}`")
+    lang: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+        description="only posts X tagged with this language, e.g. `en`; unset: every language",
+    )
+    max_results: int = Field(
+        default=100,
+        ge=10,
+        le=100,
+        description="posts per search request; lowered by itself near the end of the budget",
+    )
+    max_pages: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="at most this many requests per search and poll; older posts beyond them"
+        " are skipped, with a warning",
+    )
+    monthly_read_budget: int = Field(
+        default=10_000,
+        ge=1,
+        description="at most this many posts read per calendar month (UTC), searches and"
+        " engagement re-reads together; X bills each one",
+    )
+    cost_per_post_usd: float = Field(
+        default=0.005,
+        ge=0,
+        description="X's price per post read, in US dollars, for the cost estimate in `check`,"
+        " `stats` and the budget alerts",
+    )
+    lookback: Duration = Field(
+        default=timedelta(hours=24),
+        description="how far back the first poll reaches (at most 7 days: X's recent search"
+        " covers 7 days)",
+    )
     #: A page is 100 posts; a long post (note_tweet) holds up to 25,000 characters.
     max_response: ByteSize = response_limit(16_000_000)
 

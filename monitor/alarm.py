@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from alerts.base import Channel
 from monitor.errors import MonitorError, StorageError
 from monitor.models import HEALTH, Alert, Severity
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,9 @@ class DatabaseAlarm:
             since, announced, failures = self.failing_since, self.announced_at, self.failures
             self.failing_since = self.announced_at = None
             self.failures = 0
-        log.warning("the database works again (it failed %d times since %s)", failures, since)
+        log.warning(
+            "the database works again (it failed %s since %s)", count(failures, "time"), since
+        )
         if announced is not None:
             minutes = max(1, round((self.clock() - since).total_seconds() / 60))
             self._send(

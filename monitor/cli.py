@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import BaseModel, SecretStr
 
 from monitor import __version__
-from monitor.config import format_duration, load_config, parse_duration
+from monitor.checking import status as _status
+from monitor.checking import usage as _usage
+from monitor.checking import when as _when
+from monitor.config import load_config, parse_duration
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.redact import RedactingFormatter
 from monitor.text import shorten, terminal_safe
+from monitor.wording import count
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,40 +102,44 @@ def _verbose(ctx: click.Context) -> int:
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="config.yaml")
-def init(path: Path) -> None:
+@click.option(
+    "--no-input", is_flag=True, help="Do not ask anything: write the commented template as it is."
+)
+@click.pass_context
+def init(ctx: click.Context, path: Path, no_input: bool) -> None:
     """Write a commented starter config to PATH (default ./config.yaml).
 
-    Refuses to overwrite an existing file.
+    In a terminal it first asks for your shop's name, its handles and hashtags, where to
+    look and where to send alerts; secrets go to an .env file beside it (only you can read
+    it), then the result is checked. Without a terminal (or with --no-input) it writes the
+    template, and refuses to overwrite an existing file.
     """
-    if path.exists():
+    if no_input or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if path.exists():
+            raise click.UsageError(f"{path} already exists; not overwriting it")
+        starter = resources.files("monitor").joinpath("data/config.yaml").read_text("utf-8")
+        try:
+            path.write_text(starter, encoding="utf-8")
+        except OSError as exc:
+            raise click.FileError(str(path), hint=str(exc)) from exc
+        click.echo(f"Wrote {path}. Edit the brands, then run: mention-monitor check -c {path}")
+        return
+    from monitor import setup
+
+    if path.exists() and not click.confirm(f"{path} already exists. Replace it?", default=False):
         raise click.UsageError(f"{path} already exists; not overwriting it")
-    starter = resources.files("monitor").joinpath("data/config.yaml").read_text("utf-8")
+    answers = setup.ask()
     try:
-        path.write_text(starter, encoding="utf-8")
+        env_file = setup.write(path, answers)
     except OSError as exc:
         raise click.FileError(str(path), hint=str(exc)) from exc
-    click.echo(f"Wrote {path}. Edit the brands, then run: mention-monitor check -c {path}")
-
-
-def _show_value(value: Any) -> str:
-    """A config value as `check` prints it: secrets masked, header values too."""
-    if isinstance(value, SecretStr):
-        return "****" if value.get_secret_value() else "(empty)"
-    if isinstance(value, str) and value.startswith(("http://", "https://")) and "?" in value:
-        return value.split("?", 1)[0] + "?…"  # a feed's query string may hold its token
-    if isinstance(value, list):
-        return "[" + ", ".join(_show_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: ****" for k in value) + "}"
-    if isinstance(value, BaseModel):
-        return "{" + ", ".join(f"{k}: {_show_value(v)}" for k, v in value) + "}"
-    if hasattr(value, "total_seconds"):
-        return format_duration(value)
-    return str(value)
-
-
-_COMMON_SOURCE_KEYS = {"every", "base_url", "enabled", "timeout"}
-_COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
+    written = f"{path} and {env_file} (your secrets; only you can read it)" if env_file else path
+    click.echo(f"\nWrote {written}. Checking it: mention-monitor check -c {path}\n")
+    ctx.invoke(check, config_path=path, online=False)
+    click.echo(
+        f"\nNext: mention-monitor test-alert -c {path}   (sends a test alert)\n"
+        f"      mention-monitor run -c {path}          (starts watching)"
+    )
 
 
 @cli.command()
@@ -142,230 +149,37 @@ _COMMON_CHANNEL_KEYS = {"type", "name", "enabled", "brands", "min_severity"}
 )
 @click.pass_context
 def check(ctx: click.Context, config_path: Path, online: bool) -> None:
-    """Validate the config and print what will be watched, where, and who is warned.
+    """Validate the config and print what will be watched, where, and who is warned,
+    with each setting as written in the file.
 
     With --online, each source is asked whether it answers and its credentials
     work; exits 1 if one does not.
     """
-    from monitor.store import Store
+    from monitor import checking
 
     config = load_config(config_path)
-    out = click.echo
-    out(f"Config OK: {config_path}")
-    if config.env_file is not None:
-        out(f"Secrets also read from: {config.env_file}")
-        _warn_if_shared(config.env_file)
-    out("")
-    out("Brands:")
-    for brand in config.brands:
-        out(f"  {brand.name}")
-        out(f"    keywords: {', '.join(brand.keywords)}")
-        if brand.exclude:
-            out(f"    exclude:  {', '.join(brand.exclude)}")
-        out(f"    sources:  {', '.join(brand.sources or config.sources)}")
-    out("")
-    out("Sources:")
-    for name, source in config.sources.items():
-        state = "" if source.enabled else "  (disabled)"
-        where = f" from {source.base_url}" if source.base_url else ""
-        out(f"  {name}: every {format_duration(source.every)}{where}{state}")
-        extra = {
-            k: v for k, v in source if k not in _COMMON_SOURCE_KEYS and v not in (None, [], "")
-        }
-        if extra:
-            out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
-    failed = _check_sources(config, online)
-    out("")
-    out("Alert channels:")
-    for channel in config.channels:
-        brands = ", ".join(channel.brands) if channel.brands else "all brands"
-        state = "" if channel.enabled else "  (disabled)"
-        out(f"  {channel.name} ({channel.type}): {channel.min_severity}, {brands}{state}")
-        extra = {
-            k: v for k, v in channel if k not in _COMMON_CHANNEL_KEYS and v not in (None, [], "")
-        }
-        if extra:
-            out("    " + ", ".join(f"{k}={_show_value(v)}" for k, v in extra.items()))
-    out("")
-    out("Follow-up:")
-    if config.spread.enabled:
-        from monitor.spread import describe_schedule
-
-        young = format_duration(config.spread.track_for)
-        out(f"  spread tracking: negative posts younger than {young}")
-        for name, source in config.sources.items():
-            rule = source.spread
-            if not source.enabled:
-                continue
-            if rule is None:
-                out(f"    {name}: not tracked (no engagement counts to re-read)")
-                continue
-            steps = rule.schedule or config.spread.schedule
-            reach = f", or an author with {rule.followers:,} followers" if rule.followers else ""
-            out(
-                f"    {name}: read {describe_schedule(steps)}; spreading at {rule.spreading:g}/h, "
-                f"viral at {rule.viral:g}/h (gain of {rule.min_gain}+){reach}"
-            )
-    else:
-        out("  spread tracking: off")
-    spikes = config.spikes
-    if spikes.enabled:
-        out(
-            f"  spikes: {spikes.min_count}+ negatives in an hour and {spikes.factor:g}x the "
-            f"brand's normal, at most one per {format_duration(spikes.repeat_after)}"
-        )
-    else:
-        out("  spikes: off")
-    remind = config.alerts.remind_after
-    out(
-        f"  reminders: after {format_duration(remind)} unanswered" if remind else "  reminders: off"
-    )
-    out("")
-    _check_inbox(config)
-    out("")
-    probe = Store(config.database, migrate=False)
-    try:
-        out(f"Database: {probe.safe_url}")
-        new = probe.revision() is None
-    finally:
-        probe.close()
-    if new:
-        out("  new: it will be created on the first run")
-    else:
-        store = Store(config.database)
-        try:
-            _status(store, config)
-        finally:
-            store.close()
+    checking.describe(config, config_path)
+    failed = checking.check_sources(config, online)
+    for section in (
+        checking.describe_channels,
+        checking.describe_follow_up,
+        checking.describe_inbox,
+        checking.describe_database,
+    ):
+        click.echo("")
+        section(config)
     if failed:
-        out("")
-        out(f"{failed} source check{'s' if failed > 1 else ''} failed (see FAILED above)")
+        click.echo("")
+        click.echo(checking.failed_line(failed))
         ctx.exit(1)
 
 
-def _check_inbox(config: Any) -> None:
-    from monitor.config import is_loopback
-
-    web = config.web
-    click.echo("Inbox:")
-    where = f"http://{web.listen}/" if web.port else f"{web.listen} (a free port)"
-    if web.enabled:
-        click.echo(f"  served by `run` at {where}")
-    else:
-        click.echo("  off (web.enabled: false); `mention-monitor web` can still serve it")
-    if web.public_url:
-        click.echo(f"  opened at {web.public_url}/ (path prefix {web.root_path or '/'})")
-    if web.password is not None:
-        click.echo("  password: set")
-    elif is_loopback(web.host):
-        click.echo("  password: none; open to whoever uses this machine")
-    click.echo(f"  API, exports by token, feeds: {'on' if web.api_token else 'off (no api_token)'}")
-
-
-def _warn_if_shared(env_file: Path) -> None:
-    """The env file holds secrets: other users of the machine must not read it."""
-    try:
-        mode = env_file.stat().st_mode
-    except OSError:
-        return
-    if mode & 0o077:
-        click.echo(
-            f"  warning: {env_file} holds secrets and other users of this machine can "
-            f"read it (mode {mode & 0o777:o}): chmod 600 {env_file}"
-        )
-
-
-def _online_probe(connector: Any) -> str | None:
-    """For a source without credentials (Hacker News): does it answer? Its cheapest request.
-
-    Sources with credentials test them in their own ``check(online=True)``.
-    """
-    if connector.name == "hackernews":
-        connector.refresh(["1"])  # one story by id: one request, at most one hit
-        return "Hacker News search answers"
-    return None
-
-
-def _check_sources(config: Any, online: bool) -> int:
-    """Each source's credentials (and, online, whether they work) and its metered usage."""
-    from monitor.errors import ConnectorError
-    from monitor.http import make_client
-    from monitor.service import build_connectors
-    from monitor.store import Store
-
-    failed = 0
-    store = Store(config.database, migrate=False)
-    try:
-        has_db = store.revision() is not None
-        with make_client() as http:
-            connectors = build_connectors(config, http, store if has_db else None)
-            for name, connector in connectors.items():
-                click.echo(f"  {name} credentials:")
-                try:
-                    for line in connector.check(online):
-                        click.echo(f"    {terminal_safe(line)}")
-                    answer = _online_probe(connector) if online else None
-                    if answer:
-                        click.echo(f"    {answer}")
-                except ConnectorError as exc:
-                    failed += 1
-                    click.echo(f"    FAILED: {terminal_safe(exc.message)}")
-                    if exc.hint:
-                        click.echo(f"    fix: {terminal_safe(exc.hint)}")
-                usage = connector.usage() if has_db else None
-                if usage is not None:
-                    click.echo(f"    usage: {_usage(usage)}")
-                connector.close()
-    finally:
-        store.close()
-    return failed
-
-
-def _usage(usage: Any) -> str:
-    limit = f" of {usage.limit}" if usage.limit else ""
-    cost = f", about ${usage.cost_usd:.2f}" if usage.cost_usd is not None else ""
-    return f"{usage.used}{limit} {usage.unit} in {usage.period}{cost}"
-
-
-def _when(value: datetime | None) -> str:
-    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "never"
-
-
-def _status(store: Any, config: Any) -> None:
-    """Source health, channel delivery and dead alerts: shared by `check` and `stats`."""
-    from monitor.store import DEAD, PENDING, SENT
-
-    out = click.echo
-    health = store.health()
-    out("Source health:")
-    for name in config.sources:
-        row = health.get(name)
-        if row is None:
-            out(f"  {name}: not polled yet")
-            continue
-        out(f"  {name}: last success {_when(row.last_success_at)}, {row.total_count} stored")
-        if row.consecutive_failures:
-            out(
-                f"    FAILING {row.consecutive_failures}x in a row since "
-                f"{_when(row.last_error_at)}: {terminal_safe(row.last_error or '')}"
-            )
-        elif row.last_error:
-            out(f"    last error {_when(row.last_error_at)}: {terminal_safe(row.last_error)}")
-    counts = store.alert_counts()
-    paused = store.paused_channels()
-    out("Alert delivery:")
-    for channel in config.channels:
-        n = {s: counts.get((channel.name, s), 0) for s in (SENT, PENDING, DEAD)}
-        out(f"  {channel.name}: {n[SENT]} sent, {n[PENDING]} waiting, {n[DEAD]} undeliverable")
-        if channel.name in paused:
-            since, reason = paused[channel.name]
-            out(f"    PAUSED since {_when(since)}: {terminal_safe(reason)}")
-            out(f"    fix it, then: mention-monitor test-alert --channel {channel.name}")
-    dead = store.dead_alerts(limit=5)
-    if dead:
-        out("Undeliverable alerts (newest first):")
-        for row in dead:
-            out(f"  alert {row.id} to {row.channel}: {terminal_safe(row.last_error or '')}")
+def _load_warned(config_path: Path) -> Any:
+    """The config for `run` and `poll`: what works but should change is logged at start."""
+    config = load_config(config_path)
+    for warning in config.warnings:
+        logging.getLogger("monitor.config").warning("%s", warning)
+    return config
 
 
 @cli.command()
@@ -382,7 +196,7 @@ def run(ctx: click.Context, config_path: Path) -> None:
     from monitor.service import Service
 
     _setup_logging(_verbose(ctx), default=logging.INFO)
-    config = load_config(config_path)
+    config = _load_warned(config_path)
     ctx.with_resource(RunLock(config.database, "run"))  # one run or poll per SQLite file
     sock = None
     if config.web.enabled:
@@ -468,6 +282,24 @@ def web(ctx: click.Context, config_path: Path, listen: str | None) -> None:
 
 @cli.command()
 @config_option
+@click.option(
+    "--to",
+    "to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the copy here (default: beside the database, named with the time).",
+)
+def backup(config_path: Path, to: Path | None) -> None:
+    """Copy the SQLite database safely, even while `run` is running (never copy the file
+    itself then: its latest changes are in the -wal file beside it)."""
+    from monitor.store.backup import back_up_database, megabytes
+
+    config = load_config(config_path, secrets=False)
+    made = back_up_database(config.database, to)
+    click.echo(f"Backed up to {made.path} ({megabytes(made.size)}, {made.seconds:.1f} s)")
+
+
+@cli.command()
+@config_option
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
 @click.pass_context
 def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> None:
@@ -479,7 +311,7 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
     from monitor.runlock import RunLock
     from monitor.service import Service
 
-    config = load_config(config_path)
+    config = _load_warned(config_path)
     ctx.with_resource(RunLock(config.database, "poll"))  # waits for a poll, refuses a run
     service = Service(config)
     try:
@@ -503,14 +335,15 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
         click.echo(line, err=True)
     track = watched.track
     click.echo(
-        f"follow-up: {track.read} of {track.due} due posts re-read, {track.escalations} "
-        f"escalations, {watched.spikes} spikes, {watched.reminders} reminders queued",
+        f"follow-up: {track.read} of {count(track.due, 'due post')} re-read, "
+        f"{count(track.escalations, 'escalation')}, {count(watched.spikes, 'spike')}, "
+        f"{count(watched.reminders, 'reminder')} queued",
         err=True,
     )
     for problem in [*watched.errors, *(f"{k}: {v}" for k, v in track.skipped.items())]:
         click.echo(f"follow-up: {terminal_safe(problem)}", err=True)
     click.echo(
-        f"alerts: {dispatched.sent} sent in {dispatched.messages} messages, "
+        f"alerts: {dispatched.sent} sent in {count(dispatched.messages, 'message')}, "
         f"{dispatched.retrying} to retry, {dispatched.dead} failed, {dispatched.held} held",
         err=True,
     )
@@ -731,7 +564,9 @@ def _status_command(word: str, status: str, help_text: str) -> None:
         try:
             for mention_id in mention_ids:
                 try:
-                    old, new = store.set_status(mention_id, status, note, datetime.now(UTC))
+                    old, new = store.set_status(
+                        mention_id, status, note, datetime.now(UTC), actor="the command line"
+                    )
                 except MonitorError as exc:
                     click.echo(f"error: {exc}", err=True)
                     failed += 1
@@ -835,7 +670,9 @@ def verdict(ctx: click.Context, mention_id: int, verdict: str, config_path: Path
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
     store = Store(config.database)
     try:
-        result = give_verdict(config, store, mention_id, verdict, datetime.now(UTC))
+        result = give_verdict(
+            config, store, mention_id, verdict, datetime.now(UTC), actor="the command line"
+        )
     finally:
         store.close()
     said = "already marked" if not result.changed else "marked"
@@ -903,6 +740,8 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
     from alerts.base import sample_alert
     from monitor.errors import AlertError
     from monitor.http import make_client
+    from monitor.links import InboxLinks
+    from monitor.models import Alert
     from monitor.service import build_channels
     from monitor.store import Store
 
@@ -914,6 +753,11 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
                 f"no channel '{name}' (channels: {', '.join(known)})", param_hint="--channel"
             )
     chosen = [c for c in config.channels if not names or c.name in names]
+    links = InboxLinks.of(config.web.public_url)
+
+    def with_links(alert: Alert) -> Alert:
+        return links.attach(alert) if links is not None else alert
+
     failed = 0
     with make_client() as http:
         channels = build_channels(chosen, http)
@@ -921,7 +765,7 @@ def test_alert(ctx: click.Context, config_path: Path, names: tuple[str, ...]) ->
         try:
             for name, channel in channels.items():
                 try:
-                    channel.send(sample_alert(name))
+                    channel.send(with_links(sample_alert(name)))
                 except AlertError as exc:
                     failed += 1
                     click.echo(f"{name}: FAILED: {exc.message}")
@@ -962,7 +806,7 @@ def stats(config_path: Path) -> None:
         click.echo("Mentions (negative in brackets):      24h        7d       all")
         for brand in config.brands:
             cells = [windows[w].get(brand.name, (0, 0)) for w in ("24h", "7d", "all")]
-            row = "".join(f"{f'{n} ({neg})':>10}" for n, neg in cells)
+            row = "".join(f"{f'{n:,} ({neg:,})':>10}" for n, neg in cells)
             click.echo(f"  {terminal_safe(brand.name):<34}{row}")
         _responses(store, config, now - timedelta(days=30))
         _status(store, config)

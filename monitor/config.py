@@ -36,12 +36,11 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from monitor.config_errors import clean_loc, every_warning, suggestion, translate
+from monitor.config_yaml import Lines, find_dollars, load_yaml
 from monitor.errors import ConfigError
 from monitor.redact import remember_config
 
@@ -49,19 +48,32 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _DURATION_FULL = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[smhd]\s*)+")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SPELLED = re.compile(r"(\d+(?:\.\d+)?)\s*(sec(?:ond)?s?|min(?:ute)?s?|h(?:ou)?rs?|hours?|days?)")
 
 
 def parse_duration(value: object) -> timedelta:
     """``30s``, ``5m``, ``1h``, ``2d`` or combinations like ``1h30m``."""
     if isinstance(value, timedelta):
         return value
+    hint = "write a number and a unit, like 30s, 5m, 1h, 2d"
+    if value is None or value == "":
+        raise ValueError(f"is empty: {hint}")
+    text = value.strip() if isinstance(value, str) else str(value)
     if isinstance(value, str) and _DURATION_FULL.fullmatch(value):
         seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
         if seconds > 0:
             return timedelta(seconds=seconds)
-    raise ValueError(
-        f"{value!r} is not a duration: write a number and a unit, like 30s, 5m, 1h, 2d"
-    )
+        raise ValueError(f"must be longer than 0: {hint}")
+    if text.startswith("-") and _DURATION_FULL.fullmatch(text[1:]):
+        raise ValueError(f"must be longer than 0: {hint}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{text} is not a duration: add a unit, like {text}s or {text}m")
+    if not isinstance(value, str):
+        raise ValueError(f"is not a duration: {hint}")
+    spelled = _SPELLED.fullmatch(text.lower())
+    if spelled:
+        hint = f"write {spelled.group(1)}{spelled.group(2)[0]}"
+    raise ValueError(f"'{text}' is not a duration: {hint}")
 
 
 def format_duration(value: timedelta) -> str:
@@ -99,11 +111,23 @@ class BrandSentiment(StrictModel):
     """A brand's own tuning of the complaint scorer (``brands[].sentiment``)."""
 
     #: Words or phrases that mean trouble in this trade ("cold", "soggy" for a café).
-    trouble: list[str] = []
+    trouble: list[str] = Field(
+        default=[],
+        description="words or phrases that mean trouble in your trade, though not in general"
+        ' ("cold", "soggy" for a café; "flat" for a bike shop); each counts as a complaint'
+        ' cue, unless negated ("not cold")',
+    )
     #: Words or phrases that are not trouble here ("killer", "sick" for a skate shop).
-    not_trouble: list[str] = []
+    not_trouble: list[str] = Field(
+        default=[],
+        description='words or phrases that are not trouble for you ("killer", "sick" for a'
+        " skate shop); they are ignored, by VADER and by the complaint cues",
+    )
     #: ``high`` flags more mentions, ``low`` fewer; unset: ``sentiment.sensitivity``.
-    sensitivity: Sensitivity | None = None
+    sensitivity: Sensitivity | None = Field(
+        default=None,
+        description="`low`, `normal` or `high` for this brand; unset: `sentiment.sensitivity`",
+    )
 
     @field_validator("trouble", "not_trouble")
     @classmethod
@@ -114,11 +138,26 @@ class BrandSentiment(StrictModel):
 class BrandConfig(StrictModel):
     """One brand to watch: what it is called and the words that mean it."""
 
-    name: str = Field(min_length=1)
-    keywords: list[str]
-    exclude: list[str] = []
-    sources: list[str] | None = None
-    sentiment: BrandSentiment | None = None
+    name: str = Field(
+        min_length=1, description="the brand's name, shown in alerts; unique (ignoring case)"
+    )
+    keywords: list[str] = Field(
+        description="names, `@handles` and `#tags` that mean the brand: a mention must contain"
+        " one of them, as a whole word or phrase (case does not matter), to be kept"
+    )
+    exclude: list[str] = Field(
+        default=[],
+        description="a mention containing any of these is dropped for this brand (a namesake,"
+        " another company)",
+    )
+    sources: list[str] | None = Field(
+        default=None,
+        description="look for this brand only in these sources (their names under `sources:`);"
+        " unset: every source",
+    )
+    sentiment: BrandSentiment | None = Field(
+        default=None, description="this brand's own tuning of the complaint scorer"
+    )
 
     @field_validator("keywords")
     @classmethod
@@ -141,23 +180,79 @@ class SentimentConfig(StrictModel):
     brand that does not set its own.
     """
 
-    scorer: Literal["complaint", "vader"] = "complaint"
-    negative_below: float = Field(default=-0.05, ge=-1, le=1)
-    high_below: float = Field(default=-0.6, ge=-1, le=1)
-    sensitivity: Sensitivity = "normal"
+    scorer: Literal["complaint", "vader"] = Field(
+        default="complaint",
+        description="`complaint`: VADER (a general-purpose list of positive and negative words)"
+        ' plus cues of what a complaint looks like, such as "still waiting"; `vader`: VADER'
+        " alone",
+    )
+    negative_below: float = Field(
+        default=-0.05,
+        ge=-1,
+        le=1,
+        description="a mention whose score (from -1, very negative, to +1, very positive) is at"
+        " or below this is negative",
+    )
+    high_below: float = Field(
+        default=-0.6,
+        ge=-1,
+        le=1,
+        description="a negative mention at or below this is of `high` severity",
+    )
+    sensitivity: Sensitivity = Field(
+        default="normal",
+        description="how readily the `complaint` scorer flags a complaint: `high` flags more"
+        " (its cues weigh 1.5 times as much), `low` fewer (cues weigh 0.6 times as much and the"
+        " threshold is 0.1 lower); a brand can set its own",
+    )
 
 
 class AlertsConfig(StrictModel):
-    console: bool = True
-    dispatch_every: Duration = timedelta(seconds=30)
-    give_up_after: Duration = timedelta(hours=24)
-    retry_base: Duration = timedelta(seconds=30)
-    health_after: int = Field(default=3, ge=1)
-    silence_factor: float = Field(default=10.0, ge=2)
+    console: bool = Field(
+        default=True,
+        description="also print every alert on the console, even when no console channel is listed",
+    )
+    dispatch_every: Duration = Field(
+        default=timedelta(seconds=30),
+        description="how often waiting alerts (and retries) are sent, besides right after each"
+        " poll",
+    )
+    give_up_after: Duration = Field(
+        default=timedelta(hours=24),
+        description="a channel that keeps failing is retried (30 s, 1 min, 2 min, ... up to"
+        " hourly) for this long; then the alert is marked undeliverable, and `check` and"
+        " `stats` list it",
+    )
+    retry_base: Duration = Field(
+        default=timedelta(seconds=30),
+        description="the first wait before a retry; each further one doubles, up to an hour,"
+        " give or take 20% so that retries do not all come at once",
+    )
+    health_after: int = Field(
+        default=3,
+        ge=1,
+        description='a source that fails this many polls in a row sends every channel one "has'
+        ' stopped working" alert, with the error and its fix, and one "works again" when it'
+        " recovers",
+    )
+    silence_factor: float = Field(
+        default=10.0,
+        ge=2,
+        description="a source that polls fine but has brought nothing new for this many times"
+        " its usual gap between mentions (the middle one of its last 50 gaps, at least an hour;"
+        ' once it has 20) sends one "has gone quiet" alert',
+    )
     #: A negative mention still ``new`` this long after its alert gets one reminder;
     #: ``off`` for none.
-    remind_after: Duration | None = timedelta(hours=4)
-    channels: list[dict[str, Any]] = []
+    remind_after: Duration | None = Field(
+        default=timedelta(hours=4),
+        description="a negative mention still `new` (not acknowledged, resolved or ignored)"
+        " this long after it was first seen gets one reminder, on the channels that had its"
+        " alert; `off` for none",
+    )
+    channels: list[dict[str, Any]] = Field(
+        default=[], description="the channels that are told; the console is always one"
+    )
 
     @field_validator("remind_after", mode="before")
     @classmethod
@@ -174,30 +269,56 @@ class SpreadConfig(StrictModel):
     first step.
     """
 
-    enabled: bool = True
-    track_for: Duration = timedelta(hours=48)
+    enabled: bool = Field(default=True, description="`false`: no tracking, no escalation alerts")
+    track_for: Duration = Field(
+        default=timedelta(hours=48), description="posts older than this are no longer re-read"
+    )
     #: 5m then every 15m: a reading of 100 (HN, Reddit) or 20-25 posts (Mastodon,
     #: Bluesky) is one request, and a complaint can take off hours after it was posted.
     #: X, which bills each read, thins out on its own schedule.
     schedule: list[Duration] = Field(
         default_factory=lambda: [timedelta(minutes=5), timedelta(minutes=15)],
         min_length=1,
+        description="the wait before each reading of a tracked post, the last one repeated"
+        " (X has its own, `[5m, 20m, 1h, 6h]`); a longer one, like `[5m, 15m, 1h, 3h]`,"
+        " spends fewer requests on posts that do not move",
     )
     #: A negative reply or quote counts as this many likes/points towards a post's heat.
-    reply_weight: float = Field(default=3.0, ge=0)
+    reply_weight: float = Field(
+        default=3.0,
+        ge=0,
+        description="a negative reply or quote counts as this many likes or points",
+    )
     #: A metered source (X) refreshes only while less than this share of its budget is used,
     #: so that finding new complaints keeps the rest.
-    budget_share: float = Field(default=0.8, gt=0, le=1)
+    budget_share: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="a source that bills each read (X) re-reads only while less than this"
+        " share of its monthly budget is used, so that finding new complaints keeps the rest",
+    )
 
 
 class SpikesConfig(StrictModel):
     """A spike: a brand's negative mentions in the last hour against its own baseline."""
 
-    enabled: bool = True
-    baseline: Duration = timedelta(days=7)
-    factor: float = Field(default=3.0, ge=1)
-    min_count: int = Field(default=5, ge=2)
-    repeat_after: Duration = timedelta(hours=6)
+    enabled: bool = Field(default=True, description="`false`: no spike alerts")
+    baseline: Duration = Field(
+        default=timedelta(days=7),
+        description="how far back a brand's normal number of negative mentions an hour is"
+        " measured (or as long as the database has existed)",
+    )
+    factor: float = Field(
+        default=3.0,
+        ge=1,
+        description="a spike: the last hour holds this many times the normal hourly count",
+    )
+    min_count: int = Field(default=5, ge=2, description="and at least this many negative mentions")
+    repeat_after: Duration = Field(
+        default=timedelta(hours=6),
+        description="the least time between two spike alerts for one brand",
+    )
 
 
 def split_listen(value: str) -> tuple[str, int]:
@@ -232,11 +353,32 @@ class WebConfig(StrictModel):
     the JSON API, exports by token and the Atom feeds.
     """
 
-    enabled: bool = True
-    listen: str = "127.0.0.1:8080"
-    public_url: str | None = None
-    password: SecretStr | None = None
-    api_token: SecretStr | None = None
+    enabled: bool = Field(
+        default=True,
+        description="`run` serves the inbox; `false`: it does not (`mention-monitor web`"
+        " still can)",
+    )
+    listen: str = Field(
+        default="127.0.0.1:8080",
+        description="`HOST:PORT` to serve on; `127.0.0.1` is this machine only. Anything else"
+        " (`0.0.0.0:8080`, every network) needs `password`, or the service refuses to start",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="the address you open, e.g. `https://shop.example/monitor` behind a"
+        " reverse proxy: its path is the inbox's prefix, alerts link there, and `https` makes"
+        " the login cookie secure",
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="the owner's password, as `${MENTION_MONITOR_PASSWORD}` (at least 8"
+        " characters); without it the inbox is open to whoever can reach `listen`",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="`${MENTION_MONITOR_API_TOKEN}`: turns on the JSON API, exports by token"
+        " and the Atom feeds (see docs/api.md)",
+    )
 
     @field_validator("listen")
     @classmethod
@@ -302,15 +444,40 @@ class WebConfig(StrictModel):
 class _FileConfig(StrictModel):
     """The top level of config.yaml, before sources and channels are resolved."""
 
-    database: str = "sqlite:///mentions.db"
-    env_file: str | None = None
-    brands: list[BrandConfig] = Field(min_length=1)
-    sources: dict[str, dict[str, Any] | None] = Field(min_length=1)
-    alerts: AlertsConfig = AlertsConfig()
-    sentiment: SentimentConfig = SentimentConfig()
-    spread: SpreadConfig = SpreadConfig()
-    spikes: SpikesConfig = SpikesConfig()
-    web: WebConfig = WebConfig()
+    database: str = Field(
+        default="sqlite:///mentions.db",
+        description="where mentions and the alert queue are kept: by default the file"
+        " `mentions.db` beside the config file (a relative path is relative to the config"
+        " file), created by the first `run` or `poll`; an existing file that is empty or not"
+        " mention-monitor's is refused. A big install can use PostgreSQL, e.g."
+        " `postgresql://monitor:${DB_PASSWORD}@db/mentions` (see docs/operations.md)",
+    )
+    env_file: str | None = Field(
+        default=None,
+        description="a file of `NAME=value` lines that `${NAME}` in this config may use,"
+        " relative to the config file; unset: `.env` beside the config file, if there. A"
+        " variable set in the real environment wins over the file",
+    )
+    brands: list[BrandConfig] = Field(min_length=1, description="what to watch")
+    sources: dict[str, dict[str, Any] | None] = Field(
+        min_length=1,
+        description="where to look; a source with no settings (`hackernews:` alone) takes its"
+        " defaults",
+    )
+    alerts: AlertsConfig = Field(
+        default=AlertsConfig(), description="who is told, and how alerts are followed up"
+    )
+    sentiment: SentimentConfig = Field(
+        default=SentimentConfig(), description="when a mention counts as negative"
+    )
+    spread: SpreadConfig = Field(
+        default=SpreadConfig(),
+        description="re-reading young negative posts to catch the ones that take off",
+    )
+    spikes: SpikesConfig = Field(
+        default=SpikesConfig(), description="bursts of negative mentions of one brand"
+    )
+    web: WebConfig = Field(default=WebConfig(), description="the inbox, the web page `run` serves")
 
 
 @dataclass
@@ -332,35 +499,16 @@ class Config:
     #: Sources and channels left out because their secrets are not set (``secrets=False``),
     #: each as "channel slack: SLACK_WEBHOOK_URL is not set".
     left_out: list[str] = field(default_factory=list)
+    #: The file as written (ruamel's tree: quotes kept, ``${VAR}`` not resolved), for `check`.
+    written: dict[str, Any] = field(default_factory=dict)
+    #: What works but should change, each "config.yaml:9: sources.x.every: ...".
+    warnings: list[str] = field(default_factory=list)
 
     def brands_for(self, source: str) -> list[BrandConfig]:
         return [b for b in self.brands if b.sources is None or source in b.sources]
 
 
-# ---------------------------------------------------------------- YAML with lines
-
-
-class _Lines:
-    """Remembers the YAML line of every key path, to put it in error messages."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-
-    def record(self, node: Any, path: tuple[Any, ...] = ()) -> None:
-        if isinstance(node, CommentedMap):
-            for key in node:
-                self.lines[(*path, key)] = node.lc.key(key)[0] + 1
-                self.record(node[key], (*path, key))
-        elif isinstance(node, CommentedSeq):
-            for i, item in enumerate(node):
-                self.lines[(*path, i)] = node.lc.item(i)[0] + 1
-                self.record(item, (*path, i))
-
-    def line_of(self, path: tuple[Any, ...]) -> int | None:
-        for end in range(len(path), 0, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
+# ---------------------------------------------------------------- problems
 
 
 def format_path(path: tuple[Any, ...]) -> str:
@@ -374,58 +522,61 @@ def format_path(path: tuple[Any, ...]) -> str:
 
 
 class _Problems:
-    def __init__(self, filename: str, lines: _Lines) -> None:
+    def __init__(self, filename: str, lines: Lines) -> None:
         self.filename = filename
         self.lines = lines
         self.items: list[tuple[int, str]] = []
-        #: Values whose ``${VAR}`` is not set: that is their one problem, not "not a URL".
+        #: Values already explained (an unset ``${VAR}``, a ``$VAR`` without braces): that is
+        #: their one problem, not the "not a URL" their empty or literal value then causes.
         self.unset: set[tuple[Any, ...]] = set()
+        self.warnings: list[tuple[int, str]] = []
+        self.paths: set[tuple[Any, ...]] = set()
 
-    def add(self, path: tuple[Any, ...], message: str, *, unset: bool = False) -> None:
-        if path in self.unset and not unset:
-            return
+    def where(self, path: tuple[Any, ...]) -> tuple[int, str]:
         line = self.lines.line_of(path)
         where = f"{self.filename}:{line}" if line else self.filename
-        self.items.append((line or 0, f"{where}: {format_path(path)}: {message}"))
+        return line or 0, f"{where}: {format_path(path)}"
+
+    def add(self, path: tuple[Any, ...], message: str, *, unset: bool = False) -> None:
+        """One problem per key: the first said is the one to fix."""
+        if (path in self.unset and not unset) or path in self.paths:
+            return
+        self.paths.add(path)
+        line, where = self.where(path)
+        self.items.append((line, f"{where}: {message}"))
+
+    def warn(self, path: tuple[Any, ...], message: str) -> None:
+        line, where = self.where(path)
+        self.warnings.append((line, f"{where}: {message}"))
 
     def add_validation(
         self, exc: ValidationError, prefix: tuple[Any, ...], model: type[BaseModel]
     ) -> None:
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = "unknown key" + _hint_for(loc, model)
-            elif err["type"] == "missing":
-                message = "is required"
-            self.add(prefix + loc, message)
+        """Every error of a model, in the owner's words (monitor/config_errors.py).
+
+        A misspelt key is one problem: "did you mean `keywords`?", not also "keywords is
+        required"."""
+        errors = exc.errors()
+        meant = {
+            (*loc[:-1], hint)
+            for err in errors
+            if err["type"] == "extra_forbidden"
+            for loc in [clean_loc(err["loc"])]
+            if (hint := suggestion(loc, model))
+        }
+        for err in errors:
+            if err["type"] == "missing" and clean_loc(err["loc"]) in meant:
+                continue
+            loc = prefix + clean_loc(err["loc"])
+            if err["type"] == "value_error" and any(
+                u[: len(loc)] == loc and len(u) > len(loc) for u in self.unset
+            ):
+                continue  # a check across keys, failing because one of them is not set
+            self.add(loc, translate(err, model, prefix))
 
     def raise_if_any(self) -> None:
         if self.items:
             raise ConfigError([text for _, text in sorted(self.items, key=lambda i: i[0])])
-
-
-def _hint_for(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
-    """For an unknown key: the closest known key, or the list of known keys."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or current is None:
-            continue
-        info = current.model_fields.get(part)
-        annotation = getattr(info, "annotation", None)
-        args = getattr(annotation, "__args__", ()) or ()
-        current = next((a for a in (annotation, *args) if _is_model(a)), None)
-    if current is None:
-        return ""
-    known = sorted(info.alias or name for name, info in current.model_fields.items())
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (known keys: {', '.join(known)})"
-
-
-def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
 
 
 Missing = list[tuple[tuple[Any, ...], str]]
@@ -532,21 +683,15 @@ def parse_config(
     """
     if web_secrets is None:
         web_secrets = secrets
-    yaml = YAML(typ="rt")
-    try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{filename}{line}: not valid YAML: {exc.problem or exc}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{filename}: must be a mapping with at least `brands:` and `sources:`")
-
-    lines = _Lines()
+    tree = load_yaml(text, filename)
+    lines = Lines()
     lines.record(tree)
     problems = _Problems(filename, lines)
     plain = _plain(tree)
     env, env_file = _environment(plain, base_dir, problems)
+    for where, message in find_dollars(plain, env):
+        problems.add(where, message)
+        problems.unset.add(where)
     missing: Missing = []
     data = _resolve_env(plain, (), env, missing)
     left_out: dict[tuple[Any, ...], list[str]] = {}
@@ -587,6 +732,12 @@ def parse_config(
             problems.add(("web", "listen"), exposure)
     problems.raise_if_any()
     assert top is not None
+    for name, source in sources.items():
+        written = _dict(_dict(plain.get("sources")).get(name)).get("every")
+        shown = str(written) if written is not None else format_duration(source.every)
+        warning = every_warning(name, source.every, shown) if source.enabled else None
+        if warning:
+            problems.warn(("sources", name, "every"), warning)
     if top.alerts.console and not any(c.type == "console" for c in channels):
         channels.insert(0, load_channel_config("console", {"type": "console"}))
     # From here on, no text we log, store or send can carry one of its secrets.
@@ -603,6 +754,8 @@ def parse_config(
         spikes=top.spikes,
         web=top.web,
         env_file=env_file,
+        written=tree,
+        warnings=[text for _, text in sorted(problems.warnings, key=lambda w: w[0])],
         left_out=[
             f"{_owner_name(owner, data)}: {', '.join(names)} "
             + ("is" if len(names) == 1 else "are")
@@ -634,6 +787,8 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)  # not ruamel's quoted-string subclass
     return node
 
 
@@ -676,6 +831,9 @@ def _validate_channels(
             problems.add(where, "must be a mapping with at least `type:`")
             continue
         kind = raw.get("type")
+        if kind is None:
+            problems.add(where, f"needs `type:`, one of: {', '.join(sorted(REGISTRY))}")
+            continue
         if kind not in REGISTRY:
             problems.add((*where, "type"), _unknown("channel type", kind, REGISTRY))
             continue

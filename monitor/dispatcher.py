@@ -40,14 +40,16 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from alerts.base import Channel, ChannelConfig
 from monitor.config import AlertsConfig
 from monitor.errors import AlertError, ChannelMisconfigured, MonitorError, StorageError
+from monitor.links import InboxLinks
 from monitor.models import Alert, Digest
 from monitor.store import ChannelWait, DueAlert, Store, stale_before
+from monitor.store.messages import thread_roots
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         strict: bool = False,
+        links: InboxLinks | None = None,
     ) -> None:
         self.store = store
+        self.links = links  # web.public_url: each alert then links to its page in the inbox
         self.channels = channels
         self.config = config
         self.clock = clock
@@ -220,11 +224,15 @@ class Dispatcher:
         """Send one message (an alert, or a digest/roll-up of several) and record the outcome."""
         ids = [a.id for a in alerts]
         name = channel.config.name
+        if self.links is not None:
+            alerts = [self.links.attach(a) for a in alerts]
+        if channel.interactive:
+            alerts = self._threaded(name, alerts)
         try:
             if kind is None:
-                channel.send(alerts[0])
+                posted = channel.send(alerts[0])
             else:
-                channel.send_digest(Digest(kind, name, tuple(alerts)))
+                posted = channel.send_digest(Digest(kind, name, tuple(alerts)))
         except ChannelMisconfigured as exc:
             self.store.mark_failed(ids, exc.message, retry_at=self.clock())
             self.store.pause_channel(name, exc.message, self.clock())
@@ -254,7 +262,7 @@ class Dispatcher:
             raise _ChannelDown from exc
         self._probing.discard(name)
         try:
-            self.store.mark_sent(ids, self.clock())
+            self.store.mark_sent(ids, self.clock(), posted=posted)
             if name in self._waits:
                 del self._waits[name]
                 self.store.channel_ok(name)
@@ -268,6 +276,18 @@ class Dispatcher:
             log.exception("%s accepted alerts %s but they could not be recorded as sent", name, ids)
         report.sent += len(ids)
         report.messages += 1
+
+    def _threaded(self, channel: str, alerts: Sequence[Alert]) -> list[Alert]:
+        """Each alert about a mention this channel posted about before, with that first
+        message as its ``thread_ref`` (escalations and reminders go under it)."""
+        ids = [a.mention_id for a in alerts if a.mention_id is not None]
+        roots = thread_roots(self.store, channel, ids) if ids else {}
+        return [
+            replace(a, thread_ref=roots[a.mention_id])
+            if a.mention_id is not None and a.mention_id in roots
+            else a
+            for a in alerts
+        ]
 
     def _give_up_after(self, config: ChannelConfig) -> timedelta:
         return config.give_up_after or self.config.give_up_after

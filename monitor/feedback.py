@@ -74,7 +74,13 @@ def parse_verdict(value: str) -> str:
 
 
 def give_verdict(
-    config: Config, store: Store, mention_id: int, verdict: str, now: datetime
+    config: Config,
+    store: Store,
+    mention_id: int,
+    verdict: str,
+    now: datetime,
+    *,
+    actor: str | None = None,
 ) -> VerdictResult:
     """Keep the owner's verdict on a mention, re-judge it by that word, teach its brand.
 
@@ -87,6 +93,7 @@ def give_verdict(
         now,
         reason=f"you marked this {words(verdict)}",
         note=None,
+        actor=actor,
     )
     if change.changed:
         log.info(

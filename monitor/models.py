@@ -143,6 +143,24 @@ class Alert:
     status: str | None = None  # the mention's status when the alert was claimed
     #: Re-sent after a process stopped mid-send: the channel may have shown it already.
     possible_repeat: bool = False
+    #: The page in the owner's inbox this alert leads to, and the mention's Acknowledge
+    #: (confirm) page while nobody has answered it; set from ``web.public_url``
+    #: (monitor/links.py), None without it.
+    inbox_url: str | None = None
+    ack_url: str | None = None
+    #: The first message this channel posted about the alert's mention (``Posted.ref``),
+    #: for channels that thread: escalations and reminders go as replies under it.
+    thread_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The message a channel made of an alert or a digest, as that channel names it
+    (Slack: ``"C024BE91L:1700000000.000100"``, the channel id and ``ts``; Telegram:
+    ``"-1001234567:42"``, the chat and message id). ``send`` returns it when the channel
+    can thread or update its messages; the store keeps it with each alert it carried."""
+
+    ref: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from monitor.sentiment import Scorer
 from monitor.sentiment.learned import LearningScorer
 from monitor.spread import schedule_for
 from monitor.store import NewMention, Store
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +385,7 @@ class Pipeline:
         if replies:
             added = self.store.add_replies(replies, now)
             if added:
-                log.info("%s: %d new negative replies to tracked posts", source, added)
+                log.info("%s: %s to tracked posts", source, count(added, "new negative reply"))
 
     def _learn(self) -> None:
         """Learn the owner's verdicts again if any process gave one since the last batch."""

@@ -117,6 +117,7 @@ class Scheduler:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
+            self.service.listen(self._stop)  # Slack and Telegram buttons, if configured
             sources = ", ".join(
                 f"{n} every {format_duration(c.config.every)}"
                 for n, c in self.service.connectors.items()

@@ -7,6 +7,7 @@ monitor/scheduler.py runs the same pieces on a timetable.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,12 +18,14 @@ from alerts import load_channel
 from alerts.base import Channel
 from connectors import load_connector
 from connectors.base import Connector
+from monitor.actions import Answered, Press, answer
 from monitor.alarm import DatabaseAlarm
 from monitor.config import Config
 from monitor.dispatcher import Dispatcher, DispatchReport
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
+from monitor.links import InboxLinks
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
@@ -31,6 +34,12 @@ from monitor.store import Store, StoreState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+#: How long an interactive channel waits before listening again after a failure
+#: (doubling up to the maximum while it keeps failing), in seconds.
+LISTEN_PAUSE = 5.0
+LISTEN_PAUSE_MAX = 300.0
 
 
 @dataclass
@@ -95,7 +104,12 @@ class Service:
             strict=strict,
         )
         self.dispatcher = Dispatcher(
-            self.store, self.channels, config.alerts, clock=clock, strict=strict
+            self.store,
+            self.channels,
+            config.alerts,
+            clock=clock,
+            strict=strict,
+            links=InboxLinks.of(config.web.public_url),
         )
         self.clock = clock
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
@@ -134,6 +148,46 @@ class Service:
             guarded("reminders", lambda: queue_reminders(self.config, self.store, now)) or 0
         )
         return report
+
+    def answer(self, press: Press) -> Answered:
+        """A button pressed in an interactive channel (monitor/actions.py)."""
+        return answer(self.config, self.store, press, self.clock())
+
+    def listen(self, stop: threading.Event) -> list[threading.Thread]:
+        """Start a thread per interactive channel receiving its button presses until
+        ``stop`` is set; a failure is logged and the channel listens again after a pause."""
+        threads = []
+        for name, channel in self.channels.items():
+            if channel.interactive:
+                thread = threading.Thread(
+                    target=self._listen, args=(channel, stop), name=f"listen:{name}", daemon=True
+                )
+                thread.start()
+                threads.append(thread)
+        return threads
+
+    def _listen(self, channel: Channel, stop: threading.Event) -> None:
+        pause = LISTEN_PAUSE
+        while not stop.is_set():
+            try:
+                channel.listen(self.answer, stop)
+                pause = LISTEN_PAUSE
+            except MonitorError as exc:
+                log.error(
+                    "%s cannot receive button presses: %s; trying again in %.0f s",
+                    channel.config.name,
+                    exc,
+                    pause,
+                )
+            except Exception:
+                log.exception(
+                    "%s stopped receiving button presses; trying again in %.0f s",
+                    channel.config.name,
+                    pause,
+                )
+            if stop.wait(pause):
+                return
+            pause = min(pause * 2, LISTEN_PAUSE_MAX)
 
     def dispatch(self) -> DispatchReport:
         return self.dispatcher.dispatch()

@@ -33,6 +33,7 @@ from monitor.errors import MonitorError, RateLimited
 from monitor.models import SPREADING, VIRAL
 from monitor.rules import routes
 from monitor.store import Reading, Store, Tracked
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,9 @@ class Tracker:
             return _unread(posts, lambda p: now + wait)
         except MonitorError as exc:
             report.skipped[source] = str(exc)
-            log.warning("%s: could not re-read engagement of %d posts: %s", source, len(ids), exc)
+            log.warning(
+                "%s: could not re-read engagement of %s: %s", source, count(len(ids), "post"), exc
+            )
             return postpone
         report.read += len(current)
         rule = connector.config.spread

@@ -49,7 +49,7 @@ def test_poll_alerts_once_then_nothing_new(hn_items: HackerNewsAPI, hn_config_pa
     assert alerts_in(first.stdout) == ["[NEGATIVE] Acme Coffee on hackernews"]
     assert NEGATIVE in first.stdout
     assert "hackernews: 4 fetched, 2 new, 1 negative" in first.stderr
-    assert "alerts: 1 sent in 1 messages, 0 to retry, 0 failed, 0 held" in first.stderr
+    assert "alerts: 1 sent in 1 message, 0 to retry, 0 failed, 0 held" in first.stderr
 
     second = invoke("poll", "-c", str(hn_config_path))
     assert second.exit_code == 0
@@ -125,10 +125,12 @@ def test_check_prints_what_will_be_watched(hn_config_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert f"Config OK: {hn_config_path}" in out
-    assert "keywords: Acme Coffee, @acmecoffee, #acmecoffee" in out
-    assert "exclude:  Acme Coffee Co. Ltd" in out
+    assert 'keywords: ["Acme Coffee", "@acmecoffee", "#acmecoffee"]' in out
+    assert 'exclude:  ["Acme Coffee Co. Ltd"]' in out
     assert "hackernews: every 5m from http://127.0.0.1:" in out
+    assert "    timeout: 2s\n" in out  # what the owner wrote, as written
     assert "console (console): negative, all brands" in out
+    assert f"Database: {hn_config_path.parent / 'mentions.db'}\n" in out
     assert "new: it will be created on the first run" in out
 
 

@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
-from monitor.models import Alert
+from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
-from monitor.store.opening import explain, inspect_sqlite_file, sqlite_path
+from monitor.store.opening import explain, inspect_sqlite_file, prepare_upgrade, sqlite_path
 from monitor.store.records import ChannelWait, DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
@@ -42,6 +42,7 @@ from monitor.store.tables import (
     ChannelStateRow,
     CursorRow,
     MentionRow,
+    MessageRow,
     SourceHealthRow,
     SourceStateRow,
 )
@@ -118,7 +119,7 @@ class StoreBase:
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
             if migrate:
                 self.migrate()
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, ImportError) as exc:  # ImportError: no driver
             raise explain(exc, url, self.safe_url) from exc
 
     @property
@@ -132,6 +133,8 @@ class StoreBase:
         from monitor.migrations import upgrade
 
         try:
+            if not self.is_new:  # an older schema: backed up first (monitor/store/backup.py)
+                prepare_upgrade(self.path, self.engine, self.safe_url)
             upgrade(self.engine)
         except (SQLAlchemyError, OSError) as exc:
             raise explain(exc, self.url, self.safe_url) from exc
@@ -388,7 +391,11 @@ class StoreBase:
             )
             return [_alert(row, mention) for row, mention in rows]
 
-    def mark_sent(self, alert_ids: int | Sequence[int], now: datetime) -> None:
+    def mark_sent(
+        self, alert_ids: int | Sequence[int], now: datetime, *, posted: Posted | None = None
+    ) -> None:
+        """The rows were delivered; with ``posted`` (the message a channel made of them),
+        keep it for each row in the same transaction (threads, button presses)."""
         ids = [alert_ids] if isinstance(alert_ids, int) else list(alert_ids)
         with self.session() as s:
             for chunk in _chunks(ids, 500):
@@ -399,6 +406,22 @@ class StoreBase:
                         status=SENT, sent_at=now, attempts=AlertRow.attempts + 1, last_error=None
                     )
                 )
+                if posted is not None:
+                    rows = s.execute(
+                        select(AlertRow.id, AlertRow.channel, AlertRow.mention_id).where(
+                            AlertRow.id.in_(chunk)
+                        )
+                    )
+                    s.add_all(
+                        MessageRow(
+                            channel=channel,
+                            alert_id=alert_id,
+                            mention_id=mention_id,
+                            ref=posted.ref,
+                            posted_at=now,
+                        )
+                        for alert_id, channel, mention_id in rows
+                    )
 
     def mark_failed(
         self, alert_ids: int | Sequence[int], error: str, *, retry_at: datetime | None

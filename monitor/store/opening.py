@@ -19,20 +19,28 @@ message, without SQL text, parameters or SQLAlchemy's link.
 
 An empty PostgreSQL (or other server) database is the normal first install:
 none of the file checks apply to it.
+
+Before the migrations change an existing database, ``prepare_upgrade`` backs an SQLite
+file up beside it (monitor/store/backup.py) and says so in the log; it refuses a database
+that a newer release has already upgraded (its revision is unknown to this one), naming
+the way back. A server database is not copied: the log reminds its owner of ``pg_dump``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import sqlite3
 from pathlib import Path
 from urllib.request import pathname2url
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 _DAMAGED = ("not a database", "malformed", "disk image", "file is encrypted")
 
@@ -165,7 +173,14 @@ def explain_sqlite(path: Path, message: str) -> StorageError:
 
 
 def explain(exc: BaseException, url: str, safe_url: str) -> StorageError:
-    """Our error for a SQLAlchemy or OS error met while opening or using the database."""
+    """Our error for a SQLAlchemy or OS error met while opening or using the database, or
+    for the database's driver missing (PostgreSQL needs one installed beside us)."""
+    if isinstance(exc, ImportError):
+        return StorageError(
+            f"cannot use the database {safe_url}: its driver is not installed ({exc.name}): "
+            "for PostgreSQL, install it beside mention-monitor with "
+            '`pip install "psycopg[binary]"` and write the URL as postgresql+psycopg://...'
+        )
     path = sqlite_path(url)
     if isinstance(exc, SQLAlchemyError):
         orig = getattr(exc, "orig", None)
@@ -175,3 +190,53 @@ def explain(exc: BaseException, url: str, safe_url: str) -> StorageError:
     if path is not None:
         return explain_sqlite(path, message)
     return StorageError(f"database error ({safe_url}): {message}")
+
+
+def prepare_upgrade(path: Path | None, engine: Engine, safe_url: str) -> None:
+    """Before the migrations run on an existing database (``path``: its SQLite file, or None).
+
+    At the newest revision: nothing to do. Older: an SQLite file is backed up beside itself
+    first (refused, changing nothing, when the disk has no room). Unknown: a newer release
+    made it, and this one must not touch it.
+    """
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from monitor.migrations import alembic_config, current
+    from monitor.store.backup import before_migrating, megabytes
+
+    found = current(engine)
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    head = scripts.get_current_head()
+    if found is None or found == head:
+        return
+    where = str(path) if path is not None else safe_url
+    try:
+        scripts.get_revision(found)
+    except CommandError:
+        raise StorageError(
+            f"the database {where} was upgraded by a newer mention-monitor (its schema is at "
+            f"revision {found}; this release knows up to {head}): install the newer release "
+            "again, or restore the backup taken before that upgrade (docs/upgrading.md)"
+        ) from None
+    if path is None:
+        log.warning(
+            "upgrading the database %s from revision %s to %s (a server database is not "
+            "backed up here: take a copy with pg_dump before upgrading)",
+            where,
+            found,
+            head,
+        )
+        return
+    made = before_migrating(path, found)
+    log.warning(
+        "upgrading the database %s from revision %s to %s; backed up first to %s (%s, %.1f s)",
+        where,
+        found,
+        head,
+        made.path,
+        megabytes(made.size),
+        made.seconds,
+    )
+    for old in made.removed:
+        log.info("removed the older backup %s (the last 3 are kept)", old)

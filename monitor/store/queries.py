@@ -190,9 +190,16 @@ class Store(VerdictStore):
     # ------------------------------------------------------------ follow-up
 
     def set_status(
-        self, mention_id: int, status: str, note: str | None, now: datetime
+        self,
+        mention_id: int,
+        status: str,
+        note: str | None,
+        now: datetime,
+        *,
+        actor: str | None = None,
     ) -> tuple[str, str]:
-        """Change a mention's status and keep the change; returns (old, new).
+        """Change a mention's status and keep the change (and who made it, in words:
+        "@maria on Slack", "the inbox"); returns (old, new).
 
         Moving to the status the mention already has changes nothing and is not
         kept (old == new). The note is the change's own: a change without one
@@ -210,7 +217,11 @@ class Store(VerdictStore):
                 row.acked_at = now
             if status == IGNORED:
                 row.next_refresh_at = None  # the owner does not want to hear of it again
-            s.add(StatusChangeRow(mention_id=mention_id, at=now, status=status, note=note))
+            s.add(
+                StatusChangeRow(
+                    mention_id=mention_id, at=now, status=status, note=note, actor=actor
+                )
+            )
             return old, status
 
     def status_changes(self, mention_id: int) -> list[StatusChangeRow]:

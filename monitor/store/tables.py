@@ -149,6 +149,27 @@ class AlertRow(Base):
     possible_repeat: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class MessageRow(Base):
+    """A message a channel posted for an alert (Slack's channel and ``ts``, Telegram's chat
+    and message id, as the channel's ``ref``), so that later alerts about the same mention
+    go into its thread and a button press can update it. A digest is one message for
+    several alerts: one row per alert, with the same ``ref``."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (
+        Index("ix_channel_messages_mention", "channel", "mention_id"),
+        Index("ix_channel_messages_ref", "channel", "ref"),
+        Index("ix_channel_messages_alert", "alert_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(200))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class SnapshotRow(Base):
     """One reading of a tracked mention's engagement."""
 
@@ -175,6 +196,9 @@ class StatusChangeRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    #: Who answered, in words: "@maria on Slack", "the inbox", "the command line"; None
+    #: for answers kept before this was recorded.
+    actor: Mapped[str | None] = mapped_column(String(200))
 
 
 class ReplyRow(Base):

@@ -79,7 +79,14 @@ class VerdictStore(StoreBase):
     """StoreBase plus the owner's verdicts (Store inherits this)."""
 
     def set_verdict(
-        self, mention_id: int, verdict: str, now: datetime, *, reason: str, note: str | None
+        self,
+        mention_id: int,
+        verdict: str,
+        now: datetime,
+        *,
+        reason: str,
+        note: str | None,
+        actor: str | None = None,
     ) -> VerdictChange:
         """Keep the owner's verdict on a mention; see the module docstring.
 
@@ -111,7 +118,11 @@ class VerdictStore(StoreBase):
                             AlertRow.mention_id == mention_id, AlertRow.status == PENDING
                         )
                     )
-                s.add(StatusChangeRow(mention_id=mention_id, at=now, status=verdict, note=note))
+                s.add(
+                    StatusChangeRow(
+                        mention_id=mention_id, at=now, status=verdict, note=note, actor=actor
+                    )
+                )
                 marker = s.get(SourceStateRow, MARKER)
                 if marker is None:
                     source, key = MARKER

@@ -262,7 +262,9 @@ def _set_status(request: Request, mention_id: int, body: dict[str, Any]) -> Resp
     if _store(request).mention(mention_id) is None:
         return _missing(mention_id)
     try:
-        old, new = _store(request).set_status(mention_id, status, note, _now(request))
+        old, new = _store(request).set_status(
+            mention_id, status, note, _now(request), actor="the API"
+        )
     except MonitorError as exc:
         return error(400, str(exc))
     log.info("mention #%d: %s -> %s (API)", mention_id, old, new)
@@ -290,7 +292,12 @@ def _give_verdict(request: Request, mention_id: int, body: dict[str, Any]) -> Re
         return _missing(mention_id)
     try:
         result = give_verdict(
-            request.app.state.config, _store(request), mention_id, verdict, _now(request)
+            request.app.state.config,
+            _store(request),
+            mention_id,
+            verdict,
+            _now(request),
+            actor="the API",
         )
     except MonitorError as exc:
         return error(400, str(exc))

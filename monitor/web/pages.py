@@ -198,7 +198,7 @@ def _answer(request: Request, status: str) -> Response:
         return row
     note = (form_of(request).get("note") or "").strip()[:2000] or None
     try:
-        _store(request).set_status(row.id, status, note, _now(request))
+        _store(request).set_status(row.id, status, note, _now(request), actor="the inbox")
     except MonitorError as exc:
         return problem(request, 400, str(exc))
     return _back(request, f"/mentions/{row.id}")
@@ -224,7 +224,14 @@ def verdict(request: Request) -> Response:
     if given not in VERDICTS:
         return problem(request, 400, "Choose Negative or Not negative.")
     try:
-        give_verdict(request.app.state.config, _store(request), row.id, given, _now(request))
+        give_verdict(
+            request.app.state.config,
+            _store(request),
+            row.id,
+            given,
+            _now(request),
+            actor="the inbox",
+        )
     except MonitorError as exc:
         return problem(request, 400, str(exc))
     return _back(request, f"/mentions/{row.id}")

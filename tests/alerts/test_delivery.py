@@ -144,7 +144,7 @@ def test_hostile_text_arrives_inert_and_secrets_stay_out_of_logs_db_and_check(
     check = invoke("check", "-c", str(slack_config))
     for output in (result.output, check.output):
         assert webhook.token not in output
-    assert "webhook_url=****" in check.stdout
+    assert "webhook_url: ****" in check.stdout
     assert webhook.token.encode() not in (tmp_path / "mentions.db").read_bytes()
 
 

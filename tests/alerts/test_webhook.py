@@ -97,6 +97,8 @@ def test_payload_follows_the_documented_schema(receiver: StandIn) -> None:
         "posts": [],
         "status": None,
         "possible_repeat": False,
+        "inbox_url": None,
+        "ack_url": None,
     }
     assert datetime.fromisoformat(body["created_at"]) == CREATED
 

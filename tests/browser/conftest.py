@@ -54,6 +54,14 @@ VERDICT = (9002, "Acme Coffee latte was cold and the barista was rude, terrible"
 CSRF = (9003, "Acme Coffee lost my order and nobody called back, horrible", "lee", 2, 0, 0)
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>document.documentElement.dataset.pwned='script'</script>"
+LINKED = (
+    9012,
+    "Acme Coffee delivery came two hours late and the cups leaked, awful",
+    "robin",
+    3,
+    0,
+    0,
+)
 HOSTILE_IMG = (9004, f"Acme Coffee is the worst, never again {IMG}", "mallory", 1, 0, 0)
 HOSTILE_SCRIPT = (9005, f"Acme Coffee ruined my morning, awful {SCRIPT}", "mallory", 1, 0, 0)
 OTHERS = [
@@ -64,7 +72,7 @@ OTHERS = [
     (9010, "Roastery Lane has the best espresso in town", "kim", 7, 1, 0),
     (9011, "Roastery Lane order never arrived, worst service", "ray", 2, 1, 1),
 ]
-POSTS = [ACK, VERDICT, CSRF, HOSTILE_IMG, HOSTILE_SCRIPT, *OTHERS]
+POSTS = [ACK, VERDICT, CSRF, LINKED, HOSTILE_IMG, HOSTILE_SCRIPT, *OTHERS]
 
 
 def posted_at(now: int, days_ago: int) -> int:
@@ -146,6 +154,16 @@ class Service:
                 f"mention-monitor run exited with {self.proc.returncode}:\n{self.log_tail()}"
             )
 
+    def alert_link(self, title: str, words: str) -> str | None:
+        """The address after "``words``:" in the console alert about ``title``, or None."""
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        for block in text.split("\n\n"):
+            if title in block:
+                for line in block.splitlines():
+                    if line.strip().startswith(f"{words}: "):
+                        return line.split(": ", 1)[1].strip()
+        return None
+
     def log_tail(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
 
@@ -171,6 +189,7 @@ def write_config(path: Path, hn_url: str, port: int) -> None:
             web:
               enabled: true
               listen: 127.0.0.1:{port}
+              public_url: http://127.0.0.1:{port}
               password: ${{MENTION_MONITOR_PASSWORD}}
             """
         ),

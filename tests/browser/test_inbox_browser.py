@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
     IMG,
+    LINKED,
     PASSWORD,
     POSTS,
     SCRIPT,
@@ -79,6 +80,23 @@ def test_acknowledge_moves_a_mention_out_of_needs_an_answer(
     assert title in browser.text()
     assert title in service.cli("mentions", "--status", "acknowledged")
     assert title not in service.cli("mentions", "--status", "new")
+
+
+def test_the_alert_s_acknowledge_link_opens_a_page_whose_button_acknowledges(
+    browser: Browser, service: Service
+) -> None:
+    title = LINKED[1]
+    browser.wait_for_text(NEEDS, title)
+    link = browser.wait_for(lambda: service.alert_link(title, "acknowledge"), "no alert linked")
+    assert link.startswith(service.url + "/mentions/") and link.endswith("/ack"), link
+
+    browser.open(link.removeprefix(service.url))  # as a tap on the link in the alert
+    assert title in browser.text()
+    assert title in service.cli("mentions", "--status", "new"), "opening the link changed it"
+    browser.press(browser.button(browser.card(title), "Acknowledge"))
+    assert title in service.cli("mentions", "--status", "acknowledged")
+    browser.open(NEEDS)
+    assert title not in browser.text()
 
 
 def test_not_negative_changes_the_score_explanation(browser: Browser, service: Service) -> None:

@@ -86,12 +86,12 @@ alerts:
     - type: pager
 """
     assert problems(text) == [
-        "config.yaml:4: brands[0].colour: unknown key "
-        "(known keys: exclude, keywords, name, sentiment, sources)",
+        "config.yaml:4: brands[0].colour: is not a setting here "
+        "(the settings here: exclude, keywords, name, sentiment, sources)",
         "config.yaml:6: brands[1].keywords: an entry is empty",
-        "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write a number "
-        "and a unit, like 30s, 5m, 1h, 2d",
-        "config.yaml:10: sources.hackernews.base_urll: unknown key (did you mean 'base_url'?)",
+        "config.yaml:9: sources.hackernews.every: '5 minutes' is not a duration: write 5m",
+        "config.yaml:10: sources.hackernews.base_urll: is not a setting here; "
+        "did you mean `base_url`?",
         "config.yaml:11: sources.twitter: unknown source 'twitter' (did you mean 'x'?)",
         "config.yaml:14: alerts.channels[0].type: unknown channel type 'pager' "
         "(known: apprise, console, email, slack, webhook)",
@@ -110,8 +110,9 @@ def test_unknown_source_for_a_brand() -> None:
 
 def test_missing_required_keys() -> None:
     assert problems("database: sqlite:///x.db\n") == [
-        "config.yaml: brands: is required",
-        "config.yaml: sources: is required",
+        "config.yaml: brands: is required: add it, e.g. "
+        'brands: [{name: Acme Coffee, keywords: ["Acme Coffee", "@acmecoffee"]}]',
+        "config.yaml: sources: is required: add it, e.g. sources: {hackernews: {}}",
     ]
 
 
@@ -127,7 +128,10 @@ def test_env_references_are_resolved_and_missing_ones_named(
 
 def test_yaml_syntax_error_names_the_line() -> None:
     found = problems("brands:\n  - name: [unclosed\nsources: {}\n")
-    assert len(found) == 1 and found[0].startswith("config.yaml:3: not valid YAML")
+    assert found == [
+        "config.yaml:3: a list in [brackets] is not closed with ] (or its items "
+        "are not separated by commas)"
+    ]
 
 
 def test_unreadable_and_missing_files(tmp_path: Path) -> None:
@@ -166,10 +170,24 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["5", "5 minutes", "", "0s", "-1m", "m5", 300])
-def test_bad_durations(text: object) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("5", "'5' is not a duration: write a number and a unit"),
+        ("5 minutes", "'5 minutes' is not a duration: write 5m"),
+        ("", "is empty: write a number and a unit"),
+        (None, "is empty: write a number and a unit"),
+        ("0s", "must be longer than 0"),
+        ("-1m", "must be longer than 0"),
+        ("m5", "'m5' is not a duration"),
+        (300, "300 is not a duration: add a unit, like 300s or 300m"),
+        (["5m"], "is not a duration: write a number and a unit"),
+    ],
+)
+def test_bad_durations(text: object, message: str) -> None:
+    with pytest.raises(ValueError) as info:
         parse_duration(text)
+    assert str(info.value).startswith(message)
 
 
 def test_format_duration_round_trips() -> None:

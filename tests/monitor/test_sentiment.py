@@ -267,7 +267,7 @@ sentiment:
 """
         )
     text = str(caught.value)
-    assert "brands[0].sentiment.troubles: unknown key (did you mean 'trouble'?)" in text
+    assert "brands[0].sentiment.troubles: is not a setting here; did you mean `trouble`?" in text
     assert "brands[0].sentiment.sensitivity" in text and "sentiment.scorer" in text
 
 

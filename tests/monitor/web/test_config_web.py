@@ -120,7 +120,7 @@ def test_public_url_gives_the_path_prefix_and_https() -> None:
 def test_a_short_password_and_unknown_keys_are_problems() -> None:
     found = problems("web:\n  password: abc\n  pasword: x\n")
     assert any("web.password: is too short" in p for p in found)
-    assert any("web.pasword: unknown key (did you mean 'password'?)" in p for p in found)
+    assert any("web.pasword: is not a setting here; did you mean `password`?" in p for p in found)
 
 
 def test_loopback_is_only_this_machine() -> None:

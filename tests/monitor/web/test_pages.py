@@ -52,7 +52,7 @@ def test_the_inbox_shows_what_needs_an_answer_most_urgent_first(logged_in: TestC
         assert shown in first
     assert "Still waiting for my Acme Coffee refund after 3 weeks." in first
     # Why, in the owner's words: no scorer jargon, no numbers.
-    assert "<li>waiting: &#39;still waiting&#39;</li>" in first
+    assert "<li>waiting: &#34;still waiting&#34;</li>" in first
     assert "<li>angry words: worst</li>" in first
     assert "vader" not in page and not re.search(r"[+-]0\.\d", page)
     assert '<a href="https://social.example/@ann/1" rel="noopener noreferrer nofollow"' in first
@@ -100,10 +100,13 @@ def test_resolve_with_a_note_shows_in_the_history(
 ) -> None:
     answer(logged_in, 2, status="resolved", note="Called them, refunded <b>today</b>")
     page = logged_in.get("/mentions/2").text
-    assert "resolved: Called them, refunded &lt;b&gt;today&lt;/b&gt;" in page
+    assert "resolved by the inbox: Called them, refunded &lt;b&gt;today&lt;/b&gt;" in page
     assert ">Resolve</button>" not in cards(page)[0]  # already resolved
     answer(logged_in, 2, status="ignored")
-    assert [c.status for c in inbox_store.status_changes(2)] == ["resolved", "ignored"]
+    changes = inbox_store.status_changes(2)
+    assert [(c.status, c.actor) for c in changes] == [("resolved", "the inbox")] * 1 + [
+        ("ignored", "the inbox")
+    ]
 
 
 def test_an_unknown_answer_or_mention_is_refused(logged_in: TestClient) -> None:
@@ -225,7 +228,7 @@ def test_the_mention_page_has_history_alerts_and_readings(
     reading = Reading(1, {"likes": 40, "reposts": 9}, 2, None, 1, 1, None)
     inbox_store.record_readings([reading], later)
     page = logged_in.get("/mentions/1").text
-    assert "acknowledged: on it" in page
+    assert "acknowledged by the inbox: on it" in page
     assert "<td>mention</td><td>console</td><td>sent</td>" in page
     assert "Engagement readings" in page and "40 likes, 9 reposts" in page
     assert "no longer followed" in page
