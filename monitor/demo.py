@@ -42,6 +42,7 @@ from monitor.config import BrandConfig, Config
 from monitor.models import Mention
 from monitor.service import Service
 from monitor.store import Store
+from monitor.wording import count
 
 DEMO_BRANDS = [
     BrandConfig(
@@ -323,7 +324,7 @@ def _play(
     result.negative += negative
     if new:
         where = ", ".join(source_name(r.source) for r in reports if r.new)
-        said = f"{_count(new, 'new mention')} ({where})"
+        said = f"{count(new, 'new mention')} ({where})"
         said += f", {negative} negative:" if negative else ", nothing negative: no alert"
         teller.say(moment, said)
     result.alerts_sent += service.dispatch().sent
@@ -332,20 +333,20 @@ def _play(
     result.spikes += watched.spikes
     result.reminders += watched.reminders
     waited = service.config.alerts.remind_after or timedelta(0)
-    for count, said in (
+    for happened, said in (
         (
             watched.track.escalations,
-            f"{_count(watched.track.escalations, 'complaint')} taking off (the spread "
+            f"{count(watched.track.escalations, 'complaint')} taking off (the spread "
             "tracker re-reads the engagement of negative posts):",
         ),
         (watched.spikes, "More complaints in the last hour than usual: a spike."),
         (
             watched.reminders,
-            f"{_count(watched.reminders, 'complaint')} nobody has answered for "
+            f"{count(watched.reminders, 'complaint')} nobody has answered for "
             f"{duration(waited)}: a reminder.",
         ),
     ):
-        if count:
+        if happened:
             teller.say(moment, said)
     result.alerts_sent += service.dispatch().sent
 
@@ -377,13 +378,13 @@ def _summary(result: DemoResult, config: Config) -> str:
     waited = config.alerts.remind_after
     unanswered = f", still unanswered after {duration(waited)}" if waited else ""
     return (
-        f"The end of the morning. {_count(result.replayed, 'post')} found: {result.stored} "
+        f"The end of the morning. {count(result.replayed, 'post')} found: {result.stored} "
         f"named a brand and were stored, {result.negative} of them negative. The others did "
         "not name a brand as a whole word, or were excluded (Acme Coffee Co. Ltd is another "
         "company).\n"
-        f"{_count(result.alerts_sent, 'alert')}: one for each negative mention, then "
-        f"{_count(result.escalations, 'post')} spreading, {_count(result.spikes, 'spike')} "
-        f"of complaints and {_count(result.reminders, 'reminder')} (a complaint"
+        f"{count(result.alerts_sent, 'alert')}: one for each negative mention, then "
+        f"{count(result.escalations, 'post')} spreading, {count(result.spikes, 'spike')} "
+        f"of complaints and {count(result.reminders, 'reminder')} (a complaint"
         f"{unanswered})."
     )
 
@@ -406,7 +407,3 @@ def _quiet_log() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def _count(n: int, one: str) -> str:
-    return f"{n} {one if n == 1 else one + 's'}"

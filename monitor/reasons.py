@@ -3,7 +3,7 @@
 The scorers (monitor/sentiment/complaint.py, vader.py and learned.py) explain a score
 with reasons such as ``vader -0.44``, ``complaint: waiting ("still waiting")`` and
 ``negative words: worst, never``. Everything an owner reads (the alerts on every
-channel, the ``mentions`` listing, the inbox) shows them as ``waiting: 'still waiting'``
+channel, the ``mentions`` listing, the inbox) shows them as ``waiting: "still waiting"``
 and ``angry words: worst, never``, and leaves the numbers out; ``mentions show`` keeps
 the scorer's own lines (with the numbers) for the curious. A reason this module does
 not know is shown as written: the owner's own verdicts ("you marked this negative")
@@ -55,7 +55,7 @@ def reason_words(reason: str) -> str | None:
         return "kind words next to a complaint count for less"
     cue = _CUE.match(reason)
     if cue and cue["category"] in CATEGORY_WORDS:
-        return f"{CATEGORY_WORDS[cue['category']]}: '{cue['text']}'"
+        return f'{CATEGORY_WORDS[cue["category"]]}: "{cue["text"]}"'
     return reason
 
 
@@ -70,6 +70,6 @@ def why(reasons: Iterable[object] | None) -> list[str]:
 
 
 def why_text(reasons: Iterable[object] | None) -> str:
-    """The owner-word reasons on one line (``money: 'refund'; angry words: rude``);
+    """The owner-word reasons on one line (``money: "refund"; angry words: rude``);
     empty when there is nothing but a number to say."""
     return "; ".join(why(reasons))

@@ -23,7 +23,7 @@ def test_the_listing_and_the_alert_say_why_in_owner_words(
     assert len(alerts_in(polled.stdout)) == 1
     alert = polled.stdout.split("\n\n")[0]
     why = next(line for line in alert.splitlines() if line.startswith("  why: "))
-    assert "money: 'charged me twice'" in why and "angry words: terrible" in why
+    assert 'money: "charged me twice"' in why and "angry words: terrible" in why
     assert "vader" not in alert and not NUMBER.search(alert)
 
     listed = invoke("mentions", "-c", config, "--negative").stdout

@@ -44,7 +44,7 @@ def test_the_first_alert_is_a_real_looking_complaint_after_a_calm_morning(
     first = blocks(out)[0]
     assert first.startswith("[NEGATIVE] Acme Coffee on reddit")
     assert "charged me twice and won't refund in store" in first
-    assert "why: money: 'charged me twice'; no help: 'nobody has replied'" in first
+    assert 'why: money: "charged me twice"; no help: "nobody has replied"' in first
     assert AGE.findall(first) == ["50 min ago"]  # posted 07:20, found at 08:10: the story's clock
     # The hostile-text samples stay in the tests: nothing in the story is an attack.
     for bad in ("\x1b", "\u202e", "<script", "<!channel>", "javascript:"):

@@ -1,6 +1,6 @@
 """What the pages say, in an owner's words rather than the scorer's.
 
-Reasons in owner words (``waiting: 'still waiting'``, ``angry words: worst, never``)
+Reasons in owner words (``waiting: "still waiting"``, ``angry words: worst, never``)
 come from monitor/reasons.py, shared with the alerts and the ``mentions`` listing;
 this module adds what only the pages need: ages, safe links, reach, template helpers.
 """

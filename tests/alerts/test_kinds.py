@@ -249,7 +249,7 @@ def test_slack_escalation_puts_the_growth_right_under_the_header(slack: Slack, k
     assert header["text"]["text"] == f"🔴 {SUBJECTS[kind]}"
     assert growth["text"]["text"] == (
         "• 12 -&gt; 47 points, 3 -&gt; 19 comments in 35 min (since first seen)\n"
-        "• about 60 engagement an hour since posting\n• posted 50 min ago"
+        "• about 60 engagement an hour since posting"
     )
     assert body["text"]["text"] == "Cold coffee, rude staff."
     assert facts["elements"][1] == {"type": "plain_text", "text": "by grumpy", "emoji": False}

@@ -20,12 +20,12 @@ def test_every_cue_category_has_owner_words() -> None:
     ("reason", "said"),
     [
         ("vader -0.44", None),
-        ('complaint: waiting ("still waiting")', "waiting: 'still waiting'"),
-        ('complaint: no help ("nobody")', "no help: 'nobody'"),
-        ('trouble ("cold")', "your trouble word: 'cold'"),
+        ('complaint: waiting ("still waiting")', 'waiting: "still waiting"'),
+        ('complaint: no help ("nobody")', 'no help: "nobody"'),
+        ('trouble ("cold")', 'your trouble word: "cold"'),
         (
             'resolved ("sorted it the same day")',
-            "sorted out (counts against): 'sorted it the same day'",
+            'sorted out (counts against): "sorted it the same day"',
         ),
         ("negative words: worst, never", "angry words: worst, never"),
         ("positive words discounted: +0.12", "kind words next to a complaint count for less"),
@@ -59,6 +59,6 @@ def test_one_line_of_reasons_each_once_and_nothing_for_a_bare_number() -> None:
         'complaint: money ("refund")',
         "negative words: rude, no",
     ]
-    assert why_text(reasons) == "money: 'refund'; angry words: rude, no"
+    assert why_text(reasons) == 'money: "refund"; angry words: rude, no'
     assert why_text(["vader -0.30"]) == ""
     assert why_text(None) == ""
