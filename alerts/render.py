@@ -102,8 +102,19 @@ def why(alert: Alert) -> str:
     return why_text(alert.reasons) or f"the overall tone reads {alert.label}"
 
 
+#: The counter a source's own users think in, where it is not the usual word.
+SOURCE_WORDS = {("reddit", "score"): "upvotes"}
+
+
+def counter_word(key: str, source: str) -> str:
+    """What an engagement counter is called on ``source``: ``points`` on Hacker News,
+    ``upvotes`` on Reddit."""
+    return SOURCE_WORDS.get((source, key)) or ENGAGEMENT_WORDS.get(key, key)
+
+
 #: A counter of one, in words ("1 like", not "1 likes").
 _ONE = {
+    "upvotes": "upvote",
     "likes": "like",
     "reposts": "repost",
     "replies": "reply",
@@ -120,7 +131,7 @@ def engagement(alert: Alert) -> str:
         if key == "upvote_ratio":
             said.append(f"{value}% upvoted")
         elif value:
-            word = ENGAGEMENT_WORDS.get(key, key)
+            word = counter_word(key, alert.source)
             said.append(f"{value} {_ONE.get(word, word) if value == 1 else word}")
     return ", ".join(said)
 

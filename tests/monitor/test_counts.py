@@ -126,6 +126,8 @@ def test_engagement_counts_read_right() -> None:
         "2 comments, 1 point, 93% upvoted"
     )
     assert said({"likes": 0, "reposts": 0}) == ""  # no line rather than a row of zeros
+    on_reddit = make_alert(source="reddit", engagement={"score": 47, "comments": 1})
+    assert engagement(on_reddit) == "1 comment, 47 upvotes"  # as its growth line says
 
 
 def test_a_reminder_after_a_minute_says_1_minute_and_counts_once(rig: Rig) -> None:
