@@ -58,10 +58,10 @@ from alerts.render import (
     inbox_links,
     is_notice,
     safe_link,
-    sentiment,
     source_name,
     subject,
     tag,
+    why,
 )
 from monitor import __version__
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -288,10 +288,9 @@ class AppriseChannel(Channel):
     def _mention_lines(self, alert: Alert) -> list[str]:
         esc, label = self._escape, self._label
         when = alert.created_at.astimezone(UTC)
-        reasons = f" ({esc('; '.join(alert.reasons), 300)})" if alert.reasons else ""
         lines = [
             f"{label('Brand:')} {esc(alert.brand, 200)}",
-            f"{label('Sentiment:')} {sentiment(alert)}{reasons}",
+            f"{label('Why:')} {esc(why(alert), 300)}",
             f"{label('Source:')} {esc(source_name(alert.source), 100)}",
             f"{label('Author:')} {esc(alert.author, 200)}, {ago(alert.created_at)}"
             f" ({when:%Y-%m-%d %H:%M} UTC)",
@@ -312,7 +311,7 @@ class AppriseChannel(Channel):
         for post in alert.posts[:DIGEST_LIMIT]:
             lines.append(
                 f"- {esc(source_name(post.source), 50)}, {esc(post.author, 60)}, "
-                f"{ago(post.created_at)} ({post.label} {post.compound:+.2f}): "
+                f"{ago(post.created_at)}: "
                 f"{esc(post.text, 300)}"
             )
             lines.append(f"  {self._link(post.url)}")

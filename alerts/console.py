@@ -27,6 +27,7 @@ from alerts.render import (
     is_notice,
     subject,
     tag,
+    why,
 )
 from monitor.errors import AlertError
 from monitor.models import MENTION, TEST, Alert, Digest
@@ -41,7 +42,7 @@ class ConsoleConfig(ChannelConfig):
     flood_limit: int = Field(default=50, ge=1)
 
 
-def render(alert: Alert, max_text: int = 600) -> str:
+def render(alert: Alert, max_text: int = 600, config_path: str | None = None) -> str:
     safe = terminal_safe
     if alert.kind in (MENTION, TEST):
         head = f"[{tag(alert)}] {safe(alert.brand)} on {alert.source}"
@@ -53,7 +54,7 @@ def render(alert: Alert, max_text: int = 600) -> str:
     lines += [f"  {shorten(safe(line), 300)}" for line in alert.details]
     lines += _notice(alert, max_text) if is_notice(alert) else _mention(alert, max_text)
     lines += [f"  {words.lower()}: {terminal_safe(url)}" for words, url in inbox_links(alert)]
-    if (then := follow_up(alert)) is not None:
+    if (then := follow_up(alert, config_path)) is not None:
         lines.append(f"  follow-up: {shorten(safe(then), 300)}")
     return "\n".join(lines)
 
@@ -64,8 +65,7 @@ def _mention(alert: Alert, max_text: int) -> list[str]:
     lines = [
         f"  by {safe(alert.author)}, {ago(alert.created_at)}"
         f" ({alert.created_at:%Y-%m-%d %H:%M} UTC)",
-        f"  sentiment: {alert.label} {alert.compound:+.2f}"
-        + (f" ({'; '.join(safe(r) for r in alert.reasons)})" if alert.reasons else ""),
+        f"  why: {shorten(safe(why(alert)), 300)}",
     ]
     if counts:
         lines.append(f"  engagement: {counts}")
@@ -84,8 +84,8 @@ def _notice(alert: Alert, max_text: int) -> list[str]:
         lines.append("  top posts:")
     for post in alert.posts:
         lines.append(
-            f"  - {safe(post.source)}, {safe(post.author)}, {ago(post.created_at)} "
-            f"({post.label} {post.compound:+.2f}): {shorten(safe(post.text), 200)}"
+            f"  - {safe(post.source)}, {safe(post.author)}, {ago(post.created_at)}: "
+            f"{shorten(safe(post.text), 200)}"
         )
         lines.append(f"    {safe(post.url)}")
     if alert.url:
@@ -101,13 +101,20 @@ class ConsoleChannel(Channel):
     config: ConsoleConfig
 
     def __init__(
-        self, config: ChannelConfig, *, stream: TextIO | None = None, **kw: object
+        self,
+        config: ChannelConfig,
+        *,
+        stream: TextIO | None = None,
+        config_path: str | None = None,
+        **kw: object,
     ) -> None:
         super().__init__(config)
         self.stream = stream
+        #: The config file the follow-up commands name with ``-c`` (the demo's).
+        self.config_path = config_path
 
     def send(self, alert: Alert) -> None:
-        self._write(render(alert, self.config.max_text) + "\n\n")
+        self._write(render(alert, self.config.max_text, self.config_path) + "\n\n")
 
     def send_digest(self, digest: Digest) -> None:
         lines = [f"[{digest.kind.upper()}] {terminal_safe(digest_title(digest))}"]

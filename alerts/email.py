@@ -53,10 +53,10 @@ from alerts.render import (
     inbox_links,
     is_notice,
     safe_link,
-    sentiment,
     source_name,
     subject,
     tag,
+    why,
 )
 from monitor.config import Duration
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -227,7 +227,7 @@ class EmailChannel(Channel):
             title = _line(subject(alert), 150)
         else:
             excerpt = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 60)
-            title = f'{_line(subject(alert), 120)} ({sentiment(alert)}): "{excerpt}"'
+            title = f'{_line(subject(alert), 120)}: "{excerpt}"'
         if alert.kind == TEST:  # every test alert is a new message, never a duplicate
             msgid = make_msgid("mention-monitor-test", domain=self._domain())
         elif alert.kind == MENTION:
@@ -250,8 +250,7 @@ class EmailChannel(Channel):
             else:
                 head = (
                     f"[{alert.severity.upper()}] {label}{alert.brand} on "
-                    f"{source_name(alert.source)}, by {alert.author}, {ago(alert.created_at)} "
-                    f"({sentiment(alert)})"
+                    f"{source_name(alert.source)}, by {alert.author}, {ago(alert.created_at)}"
                 )
                 said = _line(f"{alert.title} - {alert.text}" if alert.title else alert.text, 300)
                 if alert.details:
@@ -319,9 +318,9 @@ class EmailChannel(Channel):
         """The post: facts, its text, its link."""
         cfg = self.config
         when = alert.created_at.astimezone(cfg.tz)
-        reasons = f" ({'; '.join(alert.reasons)})" if alert.reasons else ""
         rows = [
-            ("Severity", f"{alert.severity}, sentiment {sentiment(alert)}{reasons}"),
+            ("Severity", alert.severity),
+            ("Why", why(alert)),
             ("Source", source_name(alert.source)),
             ("Author", alert.author),
             ("Posted", f"{ago(alert.created_at)} ({when:%Y-%m-%d %H:%M %Z})"),
@@ -358,10 +357,7 @@ class EmailChannel(Channel):
             body += f'<p style="margin:12px 0;">{_e(said)}</p>'
         items = []
         for i, post in enumerate(alert.posts, 1):
-            head = (
-                f"{source_name(post.source)}, by {post.author}, {ago(post.created_at)} "
-                f"({post.label} {post.compound:+.2f})"
-            )
+            head = f"{source_name(post.source)}, by {post.author}, {ago(post.created_at)}"
             said = _line(post.text, 500)
             url = terminal_safe(post.url).strip()
             text += [f"{i}. {_line(head, 300)}", f"   {said}", f"   {url}", ""]

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 
 from monitor.models import HEALTH, MENTION, REMINDER, SPIKE, SPREADING, TEST, VIRAL, Alert, Digest
+from monitor.reasons import why_text
 
 SOURCE_NAMES = {
     "hackernews": "Hacker News",
@@ -41,8 +45,27 @@ ENGAGEMENT_WORDS = {
 }
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+#: What "now" is for the ages in alerts: the wall clock, except in a replay on a clock of
+#: its own (`mention-monitor demo`), which sets it for its thread with ``clock``.
+_NOW: ContextVar[Callable[[], datetime]] = ContextVar("alerts_now", default=_utcnow)
+
+
+@contextmanager
+def clock(now: Callable[[], datetime]) -> Iterator[None]:
+    """Ages in alerts rendered in this thread (``ago``) count from ``now()``."""
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
+
 def ago(when: datetime, now: datetime | None = None) -> str:
-    seconds = int(((now or datetime.now(UTC)) - when).total_seconds())
+    seconds = int(((now or _NOW.get()()) - when).total_seconds())
     if seconds < 90:
         return "just now" if seconds < 60 else "1 min ago"
     for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
@@ -51,21 +74,66 @@ def ago(when: datetime, now: datetime | None = None) -> str:
     return "just now"  # pragma: no cover
 
 
+def duration(span: timedelta) -> str:
+    """A span in words, never rounded to nothing: ``1 minute``, ``4 hours``,
+    ``1 hour 30 minutes``, ``2 days``."""
+
+    def count(n: int, unit: str) -> str:
+        return f"{n} {unit}" + ("" if n == 1 else "s")
+
+    minutes = max(1, round(span.total_seconds() / 60))
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return count(round(hours / 24), "day")
+    if minutes and hours < 10:
+        return f"{count(hours, 'hour')} {count(minutes, 'minute')}"
+    return count(hours + (minutes >= 30), "hour")
+
+
 def source_name(source: str) -> str:
     return SOURCE_NAMES.get(source, source)
 
 
-def sentiment(alert: Alert) -> str:
-    return f"{alert.label} {alert.compound:+.2f}"
+def why(alert: Alert) -> str:
+    """Why the mention was flagged, in owner words (monitor/reasons.py), without the
+    scorer's numbers (``mentions show`` has those)."""
+    return why_text(alert.reasons) or f"the overall tone reads {alert.label}"
+
+
+#: The counter a source's own users think in, where it is not the usual word.
+SOURCE_WORDS = {("reddit", "score"): "upvotes"}
+
+
+def counter_word(key: str, source: str) -> str:
+    """What an engagement counter is called on ``source``: ``points`` on Hacker News,
+    ``upvotes`` on Reddit."""
+    return SOURCE_WORDS.get((source, key)) or ENGAGEMENT_WORDS.get(key, key)
+
+
+#: A counter of one, in words ("1 like", not "1 likes").
+_ONE = {
+    "upvotes": "upvote",
+    "likes": "like",
+    "reposts": "repost",
+    "replies": "reply",
+    "quotes": "quote",
+    "points": "point",
+    "comments": "comment",
+}
 
 
 def engagement(alert: Alert) -> str:
-    return ", ".join(
-        f"{value}% upvoted"
-        if key == "upvote_ratio"
-        else f"{value} {ENGAGEMENT_WORDS.get(key, key)}"
-        for key, value in sorted(alert.engagement.items())
-    )
+    """``2 comments, 1 point, 93% upvoted``: the counters that are not zero; empty if none."""
+    said = []
+    for key, value in sorted(alert.engagement.items()):
+        if key == "upvote_ratio":
+            said.append(f"{value}% upvoted")
+        elif value:
+            word = counter_word(key, alert.source)
+            said.append(f"{value} {_ONE.get(word, word) if value == 1 else word}")
+    return ", ".join(said)
 
 
 #: Said by every channel on a message re-sent after a process stopped while sending it.
@@ -148,19 +216,22 @@ def inbox_links(alert: Alert) -> list[tuple[str, str]]:
     return links
 
 
-def follow_up(alert: Alert) -> str | None:
+def follow_up(alert: Alert, config: str | None = None) -> str | None:
     """What the owner can do next, with the command (in backticks), or None.
 
     With the inbox's address known (the alert has links), the answer is a tap away: the
-    line says so instead of giving a command nobody types on a phone.
+    line says so instead of giving a command nobody types on a phone. ``config``: the
+    configuration file the command must name (``-c``) to reach the same database, when
+    it is not the one a command finds by default (the demo's).
     """
     if alert.mention_id is not None:
         n = alert.mention_id
         status = f" ({alert.status})" if alert.status not in (None, "new") else ""
         if alert.inbox_url:
             return f"mention #{n}{status} · acknowledge, resolve or ignore it in the inbox"
+        where = f" -c {shlex.quote(config)}" if config else ""
         return (
-            f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}` "
+            f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}{where}` "
             "(or resolve / ignore)"
         )
     if alert.kind == SPIKE:

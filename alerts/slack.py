@@ -64,9 +64,9 @@ from alerts.render import (
     inbox_links,
     is_notice,
     safe_link,
-    sentiment,
     source_name,
     subject,
+    why,
 )
 from alerts.slack_config import SlackConfig as SlackConfig  # also at its old address
 from monitor.errors import AlertError, ChannelMisconfigured
@@ -324,11 +324,7 @@ class SlackChannel(Channel):
             mrkdwn(f"*{escape(source_name(alert.source))}*"),
             plain(f"by {alert.author}", 500),
             plain(ago(alert.created_at), 100),
-            plain(
-                f"sentiment: {sentiment(alert)}"
-                + (f" ({shorten('; '.join(alert.reasons), 300)})" if alert.reasons else ""),
-                1500,
-            ),
+            plain(f"why: {shorten(why(alert), 300)}", 1500),
         ]
         if alert.engagement:
             facts.append(plain(engagement(alert), 1000))
@@ -349,7 +345,7 @@ class SlackChannel(Channel):
             line = (
                 f"{CUES['negative' if post.label == 'negative' else 'info']} "
                 f"{source_name(post.source)} · {fit(post.author, 80, 500)} · "
-                f"{ago(post.created_at)} · {post.label} {post.compound:+.2f}\n"
+                f"{ago(post.created_at)}\n"
                 f"{fit(post.text, 300, 1600)}"
             )
             blocks.append(_line(line, post.url))

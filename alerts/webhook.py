@@ -13,15 +13,19 @@ Payload of one alert::
      "brand": "Acme Coffee", "source": "hackernews", "author": "grumpy",
      "url": "https://news.ycombinator.com/item?id=1", "title": null,
      "text": "Cold coffee, rude staff.", "created_at": "2026-01-01T12:00:00Z",
-     "sentiment": {"compound": -0.7, "label": "negative", "reasons": ["vader -0.70"]},
-     "engagement": {"score": 12, "comments": 3}, "mention_id": 7,
-     "matched_terms": ["Acme Coffee"], "details": [], "posts": [], "status": "new"}
+     "sentiment": {"compound": -0.7, "label": "negative",
+                   "reasons": ["vader -0.70", "negative words: rude"]},
+     "why": ["angry words: rude"], "engagement": {"score": 12, "comments": 3},
+     "mention_id": 7, "matched_terms": ["Acme Coffee"], "details": [], "posts": [],
+     "status": "new"}
 
 ``kind`` is ``mention``, ``spreading``, ``viral``, ``reminder`` (about the
 mention ``mention_id``, whose fields are filled in as for a mention),
 ``spike`` or ``health`` (notices: ``mention_id`` null, ``title`` says what
 happened, ``brand``/``source`` name what it is about), or ``test``.
-``details`` are lines in our words (growth numbers, how long it waited);
+``sentiment.reasons`` are the scorer's own lines (with its numbers); ``why`` says
+the same in an owner's words (``waiting: "still waiting"``), as the other channels
+show it. ``details`` are lines in our words (growth numbers, how long it waited);
 ``status`` is the mention's status when the alert was sent (``new``,
 ``acknowledged``, ``resolved``, ``ignored``; null for a notice or a test). ``posts``
 is filled only for a spike, each ``{"mention_id": 9, "source": "reddit",
@@ -29,8 +33,8 @@ is filled only for a spike, each ``{"mention_id": 9, "source": "reddit",
 "negative", "compound": -0.8}``. ``possible_repeat`` is true when the
 alert is sent again after mention-monitor stopped while sending it: the
 receiver may have had it already (same ``id`` and delivery header). These
-fields were added within version 1: a receiver that ignores unknown keys is
-not affected.
+fields, and ``why``, were added within version 1: a receiver that ignores unknown keys
+is not affected.
 
 A digest or roll-up is ``{"version": 1, "type": "digest"|"rollup", "key": ...,
 "possible_repeat": false, "alerts": [<alert objects as above>]}``. Texts (a post's too) are sent as
@@ -57,6 +61,7 @@ from alerts.base import Channel, ChannelConfig
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import USER_AGENT, parse_retry_after
 from monitor.models import Alert, Digest, PostRef
+from monitor.reasons import why
 
 PAYLOAD_VERSION = 1
 DEFAULT_RETRY_AFTER = 60.0
@@ -172,6 +177,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             "label": alert.label,
             "reasons": list(alert.reasons),
         },
+        "why": why(alert.reasons),
         "engagement": dict(alert.engagement),
         "mention_id": alert.mention_id,
         "matched_terms": list(alert.matched_terms),

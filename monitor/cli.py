@@ -366,10 +366,11 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
 )
 @click.pass_context
 def demo(ctx: click.Context, no_web: bool, listen: str) -> None:
-    """Replay bundled sample mentions of a fictional café through the real pipeline,
-    then show them in the inbox until Ctrl-C.
+    """Replay a morning at a fictional café (bundled posts) through the real pipeline on
+    a fast clock, then show it in the inbox until Ctrl-C.
 
-    Uses a temporary database and no network; prints the alerts it raises.
+    Uses a temporary database and no network; prints the alerts it raises: a complaint,
+    the complaint spreading, a spike of complaints, a reminder.
     """
     from monitor.config import is_loopback, split_listen
     from monitor.demo import run_demo
@@ -383,18 +384,12 @@ def demo(ctx: click.Context, no_web: bool, listen: str) -> None:
             "the demo inbox has no password: listen on this machine only (127.0.0.1)",
             param_hint="--listen",
         )
-    click.echo("Replaying sample mentions of Acme Coffee and Roastery Lane (fictional)...\n")
-    result = run_demo(sys.stdout, then=None if no_web else _demo_inbox(ctx, listen))
+    run_demo(sys.stdout, then=None if no_web else _demo_inbox(ctx, listen))
     if no_web:
-        _demo_summary(result)
-
-
-def _demo_summary(result: Any) -> None:
-    click.echo(
-        f"{result.replayed} sample mentions replayed: {result.stored} matched a brand and were "
-        f"stored, {result.negative} were negative, {result.alerts_sent} alerts sent to the console."
-    )
-    click.echo("The rest did not mention a brand as a whole word, or were excluded.")
+        click.echo(
+            "The demo's database is gone now: the `mention-monitor mentions` commands in its "
+            "alerts are examples of what you run on your own install."
+        )
 
 
 def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
@@ -406,7 +401,6 @@ def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
         from monitor.web import create_app
         from monitor.web.serve import WebServer, WebServerError, bind, wait_for_stop
 
-        _demo_summary(result)
         config.web = WebConfig(listen=listen)
         try:
             sock = bind(listen, setting="--listen")
@@ -418,7 +412,11 @@ def _demo_inbox(ctx: click.Context, listen: str) -> Callable[[Any, Any], None]:
         server = WebServer(create_app(config, store), config.web, sock)
         try:
             server.start()
-            click.echo(f"\nSee them in the inbox: {server.url}  (Ctrl-C to end the demo)")
+            click.echo(f"See them in the inbox: {server.url}  (Ctrl-C to end the demo)")
+            click.echo(
+                "Until then, the commands in the alerts work on the demo's database from "
+                f"another terminal, e.g. `mention-monitor mentions -c {result.config_path}`."
+            )
             wait_for_stop()
         finally:
             server.stop()
@@ -472,6 +470,7 @@ def mentions(
     ctx.obj["config_path"] = config_path
     if ctx.invoked_subcommand is not None:
         return
+    from monitor.reasons import why_text
     from monitor.store import Store
 
     config = load_config(config_path, secrets=False)
@@ -499,10 +498,13 @@ def mentions(
             text = terminal_safe(f"{row.title} - {row.text}" if row.title else row.text)
             state = f" [{row.status}]" if row.negative else ""
             level = {1: " SPREADING", 2: " VIRAL"}.get(row.level, "")
+            # Why, in owner words; the scorer's numbers are in `mentions show`.
+            said = why_text(row.reasons) if row.negative else ""
             click.echo(
                 f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {row.source:<10} "
-                f"{terminal_safe(row.brand)} | {row.label} {row.compound:+.2f}{state}{level} | "
+                f"{terminal_safe(row.brand)} | {row.label}{state}{level} | "
                 f"{terminal_safe(row.author)}: {shorten(text, 100)}\n    {terminal_safe(row.url)}"
+                + (f"\n    why: {shorten(terminal_safe(said), 200)}" if said else "")
             )
     if not rows and not as_json:
         click.echo("No mentions stored yet that fit.", err=True)
@@ -604,6 +606,7 @@ _status_command(
 @click.pass_context
 def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     """One mention in full: text, score, status history and engagement readings."""
+    from monitor.reasons import why_text
     from monitor.store import STATUSES, Store
 
     config = load_config(config_path or ctx.obj["config_path"], secrets=False)
@@ -627,6 +630,8 @@ def show(ctx: click.Context, mention_id: int, config_path: Path | None) -> None:
     if row.title:
         out(f"  title: {safe(row.title)}")
     out(f"  text: {safe(row.text)}")
+    if said := why_text(row.reasons):
+        out(f"  why: {safe(said)}")
     out(f"  sentiment: {row.label} {row.compound:+.2f} ({'; '.join(safe(r) for r in row.reasons)})")
     # The note of the change that set the status (older databases kept an earlier one).
     setter = next((c for c in reversed(changes) if c.status in STATUSES), None)

@@ -16,6 +16,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alerts.render import duration
 from monitor.config import Config
 from monitor.models import REMINDER
 from monitor.store import NEW, Store
@@ -28,7 +29,9 @@ REMIND_WINDOW = timedelta(days=2)
 
 
 def queue_reminders(config: Config, store: Store, now: datetime) -> int:
-    """One reminder per negative mention still new ``remind_after`` after it was seen."""
+    """One reminder per negative mention still new ``remind_after`` after it was seen.
+
+    Returns the mentions reminded of (each counted once, whatever its channels)."""
     after = config.alerts.remind_after
     if after is None:
         return 0
@@ -39,14 +42,13 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
         # The channels that had its alert, still configured; at its own severity, so
         # quiet hours treat the reminder as they treated the alert.
         channels = [c for c in alerted if c in enabled]
-        waited = now - row.first_seen_at
-        hours = waited.total_seconds() / 3600
+        waited = duration(now - row.first_seen_at)
         payload = {
             "details": [
-                f"still new {hours:.0f} hours after it was first seen: nobody has answered it yet",
+                f"still new {waited} after it was first seen: nobody has answered it yet",
             ]
         }
-        queued += store.queue_notice(
+        added = store.queue_notice(
             REMINDER,
             f"{row.source}:{row.external_id}",
             payload,
@@ -55,6 +57,7 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
             now,
             mention_id=row.id,
         )
+        queued += 1 if added else 0
     if queued:
         log.info("queued %d reminders of unanswered negative mentions", queued)
     return queued

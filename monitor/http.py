@@ -125,11 +125,22 @@ def _bound(response: httpx.Response) -> None:
         response.stream = _BoundedStream(response.stream, request, limit)
 
 
+#: The longest wait for a connection: a machine that gets no answer to connect at all
+#: (offline, a firewall that drops) is told so within this, whatever a source's `timeout`.
+CONNECT_TIMEOUT = 10.0
+
+
+def timeouts(timeout: float) -> httpx.Timeout:
+    """``timeout`` for every phase of a request but connecting, which gets at most
+    CONNECT_TIMEOUT."""
+    return httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+
+
 def make_client(
     *, timeout: float = 20.0, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
     return httpx.Client(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        timeout=timeouts(timeout),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=True,
         transport=transport,
@@ -268,8 +279,15 @@ def describe_unreachable(host: str, exc: BaseException) -> tuple[str, str]:
             f"the proxy refused or failed the connection to {host}",
             "check the HTTPS_PROXY/HTTP_PROXY environment variables (or unset them)",
         )
+    lookup = [e for e in chain if isinstance(e, socket.gaierror)]
+    if any(e.errno == socket.EAI_AGAIN for e in lookup) or "temporary failure in name" in text:
+        return (
+            f"cannot look up {host}: no name server answered",
+            "check that this computer is online (network cable, Wi-Fi) and that its DNS "
+            "works; it is tried again at the next poll",
+        )
     if (
-        any(isinstance(e, socket.gaierror) for e in chain)
+        lookup
         or "name resolution" in text
         or ("name or service not known" in text or "nodename nor servname" in text)
     ):
@@ -301,9 +319,60 @@ def describe_unreachable(host: str, exc: BaseException) -> tuple[str, str]:
             "usually passing; if it keeps happening, a firewall or proxy may block it",
         )
     return (
-        f"cannot reach {host} ({type(exc).__name__})",
+        f"cannot connect to {host}",
         "check that this computer is online and that base_url is right",
     )
+
+
+def describe_timeout(host: str, exc: BaseException, source: str | None = None) -> tuple[str, str]:
+    """Why a request to ``host`` ran out of time, in plain words, and what to do."""
+    chain = list(_causes(exc))
+    names = {type(e).__name__ for e in chain}
+    seconds = _timeout_seconds(exc, "connect" if "ConnectTimeout" in names else "read")
+    plural = "" if seconds == 1 else "s"
+    within = f" within {seconds:g} second{plural}" if seconds else " in time"
+    setting = f"`sources.{source}.timeout`" if source else "the source's `timeout`"
+    if "ConnectTimeout" in names:
+        return (
+            f"could not connect to {host}: no answer{within}",
+            "check that this computer is online; a firewall that drops connections does "
+            "this too. It is tried again at the next poll",
+        )
+    return (
+        f"{host} took the connection but sent no answer{within}",
+        f"usually passing: it is tried again at the next poll; if it keeps happening, "
+        f"raise {setting} in config.yaml",
+    )
+
+
+def _timeout_seconds(exc: BaseException, phase: str) -> float | None:
+    """The timeout that ran out (httpx keeps it on the request), if known."""
+    try:
+        request = getattr(exc, "request", None)
+    except RuntimeError:  # httpx: the error was raised without a request
+        return None
+    timeouts = request.extensions.get("timeout") if request is not None else None
+    value = timeouts.get(phase) if isinstance(timeouts, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+#: What failing to connect looks like: no answer at the level of the connection itself
+#: (name lookup, TCP, TLS, proxy), as opposed to a server that answered badly or late.
+_CONNECT_FAILURES: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ProxyError,
+    requests.exceptions.ConnectionError,
+    socket.gaierror,
+    ConnectionRefusedError,
+)
+
+
+def cannot_connect(exc: BaseException) -> bool:
+    """Whether ``exc`` (or anything behind it) is a failure to connect at all: the name
+    did not resolve, the connection was refused, timed out or unreachable, TLS or the
+    proxy failed. A server error, a slow answer or a bad body is not: it connected."""
+    return any(isinstance(cause, _CONNECT_FAILURES) for cause in _causes(exc))
 
 
 # ---------------------------------------------------------------- reading answers
@@ -367,6 +436,8 @@ def send(
     host = httpx.URL(url).host
     limit = max_response or DEFAULT_MAX_RESPONSE
     extensions = {**kwargs.pop("extensions", {}), MAX_RESPONSE: limit}
+    if isinstance(kwargs.get("timeout"), int | float):
+        kwargs["timeout"] = timeouts(kwargs["timeout"])
     try:
         follow = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
@@ -379,7 +450,8 @@ def send(
     except ResponseTooLarge as exc:
         raise too_large(source, exc) from exc
     except httpx.TimeoutException as exc:
-        raise FetchTimeout(source, f"no answer from {host} in time") from exc
+        message, hint = describe_timeout(host, exc, source)
+        raise FetchTimeout(source, message, hint=hint) from exc
     except httpx.TransportError as exc:
         message, hint = describe_unreachable(host, exc)
         if client.trust_env and _proxied(httpx.URL(url)) and not isinstance(exc, httpx.ProxyError):

@@ -16,9 +16,17 @@ from datetime import UTC, datetime, timedelta
 
 from connectors.base import Connector
 from monitor.config import Config, format_duration
-from monitor.errors import BudgetExhausted, MonitorError, RateLimited, StorageError
+from monitor.errors import (
+    BudgetExhausted,
+    ConnectorError,
+    MonitorError,
+    RateLimited,
+    StorageError,
+)
+from monitor.http import cannot_connect
 from monitor.matching import Match, Matcher
 from monitor.models import Mention
+from monitor.offline import OFFLINE, Reachability
 from monitor.redact import redact
 from monitor.rules import decide
 from monitor.sentiment import Scorer
@@ -87,6 +95,8 @@ class Pipeline:
         self.clock = clock
         self.strict = strict
         self.matcher = Matcher(config.brands)
+        #: Which sources could not connect: all of them is this machine's connection.
+        self.reach = Reachability(connectors)
 
     def poll_source(self, name: str) -> SourceReport:
         report = SourceReport(name)
@@ -128,6 +138,7 @@ class Pipeline:
             if self.strict:
                 raise
         else:
+            self._reached(name)
             failures, episode = self.store.record_success(name, report.new, self.clock())
             if report.new == 0:
                 self._check_silence(name)
@@ -200,9 +211,18 @@ class Pipeline:
             retry_until = now + wait
             report.deferred_until = retry_until
         log.warning("source %s failed: %s", report.source, report.error)
+        health = report.error
+        if cannot_connect(exc):
+            said = f"{exc.source}: {exc.message}" if isinstance(exc, ConnectorError) else health
+            self.reach.unreachable(report.source, said, now)
+            if self.reach.offline:
+                health = f"{report.error}. {OFFLINE}"
+        elif isinstance(exc, ConnectorError) and not report.budget_exhausted:
+            self._reached(report.source)  # it answered, if badly: the machine is online
         failures, episode = self.store.record_failure(
-            report.source, report.error, now, retry_after_until=retry_until
+            report.source, health, now, retry_after_until=retry_until
         )
+        self._offline()
         if failures == self.config.alerts.health_after and not report.budget_exhausted:
             hint = getattr(exc, "hint", None)
             fix = f" Fix: {hint}." if hint else ""
@@ -215,6 +235,31 @@ class Pipeline:
                 "`mention-monitor check` shows its state.",
                 "negative",  # quiet hours hold it: a source down is not worth waking for
             )
+
+    def _offline(self) -> None:
+        """Say once, when no source can be reached, that the trouble is this machine's."""
+        episode = self.reach.announce()
+        if episode is None:
+            return
+        log.error("%s. %s", OFFLINE, episode.text())
+        self._health_notice(
+            "", f"offline:{episode.key}", OFFLINE, episode.text(), "negative", logged=True
+        )
+
+    def _reached(self, source: str) -> None:
+        ended = self.reach.reached(source)
+        if ended is None:
+            return
+        log.warning("mention-monitor reaches the internet again: %s answered", source)
+        self._health_notice(
+            "",
+            f"online:{ended.key}",
+            "mention-monitor reaches the internet again",
+            f"{source} answered again; polling goes on as usual, and mentions posted while "
+            "the connection was down are fetched as far back as each source allows.",
+            "info",
+            logged=True,
+        )
 
     def _check_behind(self, name: str, behind: timedelta) -> None:
         """Alert once when a source has ended ``health_after`` polls in a row still catching
@@ -275,8 +320,11 @@ class Pipeline:
             "negative",
         )
 
-    def _health_notice(self, source: str, key: str, title: str, text: str, severity: str) -> None:
-        """Tell every channel once about a source that stopped working, or works again."""
+    def _health_notice(
+        self, source: str, key: str, title: str, text: str, severity: str, *, logged: bool = False
+    ) -> None:
+        """Tell every channel once about a source that stopped working, or works again.
+        ``logged``: the caller has logged it already."""
         channels = [c.name for c in self.config.channels if c.enabled]
         try:
             added = self.store.queue_notice(
@@ -292,7 +340,7 @@ class Pipeline:
         except MonitorError:
             log.exception("%s: could not queue a health alert", source)
             return
-        if added:
+        if added and not logged:
             log.warning("%s: %s", title, text)
 
     def _first_reading(self, source: str, now: datetime) -> datetime | None:

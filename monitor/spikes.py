@@ -82,7 +82,8 @@ def find_spikes(config: Config, store: Store, now: datetime) -> list[Spike]:
 
 
 def queue_spikes(config: Config, store: Store, now: datetime) -> int:
-    """Queue a spike alert for each brand spiking now, at most one per ``repeat_after``."""
+    """Queue a spike alert for each brand spiking now, at most one per ``repeat_after``;
+    returns the spikes queued."""
     if not config.spikes.enabled:
         return 0
     queued = 0
@@ -123,5 +124,5 @@ def queue_spikes(config: Config, store: Store, now: datetime) -> int:
         )
         if added:
             log.warning("%s", "; ".join(details))
-        queued += added
+            queued += 1  # one spike, however many channels take it
     return queued

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.render import ENGAGEMENT_WORDS
+from alerts.render import counter_word
 from connectors.base import Connector, SpreadRule
 from monitor.config import Config, format_duration
 from monitor.errors import MonitorError, RateLimited
@@ -38,10 +38,6 @@ from monitor.wording import count
 log = logging.getLogger(__name__)
 
 LEVELS = {1: SPREADING, 2: VIRAL}
-#: The counter a source's owners think in, for the growth line ("12 -> 47 points").
-WORDS = {
-    "score": {"reddit": "upvotes"},
-}
 NOT_COUNTED = {"upvote_ratio"}  # a percentage, not engagement
 MIN_SPAN = timedelta(minutes=15)
 
@@ -142,7 +138,7 @@ def growth_lines(
         if key in NOT_COUNTED:
             continue
         before, after = first.get(key, 0), engagement.get(key, 0)
-        word = WORDS.get(key, {}).get(post.source) or ENGAGEMENT_WORDS.get(key, key)
+        word = counter_word(key, post.source)
         changes.append((after - before, f"{before} → {after} {word}"))
     changes.sort(key=lambda c: -c[0])
     changes = [c for c in changes if c[0]] or changes[:1]
@@ -160,7 +156,7 @@ def growth_lines(
         )
     if verdict.reach and post.author_followers:
         lines.append(f"the author has {post.author_followers:,} followers")
-    lines.append(f"posted {_span(now - post.created_at)} ago")
+    # No "posted ... ago" here: the alert shows the post's age once, with the post.
     return lines
 
 
@@ -212,7 +208,9 @@ class Tracker:
         for source, posts in by_source.items():
             readings += self._read_source(source, posts, now, report)
         if readings:
-            report.escalations = self.store.record_readings(readings, now)
+            self.store.record_readings(readings, now)
+            # Posts that escalated, each once (the store counts an alert per channel).
+            report.escalations = sum(1 for r in readings if r.escalation is not None)
         return report
 
     def _read_source(

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.reasons import why_text
 from monitor.redact import redact
 from monitor.store import MentionRow, Store
 from monitor.store.listing import MentionFilter, list_mentions
@@ -79,8 +80,8 @@ def _entry(feed: ET.Element, row: MentionRow, public_url: str | None) -> None:
     if post:
         _add(entry, "link", href=_text(post), rel="related" if page else "alternate")
     summary = _text(row.text)
-    if row.reasons:
-        summary += "\n\nWhy flagged: " + "; ".join(_text(r) for r in row.reasons)
+    if said := why_text(row.reasons):
+        summary += "\n\nWhy flagged: " + _text(said)
     summary += f"\nStatus: {row.status}"
     _add(entry, "summary", summary, type="text")
     _add(entry, "category", term=row.severity)

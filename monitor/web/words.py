@@ -1,42 +1,17 @@
 """What the pages say, in an owner's words rather than the scorer's.
 
-The scorers (monitor/sentiment/complaint.py and vader.py) explain a score with reasons
-such as ``vader -0.44``, ``complaint: waiting ("still waiting")`` and ``negative words:
-worst, never``. The inbox shows them as ``waiting: still waiting`` and ``angry words:
-worst, never``, and leaves the numbers out. A reason it does not know is shown as written.
+Reasons in owner words (``waiting: "still waiting"``, ``angry words: worst, never``)
+come from monitor/reasons.py, shared with the alerts and the ``mentions`` listing;
+this module adds what only the pages need: ages, safe links, reach, template helpers.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-#: A complaint cue's category (monitor/sentiment/cues.py) as an owner would say it.
-CATEGORY_WORDS = {
-    "waiting": "waiting",
-    "failure": "something failed",
-    "money": "money",
-    "no help": "no help",
-    "repeated": "happened before",
-    "sarcasm": "sarcasm",
-    "tone": "angry tone",
-    "dislike": "dislike",
-    "expectation": "let down",
-    "fed up": "fed up",
-    "harsh words": "harsh words",
-    "help request": "asks for help",
-    "lost customer": "leaving you",
-    "negated positive": "not good",
-    "not delivered": "not delivered",
-    "poor quality": "poor quality",
-    "resolved": "sorted out (counts against)",
-    "trouble": "your trouble word",
-}
-
-_CUE = re.compile(r'^(?:complaint: )?(?P<category>[a-z][a-z ]*) \("(?P<text>.*)"\)$', re.S)
-_NUMBER_ONLY = re.compile(r"^(?:vader|score|compound) [+-]?\d+(?:\.\d+)?$")
+from monitor.reasons import why
 
 SEVERITY_WORDS = {"high": "serious", "negative": "negative", "info": "info"}
 LEVEL_WORDS = {0: "", 1: "spreading", 2: "viral"}
@@ -46,31 +21,6 @@ STATUS_WORDS = {
     "resolved": "resolved",
     "ignored": "ignored",
 }
-
-
-def reason_words(reason: str) -> str | None:
-    """One scorer reason in owner words; None for one that is only a number."""
-    reason = reason.strip()
-    if not reason or _NUMBER_ONLY.match(reason):
-        return None
-    if reason.startswith("negative words: "):
-        return "angry words: " + reason.removeprefix("negative words: ")
-    if reason.startswith("positive words discounted"):
-        return "kind words next to a complaint count for less"
-    cue = _CUE.match(reason)
-    if cue and cue["category"] in CATEGORY_WORDS:
-        return f"{CATEGORY_WORDS[cue['category']]}: {cue['text']}"
-    return reason
-
-
-def why(reasons: list[str] | tuple[str, ...] | None) -> list[str]:
-    """The reasons a mention was (or was not) flagged, in owner words, each once."""
-    out: list[str] = []
-    for reason in reasons or ():
-        said = reason_words(str(reason))
-        if said and said not in out:
-            out.append(said)
-    return out
 
 
 def link_url(url: str | None) -> str | None:

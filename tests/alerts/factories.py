@@ -16,7 +16,6 @@ from monitor.models import HEALTH, REMINDER, SPIKE, SPREADING, Alert, PostRef
 GROWTH = (
     "12 -> 47 points, 3 -> 19 comments in 35 min (since first seen)",
     "about 60 engagement an hour since posting",
-    "posted 50 min ago",
 )
 WAITED = ("still new 4 hours after it was first seen: nobody has answered it yet",)
 SPIKE_DETAILS = (
@@ -45,7 +44,7 @@ def make_alert(text: str = "Cold coffee, rude staff.", **extra: Any) -> Alert:
         title=None,
         compound=-0.7,
         label="negative",
-        reasons=("vader -0.70",),
+        reasons=("vader -0.70", "negative words: rude"),
         engagement={"score": 12, "comments": 3},
         mention_id=7,
     )

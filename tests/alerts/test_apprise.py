@@ -69,7 +69,7 @@ def test_a_send_arrives_with_title_and_body(receiver: StandIn, scheme: str) -> N
     body = sent["message"]
     for expected in (
         "Brand: Acme Coffee",
-        "Sentiment: negative -0.70 (vader -0.70)",
+        "Why: angry words: rude",
         "Source: Hacker News",
         "Author: grumpy, 5 min ago",
         "Engagement: 3 comments, 12 points",

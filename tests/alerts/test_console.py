@@ -29,7 +29,7 @@ def test_readable_block() -> None:
     assert text.splitlines() == [
         "[HIGH] Acme Coffee on hackernews",
         f"  by grumpy, 5 min ago ({when:%Y-%m-%d %H:%M} UTC)",
-        "  sentiment: negative -0.70 (vader -0.70)",
+        "  why: angry words: rude",
         "  engagement: 3 comments, 12 points",
         "  text: Cold coffee, rude staff.",
         "  link: https://news.ycombinator.com/item?id=1",

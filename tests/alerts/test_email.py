@@ -104,8 +104,9 @@ def test_starttls_with_login_delivers_a_multipart_message(ca: TestCA, servers: S
     assert first.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
     subject = first["Subject"]
-    assert "Acme Coffee" in subject and "Hacker News" in subject and "negative -0.70" in subject
-    assert "Worst café" in subject
+    assert "Acme Coffee" in subject and "Hacker News" in subject and "-0.70" not in subject
+    # Python's header folding leaves two spaces before an encoded word at a fold.
+    assert "Worst café" in " ".join(subject.split())
     assert first["From"].addresses[0].addr_spec == "alerts@acme.example"
     assert [a.addr_spec for a in first["To"].addresses] == [OWNER]
     assert first["Message-ID"] == again["Message-ID"] == "<alert-1.email@acme.example>"
@@ -115,7 +116,8 @@ def test_starttls_with_login_delivers_a_multipart_message(ca: TestCA, servers: S
 
     text, markup = parts(first)
     assert "Cold coffee, rude staff. Never again." in text and "Cold coffee" in markup
-    assert "grumpy" in text and "3 comments, 12 points" in text and "vader -0.70" in text
+    assert "grumpy" in text and "3 comments, 12 points" in text and "Why: angry words: rude" in text
+    assert "vader" not in text  # the scorer's numbers are for `mentions show`
     assert "mention #7 · when handled: `mention-monitor mentions ack 7`" in text
     assert "mention-monitor mentions --brand 'Acme Coffee'" in text
     assert "<code>mention-monitor mentions ack 7</code>" in markup

@@ -117,7 +117,7 @@ def test_a_message_has_every_part(hook: Hook) -> None:
         "emoji": False,
     }
     context = " | ".join(e["text"] for e in facts["elements"])
-    for part in ("Hacker News", "by grumpy", "5 min ago", "negative -0.70 (vader -0.70)"):
+    for part in ("Hacker News", "by grumpy", "5 min ago", "why: angry words: rude"):
         assert part in context
     assert "3 comments, 12 points" in context
     (button,) = actions["elements"]

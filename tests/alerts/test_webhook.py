@@ -84,7 +84,12 @@ def test_payload_follows_the_documented_schema(receiver: StandIn) -> None:
         "title": "Acme review",
         "text": "Cold coffee, rude staff.",
         "created_at": "2026-01-02T03:04:05Z",
-        "sentiment": {"compound": -0.7, "label": "negative", "reasons": ["vader -0.70"]},
+        "sentiment": {
+            "compound": -0.7,
+            "label": "negative",
+            "reasons": ["vader -0.70", "negative words: rude"],
+        },
+        "why": ["angry words: rude"],
         "engagement": {"likes": 4},
         "mention_id": 7,
         "matched_terms": ["Acme Coffee"],

@@ -2,14 +2,17 @@
 
 Real loopback servers: one that answers 50 MB (with an honest Content-Length, with none,
 chunked, gzip that unpacks to 50 MB, and a Content-Length that lies), a closed port, a
-name that does not resolve, and a TLS server whose certificate nobody trusts.
+name that does not resolve, a port that takes the connection and never answers, one whose
+queue is full so that connecting times out, and a TLS server whose certificate nobody trusts.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,8 +24,15 @@ import trustme
 
 from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
 from monitor.config import BrandConfig, Config
-from monitor.errors import ParseError, SourceUnavailable
-from monitor.http import ResponseTooLarge, get_json, make_client, send
+from monitor.errors import ConnectorError, FetchTimeout, ParseError, SourceUnavailable
+from monitor.http import (
+    ResponseTooLarge,
+    cannot_connect,
+    get_json,
+    make_client,
+    send,
+    timeouts,
+)
 from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
@@ -129,7 +139,82 @@ def test_bytes_that_are_not_utf8_are_replaced_in_json() -> None:
 def _unreachable(url: str) -> SourceUnavailable:
     with make_client(timeout=5) as client, pytest.raises(SourceUnavailable) as info:
         send(client, "hackernews", "GET", url)
+    assert cannot_connect(info.value)
+    assert "Error" not in info.value.message  # no library class names (ConnectError)
     return info.value
+
+
+def _too_slow(url: str) -> FetchTimeout:
+    with make_client(timeout=1) as client, pytest.raises(FetchTimeout) as info:
+        send(client, "hackernews", "GET", url)
+    assert "Error" not in info.value.message and "Timeout" not in info.value.message
+    return info.value
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections (the kernel accepts them) and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        yield server.getsockname()[1]
+
+
+@pytest.fixture
+def full_port() -> Iterator[int]:
+    """A listening port whose queue is full and never read: a new connection gets no
+    answer at all, as behind a firewall that drops it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        waiting = []
+        for _ in range(3):
+            client = socket.socket()
+            client.setblocking(False)
+            try:
+                client.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            waiting.append(client)
+        time.sleep(0.1)
+        try:
+            yield port
+        finally:
+            for client in waiting:
+                client.close()
+
+
+def test_a_port_that_never_answers_says_so_and_what_setting_to_raise(silent_port: int) -> None:
+    error = _too_slow(f"http://127.0.0.1:{silent_port}/search")
+    assert error.message == "127.0.0.1 took the connection but sent no answer within 1 second"
+    assert error.hint and "`sources.hackernews.timeout`" in error.hint
+    assert not cannot_connect(error)  # it connected: the machine is online
+
+
+def test_a_connection_nobody_answers_says_the_computer_may_be_offline(full_port: int) -> None:
+    error = _too_slow(f"http://127.0.0.1:{full_port}/search")
+    assert error.message == "could not connect to 127.0.0.1: no answer within 1 second"
+    assert error.hint and "online" in error.hint and "firewall" in error.hint
+    assert cannot_connect(error)
+
+
+def test_a_source_s_long_timeout_still_connects_within_10_seconds(full_port: int) -> None:
+    """A source's `timeout` (20 s by default) is for its answer; getting no answer to
+    connect at all says "offline" sooner."""
+    assert (timeouts(30).connect, timeouts(30).read) == (10.0, 30.0)
+    assert timeouts(2).connect == 2.0
+    with make_client(timeout=5) as client, pytest.raises(FetchTimeout) as info:
+        send(client, "hackernews", "GET", f"http://127.0.0.1:{full_port}/x", timeout=30)
+    assert info.value.message.endswith("no answer within 10 seconds")
+
+
+def test_a_server_error_is_not_a_failure_to_connect() -> None:
+    with StandIn(lambda request: Response(503, b"down")) as server, make_client() as client:
+        with pytest.raises(ConnectorError) as info:
+            get_json(client, "hackernews", server.url + "/x")
+    assert "server error (HTTP 503)" in str(info.value)
+    assert not cannot_connect(info.value)
 
 
 def test_a_closed_port_says_nothing_listens_there() -> None:

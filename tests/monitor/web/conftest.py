@@ -5,18 +5,19 @@ from __future__ import annotations
 import io
 import re
 import textwrap
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from alerts.console import ConsoleChannel, ConsoleConfig
-from connectors.base import SourceConfig
+from connectors.base import Connector, FetchResult, SourceConfig
 from monitor.config import Config, parse_config
-from monitor.demo import ReplayConnector
+from monitor.models import Mention
 from monitor.service import Service
 from monitor.store import Store
 from monitor.web import create_app
@@ -56,6 +57,42 @@ RECORDS: list[dict[str, Any]] = [
         "minutes_ago": 10,
     },
 ]
+
+
+class ReplayConnector(Connector):
+    """Serves ``records`` once, as if a source had just returned them (``minutes_ago``
+    before ``now``)."""
+
+    name = "demo"
+    Config = SourceConfig
+
+    def __init__(self, records: Sequence[dict[str, Any]], now: datetime) -> None:
+        super().__init__(SourceConfig(base_url="bundled:records"), httpx.Client())
+        self.records = records
+        self.now = now
+
+    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
+        if cursor == "replayed":
+            return [], cursor
+        mentions = [
+            Mention(
+                source=r["source"],
+                external_id=r["external_id"],
+                url=r["url"],
+                author=r["author"],
+                author_followers=r.get("author_followers"),
+                title=r.get("title"),
+                text=r["text"],
+                created_at=self.now - timedelta(minutes=int(r["minutes_ago"])),
+                engagement=dict(r.get("engagement") or {}),
+                raw=r,
+            )
+            for r in self.records
+        ]
+        return mentions, "replayed"
+
+    def close(self) -> None:
+        self.http.close()
 
 
 def config_text(db: Path, web: str = "") -> str:

@@ -52,7 +52,7 @@ def test_the_inbox_shows_what_needs_an_answer_most_urgent_first(logged_in: TestC
         assert shown in first
     assert "Still waiting for my Acme Coffee refund after 3 weeks." in first
     # Why, in the owner's words: no scorer jargon, no numbers.
-    assert "<li>waiting: still waiting</li>" in first
+    assert "<li>waiting: &#34;still waiting&#34;</li>" in first
     assert "<li>angry words: worst</li>" in first
     assert "vader" not in page and not re.search(r"[+-]0\.\d", page)
     assert '<a href="https://social.example/@ann/1" rel="noopener noreferrer nofollow"' in first

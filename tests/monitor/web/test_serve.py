@@ -186,8 +186,20 @@ def test_demo_serves_its_replay_until_ctrl_c(processes: list[Process]) -> None:
     url = demo.wait_for(r"See them in the inbox: (http://127\.0\.0\.1:\d+/)").group(1)
     page = httpx.get(url + "?view=all", timeout=10).text
     assert "Roastery Lane" in page and "Acme Coffee" in page
+    # The ack hint of the reminder (the complaint nobody answered) works as printed, from
+    # another terminal, on the demo's own database; the inbox shows the answer.
+    reminder = demo.output.split("Still unanswered:", 1)[1]
+    hint = re.search(r"`(mention-monitor mentions ack (\d+) -c (\S+))`", reminder)
+    assert hint is not None, reminder
+    command = hint.group(1).split()[1:]
+    acked = CliRunner().invoke(cli, command)
+    assert acked.exit_code == 0, acked.output
+    assert f"mention #{hint.group(2)}: new -> acknowledged" in acked.output
+    shown = httpx.get(f"{url}mentions/{hint.group(2)}", timeout=10).text
+    assert "acknowledged" in shown and "waited 25 min for a flat white" in shown
     demo.proc.send_signal(signal.SIGINT)  # Ctrl-C
     assert demo.proc.wait(timeout=30) == 0
+    assert not Path(hint.group(3)).exists()  # the demo's database goes with it
 
 
 def test_check_describes_the_inbox(tmp_path: Path, write_config: ConfigWriter) -> None:
