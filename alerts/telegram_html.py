@@ -40,9 +40,9 @@ from alerts.render import (
     follow_up,
     is_notice,
     safe_link,
-    sentiment,
     source_name,
     subject,
+    why,
 )
 from monitor.actions import ACTIONS, LABELS, buttons_for
 from monitor.models import HEALTH, Alert
@@ -214,8 +214,7 @@ def _mention_lines(alert: Alert, text_chars: int) -> list[str]:
         f"{esc(source_name(alert.source))} · by {show(alert.author, 80)} · "
         f"{esc(ago(alert.created_at))}"
     )
-    reasons = f" ({show('; '.join(alert.reasons), 300)})" if alert.reasons else ""
-    lines.append(f"sentiment: {esc(sentiment(alert))}{reasons}")
+    lines.append(f"why: {show(why(alert), 300)}")
     if alert.engagement:
         lines.append(show(engagement(alert), 300))
     return lines

@@ -73,7 +73,7 @@ def test_an_alert_is_one_message_with_its_facts_buttons_and_links(
     assert api.problems == []
     text = message.text
     assert text.startswith("🔴 Very negative mention of Acme Coffee on Hacker News")
-    for fact in ("Cold coffee, rude staff.", "by grumpy", "5 min ago", "negative -0.70"):
+    for fact in ("Cold coffee, rude staff.", "by grumpy", "5 min ago", "why: angry words: rude"):
         assert fact in text
     assert "12 points" in text and "mention #7" in text
     assert "mentions ack" not in text, "a command nobody types on a phone"
