@@ -307,13 +307,11 @@ class GoogleReviewsConnector(Connector):
                     newest = (updated, [rid])
                 elif updated == newest[0]:
                     newest[1].append(rid)
-                fresh = updated > floor or (since is None and updated == floor)
-                if updated == since and rid not in at:
-                    fresh = True
+                fresh = updated > floor or (updated == floor and rid not in at)
                 if fresh and not reached:
                     found.setdefault(rid, mention)
                     continue
-                reached = True
+                reached = reached or updated < floor
                 if rid in replies and replies[rid] != reply and reply:
                     found.setdefault(rid, mention)  # the owner answered (again)
             first = False

@@ -42,7 +42,7 @@ STARS = ("ONE", "TWO", "THREE", "FOUR", "FIVE")
 def stamp(epoch: float) -> str:
     """Google's RFC 3339 with nanoseconds: ``2026-12-03T08:00:00.123456789Z``."""
     whole = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    nanos = int(round((epoch - int(epoch)) * 1e9))
+    nanos = min(round((epoch - int(epoch)) * 1e9), 999_999_999)
     return f"{whole}.{nanos:09d}Z"
 
 
