@@ -184,8 +184,8 @@ class GoogleReviewsConfig(SourceConfig):
         default=10,
         ge=1,
         le=100,
-        description="at most this many requests (of 50 reviews) per location and poll; older"
-        " changes beyond them wait for the next poll",
+        description="at most this many requests (of 50 reviews) per location and poll;"
+        " older changes beyond them are skipped, with a warning",
     )
     #: A page is 50 reviews of at most a few kB each.
     max_response: ByteSize = response_limit(5_000_000)
