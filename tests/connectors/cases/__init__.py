@@ -20,6 +20,9 @@ class Case:
     name: str
     make_api: Callable[[], Route]
     config: Callable[[str], dict[str, Any]]  # stand-in root URL -> the source's config
+    #: For a source that reads the owner's own page (reviews) whatever the keywords: takes
+    #: the stand-in API and leaves the page with nothing on it, for the "empty" test.
+    empty: Callable[[Any], None] | None = None
 
 
 def all_cases() -> dict[str, Case]:
