@@ -20,6 +20,9 @@ class Case:
     name: str
     make_api: Callable[[], Route]
     config: Callable[[str], dict[str, Any]]  # stand-in root URL -> the source's config
+    #: For a source that reads the owner's own page rather than searching keywords (reviews):
+    #: the config of an own page with nothing on it, for the "empty answer" test.
+    empty: Callable[[str], dict[str, Any]] | None = None
 
 
 def all_cases() -> dict[str, Case]:
