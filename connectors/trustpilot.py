@@ -287,10 +287,10 @@ class TrustpilotConnector(Connector):
         if known:
             return known
         found = self._find(unit.domain)
-        self.state.set(key, found["id"])
-        return str(found["id"])
+        self.state.set(key, found)
+        return found
 
-    def _find(self, domain: str) -> dict[str, Any]:
+    def _find(self, domain: str) -> str:
         body = self._get(
             "/v1/business-units/find",
             {"name": domain},
@@ -300,9 +300,10 @@ class TrustpilotConnector(Connector):
                 " (trustpilot.com/review/<domain>), or give the unit's `id` instead",
             ),
         )
-        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        unit_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(unit_id, str) or not unit_id.isalnum():
             raise ParseError(self.name, f"Trustpilot's answer for {domain} has no business unit id")
-        return body
+        return unit_id
 
     def _page(self, unit: BusinessUnit, unit_id: str, page: int) -> list[dict[str, Any]]:
         body = self._get(

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
 
 from connectors.base import MemoryState
 from connectors.trustpilot import TrustpilotConfig, TrustpilotConnector
+from monitor.cli import cli
 from monitor.config import load_config
 from monitor.errors import AuthError, ConfigError, ConnectorError, RateLimited
 from monitor.redact import REDACTOR, Redactor, remember_config
@@ -293,6 +295,29 @@ def test_check_offline_and_online(unit: Unit, server: StandIn, client: httpx.Cli
     config = conn.config.model_copy(update={"api_key": SecretStr("nope")})
     with pytest.raises(AuthError):
         TrustpilotConnector(config, client).check(online=True)
+
+
+def test_cli_check_online_names_the_unit_or_explains_the_refusal(
+    unit: Unit, server: StandIn, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "database: sqlite:///mentions.db\n"
+        "brands:\n  - name: Acme Coffee\n    keywords: [Acme]\n"
+        f"sources:\n  trustpilot:\n    base_url: {server.url}\n"
+        "    api_key: ${TRUSTPILOT_API_KEY}\n"
+        "    business_units:\n      - domain: acme-coffee.example\n        brand: Acme Coffee\n"
+    )
+    runner = CliRunner()
+    args = ["check", "-c", str(path), "--online"]
+    wrong = "tp-wrong-key-5551234"
+    refused = runner.invoke(cli, args, env={"TRUSTPILOT_API_KEY": wrong})
+    assert refused.exit_code == 1, refused.output
+    assert "HTTP 401" in refused.output and "Integrations" in refused.output
+    assert wrong not in refused.output
+    accepted = runner.invoke(cli, args, env={"TRUSTPILOT_API_KEY": KEY})
+    assert accepted.exit_code == 0, accepted.output
+    assert f"acme-coffee.example (id {unit.id}, brand Acme Coffee)" in accepted.output
 
 
 # ---------------------------------------------------------------- config
