@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "mastodon": "connectors.mastodon:MastodonConnector",
     "rss": "connectors.rss:RSSConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
+    "trustpilot": "connectors.trustpilot:TrustpilotConnector",
 }
 
 
