@@ -112,9 +112,11 @@ class ReviewStore(VerdictStore):
             row.reasons = [*owner, *score.reasons]
             if row.verdict is None:
                 row.negative, row.label = score.negative, score.label
+            # At the author's edit where the source says when; else when it was seen.
+            at = mention.edited_at or now
             s.add(
                 StatusChangeRow(
-                    mention_id=mention_id, at=now, status=word, note=note, actor=REVIEWER
+                    mention_id=mention_id, at=at, status=word, note=note, actor=REVIEWER
                 )
             )
             if alert is not None and alert.channels:
