@@ -76,7 +76,7 @@ class ReviewsConnector(Connector):
         created, updated = _time(item["createTime"]), _time(item["updateTime"])
         reply = item.get("reviewReply")
         replied = _time(reply["updateTime"]) if reply else None
-        # Google moves updateTime when the business replies: that is not the author's edit.
+        # In this API a reply moves updateTime too: that is not the author's edit.
         edited = updated if updated > created and updated != replied else None
         return Mention(
             source=self.name,

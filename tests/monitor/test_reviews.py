@@ -16,7 +16,7 @@ from monitor.config import AlertsConfig, BrandConfig, Config, parse_config
 from monitor.dispatcher import Dispatcher
 from monitor.pipeline import Pipeline
 from monitor.sentiment import make_scorer
-from monitor.store import RESOLVED, MentionRow, Store
+from monitor.store import RESOLVED, MentionRow, NewMention, Store
 from monitor.web import create_app
 from tests.monitor.review_source import ReviewsConfig, ReviewsConnector
 from tests.monitor.web.conftest import WEB, config_text, log_in
@@ -200,3 +200,21 @@ def test_the_inbox_shows_stars_edits_and_the_history(
     review = api_json["mention"]
     assert review["rating"] == 3 and review["edited_at"].endswith("Z")
     assert review["history"][-1]["status"] == "improved"
+
+
+def test_a_reply_stored_but_not_yet_marked_is_marked_at_the_next_poll(
+    world: World, api: ReviewsAPI
+) -> None:
+    """A process that stopped between writing a review and marking it answered."""
+    api.post(PLACE, "r1", 2, "Slow service.", "Gus")
+    replied_at = api.reply(PLACE, "r1", "Sorry, Gus.")
+    connector = world.pipeline.connectors["reviews"]
+    (mention,), _ = connector.fetch([], None)
+    score = world.pipeline.reviews.score(mention, "Acme Coffee")
+    item = NewMention(mention, "Acme Coffee", (), score, "negative", ())
+    world.store.ingest("reviews", "*", [item], None)  # no cursor: the poll reads it again
+    assert world.review("r1").status == "new"
+    world.poll()
+    row = world.review("r1")
+    assert (row.status, row.acked_at) == (RESOLVED, replied_at)
+    assert world.sent() == []
