@@ -30,9 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("mentions") as batch:
-        batch.drop_column("own_page")
-        batch.drop_column("deleted_at")
-        batch.drop_column("owner_replied_at")
-        batch.drop_column("edited_at")
-        batch.drop_column("rating")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+), not a batch copy of the table:
+    # with foreign keys on, dropping the copied table would delete every alert with it.
+    for column in ("own_page", "deleted_at", "owner_replied_at", "edited_at", "rating"):
+        op.drop_column("mentions", column)
