@@ -10,6 +10,8 @@ The kinds of alert (monitor/models.py) and what each one looks like:
   same as a mention plus ``details`` (the growth in numbers) first;
 - ``reminder``: a negative mention nobody has answered; like a mention, with
   ``details`` saying how long it has waited;
+- ``changed``: a review that its author changed for the worse; like a mention, with
+  ``details`` saying what changed ("This review changed from 4 to 1 stars.");
 - ``spike``, ``health``: notices about no one mention, headed by their
   ``title``; a spike lists its top ``posts``, a health notice has ``text``.
 """
@@ -23,7 +25,18 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
-from monitor.models import HEALTH, MENTION, REMINDER, SPIKE, SPREADING, TEST, VIRAL, Alert, Digest
+from monitor.models import (
+    CHANGED,
+    HEALTH,
+    MENTION,
+    REMINDER,
+    SPIKE,
+    SPREADING,
+    TEST,
+    VIRAL,
+    Alert,
+    Digest,
+)
 from monitor.reasons import why_text
 
 SOURCE_NAMES = {
@@ -33,6 +46,9 @@ SOURCE_NAMES = {
     "bluesky": "Bluesky",
     "mastodon": "Mastodon",
     "rss": "RSS",
+    "google_reviews": "Google",
+    "trustpilot": "Trustpilot",
+    "youtube": "YouTube",
 }
 
 ENGAGEMENT_WORDS = {
@@ -144,6 +160,7 @@ KIND_LABELS = {
     SPREADING: "Spreading",
     VIRAL: "Going viral",
     REMINDER: "Reminder",
+    CHANGED: "Review changed",
     SPIKE: "Spike",
     HEALTH: "Health",
 }
@@ -152,6 +169,7 @@ _KIND_NOUNS = {
     SPREADING: ("post spreading", "posts spreading"),
     VIRAL: ("post going viral", "posts going viral"),
     REMINDER: ("reminder", "reminders"),
+    CHANGED: ("review changed", "reviews changed"),
     SPIKE: ("spike", "spikes"),
     HEALTH: ("health notice", "health notices"),
 }
@@ -159,6 +177,7 @@ _ESCALATIONS = {
     SPREADING: "Spreading: negative post about {brand} on {source}",
     VIRAL: "Going viral: negative post about {brand} on {source}",
     REMINDER: "Still unanswered: negative mention of {brand} on {source}",
+    CHANGED: "Review changed: {brand} on {source}",
 }
 
 

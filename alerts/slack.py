@@ -71,7 +71,7 @@ from alerts.render import (
 from alerts.slack_config import SlackConfig as SlackConfig  # also at its old address
 from monitor.errors import AlertError, ChannelMisconfigured
 from monitor.http import parse_retry_after
-from monitor.models import HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest, Posted
+from monitor.models import CHANGED, HEALTH, REMINDER, SPREADING, VIRAL, Alert, Digest, Posted
 from monitor.text import shorten, terminal_safe
 
 if TYPE_CHECKING:
@@ -306,7 +306,7 @@ class SlackChannel(Channel):
         then = follow if follow is not None else follow_up(alert)
         where = fit(then, 600, 2000) if then is not None else "sent by mention-monitor"
         blocks.append({"type": "context", "elements": [mrkdwn(where)]})
-        if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER):
+        if is_notice(alert) or alert.kind in (SPREADING, VIRAL, REMINDER, CHANGED):
             said = alert.details[0] if alert.details else alert.text
             fallback = f"{cue(alert)} {fit(subject(alert), 150, 600)}: {fit(said, 150, 1000)}"
         else:

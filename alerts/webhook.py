@@ -187,6 +187,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "possible_repeat": alert.possible_repeat,
         "inbox_url": alert.inbox_url,
         "ack_url": alert.ack_url,
+        "rating": alert.rating,
+        "edited_at": _iso(alert.edited_at) if alert.edited_at else None,
     }
 
 

@@ -11,6 +11,9 @@ every mention is matched again here, the same way for every source:
   a plain keyword also matches its handle and tag forms ("#acme", and for a
   phrase the joined form: "Acme Coffee" matches "#AcmeCoffee");
 - a brand's ``exclude`` terms drop the mention for that brand;
+- a post on the brand's own page or listing (``own_page`` with ``brand_hint``: a
+  review of its Google location) belongs to that brand without naming it, and its
+  ``exclude`` terms do not apply there (``Matcher.own_page``);
 - invisible characters do not hide a mention: a zero-width space separates words
   ("Acme\u200bCoffee" is "Acme Coffee"), every other format or default-ignorable
   character (zero-width joiner and non-joiner, word joiner, soft hyphen, BOM, bidi
@@ -138,6 +141,17 @@ class Matcher:
 
     def __init__(self, brands: Iterable[BrandConfig]) -> None:
         self._brands = [_BrandMatcher(b) for b in brands]
+
+    def own_page(self, text: str, brand: str) -> Match | None:
+        """A post on ``brand``'s own page or listing (a review of its Google location, a
+        comment under its video) is about it whether or not it names it; its ``exclude``
+        terms do not apply there (they drop other people's things of the same name, and
+        this is the owner's own page). None for a brand not configured."""
+        folded = normalise(text)
+        for b in self._brands:
+            if b.name == brand:
+                return Match(b.name, tuple(kw for kw, rx in b.terms if rx.search(folded)))
+        return None
 
     def match(self, text: str, brands: Sequence[str] | None = None) -> list[Match]:
         """Every brand the text is about (optionally only among ``brands``), in config order."""

@@ -52,6 +52,9 @@ class Mention:
     rating: float | None = None
     edited_at: datetime | None = None
     owner_replied_at: datetime | None = None
+    #: The source says this review or comment was deleted: a stored copy is marked
+    #: (``deleted_at``, kept with its words), a new one is not kept (monitor/reviews.py).
+    deleted: bool = False
 
     def __post_init__(self) -> None:
         # Every field but created_at is a stranger's: made storable here, once, for every
@@ -103,7 +106,8 @@ class Score:
 
 
 #: Alert kinds. A mention alert is the first word on a new mention; the others follow.
-MENTION, SPREADING, VIRAL, SPIKE, REMINDER, HEALTH, TEST = (
+#: ``changed``: a review already alerted or stored turned worse ("changed from 4 to 1 stars").
+MENTION, SPREADING, VIRAL, SPIKE, REMINDER, HEALTH, TEST, CHANGED = (
     "mention",
     "spreading",
     "viral",
@@ -111,6 +115,7 @@ MENTION, SPREADING, VIRAL, SPIKE, REMINDER, HEALTH, TEST = (
     "reminder",
     "health",
     "test",
+    "changed",
 )
 
 
@@ -169,6 +174,9 @@ class Alert:
     #: The first message this channel posted about the alert's mention (``Posted.ref``),
     #: for channels that thread: escalations and reminders go as replies under it.
     thread_ref: str | None = None
+    #: A review's stars (1-5) and when its author last edited it; None for other posts.
+    rating: float | None = None
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from monitor.matching import Match, Matcher
 from monitor.models import Mention
 from monitor.offline import OFFLINE, Reachability
 from monitor.redact import redact
+from monitor.reviews import Reviews
 from monitor.rules import decide
 from monitor.sentiment import Scorer
 from monitor.sentiment.learned import LearningScorer
@@ -95,6 +96,8 @@ class Pipeline:
         self.clock = clock
         self.strict = strict
         self.matcher = Matcher(config.brands)
+        #: Stars as evidence, edited and deleted reviews, the business's replies.
+        self.reviews = Reviews(config, store, self.scorer)
         #: Which sources could not connect: all of them is this machine's connection.
         self.reach = Reachability(connectors)
 
@@ -416,14 +419,20 @@ class Pipeline:
         """
         self._learn()
         watching = [b.name for b in self.config.brands_for(source)]
+        now = self.clock()
+        self.reviews.deleted(source, mentions, now)
         matched: dict[tuple[str, str], tuple[Mention, list[Match]]] = {}
         for mention in mentions:
             key = (mention.source, mention.external_id)
-            if key in matched:
-                continue  # the same post twice in one batch
+            if key in matched or mention.deleted:
+                continue  # the same post twice in one batch; a deleted one is not kept
             among = [mention.brand_hint] if mention.brand_hint else watching
             try:
-                matches = self.matcher.match(mention.full_text, among)
+                matches = (
+                    [m for m in [self.matcher.own_page(mention.full_text, mention.brand_hint)] if m]
+                    if mention.own_page and mention.brand_hint
+                    else self.matcher.match(mention.full_text, among)
+                )
             except Exception:
                 # One stranger's post never blocks the others or the cursor.
                 if self.strict:
@@ -440,7 +449,9 @@ class Pipeline:
             ids = [external_id for s, external_id in matched if s == src]
             known.update((src, i) for i in self.store.known_ids(src, ids))
 
-        now = self.clock()
+        # Known reviews with new stars or words are revised (and alert if worse) before the
+        # new ones and the cursor are written: a crash between the two repeats no alert.
+        self.reviews.revisit(source, [m for key, (m, _) in matched.items() if key in known], now)
         track_at = self._first_reading(source, now)
         items: list[NewMention] = []
         scores: dict[tuple[str, str], bool] = {}
@@ -448,7 +459,7 @@ class Pipeline:
             if key in known:
                 continue
             try:
-                score = self.scorer.score(mention.full_text, brand=matches[0].brand)
+                score = self.reviews.score(mention, matches[0].brand)
             except Exception:
                 if self.strict:
                     raise
@@ -457,6 +468,8 @@ class Pipeline:
             scores[key] = score.negative
             brands = [m.brand for m in matches]
             decision = decide(brands, score, self.config.channels, self.config.sentiment)
+            # Answered already when first seen (an older review): nobody needs telling.
+            channels = () if mention.owner_replied_at else decision.channels
             terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))
             items.append(
                 NewMention(
@@ -465,11 +478,14 @@ class Pipeline:
                     terms,
                     score,
                     decision.severity,
-                    decision.channels,
+                    channels,
                     track_at=track_at if score.negative and self._trackable(mention) else None,
                 )
             )
         written = self.store.ingest(source, cursor_key, items, cursor, now=now)
+        for mention_id, item in written:
+            if item.mention.owner_replied_at:
+                self.reviews.answered(mention_id, source, item.mention.owner_replied_at)
         self._count_replies(source, mentions, scores, now)
         return BatchResult(
             new_ids=[mention_id for mention_id, _ in written],

@@ -4,6 +4,7 @@ and follow-up. ``Store`` is the one object the rest of the service talks to.
 - tables.py: the SQLAlchemy models (and the status words);
 - records.py: the plain records it hands out and takes in;
 - base.py: StoreBase: sessions, mentions and ingest, the outbox, state, health;
+- verdicts.py, reviews.py: the owner's verdicts; reviews edited, answered, deleted;
 - queries.py: Store: StoreBase plus spread tracking, follow-up and spikes.
 """
 
@@ -20,6 +21,7 @@ from monitor.store.records import (
     post_payload,
     stale_before,
 )
+from monitor.store.reviews import ChangeAlert, StoredReview
 from monitor.store.tables import (
     ACKNOWLEDGED,
     DEAD,
@@ -54,6 +56,7 @@ __all__ = [
     "STATUSES",
     "AlertRow",
     "Base",
+    "ChangeAlert",
     "ChannelStateRow",
     "ChannelWait",
     "CursorRow",
@@ -70,6 +73,7 @@ __all__ = [
     "Store",
     "StoreBase",
     "StoreState",
+    "StoredReview",
     "Timeline",
     "Tracked",
     "post_payload",

@@ -314,6 +314,10 @@ class StoreBase:
             "next_refresh_at": item.track_at,
             "refresh_step": 0,
             "negative_replies": 0,
+            "rating": m.rating,
+            "edited_at": m.edited_at,
+            "owner_replied_at": m.owner_replied_at,
+            "own_page": m.own_page,
         }
 
     @staticmethod

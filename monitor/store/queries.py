@@ -14,6 +14,7 @@ from monitor.errors import StatusError
 from monitor.models import REMINDER
 from monitor.store.base import _chunks
 from monitor.store.records import Reading, Snapshot, Timeline, Tracked
+from monitor.store.reviews import ReviewStore
 from monitor.store.tables import (
     IGNORED,
     NEW,
@@ -26,14 +27,14 @@ from monitor.store.tables import (
     SnapshotRow,
     StatusChangeRow,
 )
-from monitor.store.verdicts import VerdictStore, mention_or_error
+from monitor.store.verdicts import mention_or_error
 
 #: Tracked (a next reading is set), as a range: SQLite reads a range from
 #: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``.
 TRACKED = MentionRow.next_refresh_at >= datetime(2000, 1, 1, tzinfo=UTC)
 
 
-class Store(VerdictStore):
+class Store(ReviewStore):
     """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
 
     # ------------------------------------------------------------ spread tracking

@@ -128,6 +128,8 @@ def _alert(row: AlertRow, mention: MentionRow | None) -> Alert:
         details=tuple(str(d) for d in (row.payload or {}).get("details") or ()),
         status=mention.status,
         possible_repeat=bool(row.possible_repeat),
+        rating=mention.rating,
+        edited_at=mention.edited_at,
     )
 
 

@@ -111,6 +111,15 @@ class MentionRow(Base):
     #: scorer's own figure, which the brand's scorer learns against (monitor/feedback.py).
     verdict: Mapped[str | None] = mapped_column(String(20))
     verdict_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Reviews (issue 14, monitor/reviews.py): the stars (1-5; None: not a review), when
+    #: the author last edited it and when the business answered it (as the source says),
+    #: when the source said it was deleted (the row is kept), and whether it was posted on
+    #: the brand's own page or listing.
+    rating: Mapped[float | None] = mapped_column(Float)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    own_page: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AlertRow(Base):

@@ -144,6 +144,13 @@ def mention_fields(row: MentionRow, public_url: str | None = None) -> dict[str, 
     if hasattr(row, "verdict"):
         data["verdict"] = row.verdict
         data["verdict_at"] = iso(getattr(row, "verdict_at", None))
+    # Reviews (issue 14): the stars (1-5, null for other posts), when the author last
+    # edited it, when the business answered it and when it was deleted at the source.
+    data["rating"] = getattr(row, "rating", None)
+    data["edited_at"] = iso(getattr(row, "edited_at", None))
+    data["owner_replied_at"] = iso(getattr(row, "owner_replied_at", None))
+    data["deleted_at"] = iso(getattr(row, "deleted_at", None))
+    data["own_page"] = bool(getattr(row, "own_page", False))
     if public_url:
         data["inbox_url"] = f"{public_url}/mentions/{row.id}"
     return data

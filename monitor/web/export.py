@@ -50,6 +50,8 @@ COLUMNS = (
     "verdict",
     "engagement",
     "external_id",
+    "rating",
+    "edited_at",
 )
 #: What a spreadsheet takes as the start of a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -99,6 +99,8 @@ def test_payload_follows_the_documented_schema(receiver: StandIn) -> None:
         "possible_repeat": False,
         "inbox_url": None,
         "ack_url": None,
+        "rating": None,
+        "edited_at": None,
     }
     assert datetime.fromisoformat(body["created_at"]) == CREATED
 
