@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "rss": "connectors.rss:RSSConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
 }
 
 
