@@ -52,6 +52,7 @@ from connectors.youtube_api import YouTubeAPI, units_for_poll
 from monitor.config import Duration, StrictModel
 from monitor.errors import AuthError, BudgetExhausted
 from monitor.models import Mention
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -378,18 +379,19 @@ class YouTubeConnector(Connector):
         )
 
     def usage(self) -> Usage:
+        per_poll, per_day = units_for_poll(self.config)
         return Usage(
-            period=f"{self._day()} (Pacific time)",
+            period=f"the Pacific day {self._day()}",
             used=self._used(),
             limit=self.config.daily_quota,
-            unit="quota units",
+            unit=f"quota units (a poll costs about {per_poll}, {per_day:,} a day)",
         )
 
     def _exhausted(self) -> BudgetExhausted:
         u = self.usage()
         return BudgetExhausted(
             self.name,
-            f"today's YouTube quota is used up: {u.used} of {u.limit} units on {u.period};"
+            f"today's YouTube quota is used up: {u.used:,} of {u.limit:,} units in {u.period};"
             f" polling resumes {self.until_reset()}",
             hint="raise `daily_quota` under sources.youtube (Google's own limit is 10,000 a"
             " day unless Google granted more), poll less often, or turn `search` off",
@@ -405,12 +407,12 @@ class YouTubeConnector(Connector):
             self._count(THREADS_COST)
         per_poll, per_day = units_for_poll(self.config)
         lines.append(
-            f"a poll costs about {per_poll} units; about {per_day:,} units a day at this"
+            f"a poll costs about {count(per_poll, 'unit')}; about {per_day:,} units a day at this"
             f" `every`{' and `search_every`' if self.config.search else ''}"
         )
         u = self.usage()
         lines.append(
-            f"quota units used on {u.period}: {u.used} of {u.limit}"
+            f"quota units used in {u.period}: {u.used:,} of {u.limit:,}"
             f" ({100 * u.used / (u.limit or 1):.0f}%)"
         )
         return lines

@@ -4,16 +4,20 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 from connectors.base import MemoryState
 from connectors.youtube import YouTubeConfig, YouTubeConnector, search_query
 from connectors.youtube_api import units_for_poll
+from monitor.cli import cli
 from monitor.errors import AuthError, BudgetExhausted, ConnectorError, FetchTimeout
 from monitor.redact import REDACTOR
+from tests.conftest import ConfigWriter
 from tests.standins import youtube
 from tests.standins.server import Response, StandIn
 from tests.standins.youtube import KEY, PREFIX, Thread, comment, video
@@ -135,7 +139,8 @@ def test_pages_until_the_lookback_and_counts_one_unit_a_page(
     mentions, _ = conn.fetch([], None)
     assert len(mentions) == 288
     assert [p.get("pageToken") for p in calls(server, "commentThreads")] == [None, "P100", "P200"]
-    assert conn.usage().used == 3 and conn.usage().unit == "quota units"
+    assert conn.usage().used == 3
+    assert conn.usage().unit == "quota units (a poll costs about 1, 96 a day)"
 
 
 def test_the_page_cap_stops_a_poll_and_says_so(
@@ -275,9 +280,9 @@ def test_the_budget_stops_polling_and_resets_on_the_pacific_day(
     assert len(calls(server, "commentThreads")) == 2
     # 08:00 UTC is midnight in Los Angeles in winter: a new day for Google's quota.
     conn.clock = lambda: datetime(2026, 12, 4, 7, 59, tzinfo=UTC)
-    assert conn.usage().period == "2026-12-03 (Pacific time)"
+    assert conn.usage().period == "the Pacific day 2026-12-03"
     conn.clock = lambda: datetime(2026, 12, 4, 8, 1, tzinfo=UTC)
-    assert conn.usage().period == "2026-12-04 (Pacific time)" and conn.usage().used == 0
+    assert conn.usage().period == "the Pacific day 2026-12-04" and conn.usage().used == 0
 
 
 def test_google_s_quota_exceeded_uses_up_the_day_without_further_requests(
@@ -385,11 +390,11 @@ def test_check_online_proves_the_key_and_the_channels_for_one_unit(
     conn = connector(server, client)
     offline = conn.check()
     assert offline[0] == "API key set (YOUTUBE_API_KEY)" and server.requests == []
-    assert "a poll costs about 1 units; about 96 units a day" in offline[1]
+    assert "a poll costs about 1 unit; about 96 units a day" in offline[1]
     online = conn.check(online=True)
     assert online[1] == "Google accepted the API key; found 1 of your channels"
     assert calls(server, "channels") == [{"part": "id", "id": OWNER, "key": KEY}]
-    assert "quota units used on" in online[-1] and ": 1 of 10000" in online[-1]
+    assert "quota units used in the Pacific day" in online[-1] and ": 1 of 10,000" in online[-1]
     missing = connector(server, client, channels=[{"id": "UCnonenonenonenonenonen0", "brand": "A"}])
     with pytest.raises(ConnectorError, match="no channel UCnone"):
         missing.check(online=True)
@@ -415,3 +420,54 @@ def test_config_needs_channels_or_search_and_well_formed_ids() -> None:
             {"api_key": "k", "channels": [{"id": OWNER, "brand": "A"}, {"id": OWNER, "brand": "B"}]}
         )
     assert YouTubeConfig.model_validate({"api_key": "k", "search": True}).daily_quota == 10_000
+
+
+# ------------------------------------------------------------ config.yaml and the command line
+
+
+def _yaml(write_config: ConfigWriter, url: str, brand: str = "Acme Coffee") -> Path:
+    return write_config(
+        f"""
+        brands:
+          - name: Acme Coffee
+            keywords: ["Acme Coffee"]
+        sources:
+          youtube:
+            base_url: "{url}{PREFIX}"
+            api_key: ${{YOUTUBE_API_KEY}}
+            channels:
+              - {{id: {OWNER}, brand: {brand}}}
+        """
+    )
+
+
+def test_a_channel_s_brand_must_be_a_configured_brand(
+    write_config: ConfigWriter, server: StandIn
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["check", "-c", str(_yaml(write_config, server.url, "Acme Cofee"))],
+        env={"YOUTUBE_API_KEY": KEY},
+    )
+    assert result.exit_code == 2, result.output
+    assert "sources.youtube.channels[0].brand" in result.output
+    assert "unknown brand 'Acme Cofee' (did you mean 'Acme Coffee'?)" in result.output
+
+
+def test_check_online_from_the_command_line(write_config: ConfigWriter, server: StandIn) -> None:
+    path = _yaml(write_config, server.url)
+    refused = CliRunner().invoke(
+        cli, ["check", "-c", str(path), "--online"], env={"YOUTUBE_API_KEY": "AIzaWrongWrong1234"}
+    )
+    assert refused.exit_code == 1, refused.output
+    assert (
+        "youtube credentials:\n    FAILED: Google says the API key is not valid" in refused.stdout
+    )
+    assert "fix: create a new key in console.cloud.google.com" in refused.stdout
+    assert "AIzaWrongWrong1234" not in refused.output
+    accepted = CliRunner().invoke(
+        cli, ["check", "-c", str(path), "--online"], env={"YOUTUBE_API_KEY": KEY}
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert "Google accepted the API key; found 1 of your channels" in accepted.stdout
+    assert "a poll costs about 1 unit; about 96 units a day" in accepted.stdout
