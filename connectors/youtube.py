@@ -176,8 +176,10 @@ class YouTubeConnector(Connector):
         state = self._read_cursor(cursor)
         now = self.clock()
         searching = self.config.search and self._search_due(state, now)
-        if self._left() < (THREADS_COST if self.config.channels else SEARCH_COST):
+        needs = THREADS_COST if self.config.channels else SEARCH_COST if searching else 0
+        if needs and self._left() < needs:
             raise self._exhausted()
+        self.behind = None
         found: list[Mention] = []
         channels = state.setdefault("channels", {})
         for channel in self.config.channels:
@@ -252,6 +254,7 @@ class YouTubeConnector(Connector):
             if not token or not items or oldest < stop_at:
                 break
             if page == self.config.max_pages - 1 and oldest > newest_before(previous):
+                self.behind = max(self.behind or timedelta(0), now - _at(oldest))
                 log.warning(
                     "youtube: more new comments on %s than %d pages in one poll; older ones"
                     " were skipped (raise max_pages or poll more often)",
@@ -435,6 +438,10 @@ def search_query(keywords: Sequence[str]) -> str:
 def _fingerprint(mention: Mention) -> str:
     said = f"{_ts(mention.edited_at)}|{_ts(mention.owner_replied_at)}|{mention.text}"
     return f"{zlib.crc32(said.encode()):08x}"
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _ts(when: datetime | None) -> float:

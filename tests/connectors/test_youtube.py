@@ -137,7 +137,7 @@ def test_pages_until_the_lookback_and_counts_one_unit_a_page(
     ]  # 5 minutes apart: 288 fall in the first poll's 24 hours
     conn = connector(server, client)
     mentions, _ = conn.fetch([], None)
-    assert len(mentions) == 288
+    assert len(mentions) == 288 and conn.behind is None
     assert [p.get("pageToken") for p in calls(server, "commentThreads")] == [None, "P100", "P200"]
     assert conn.usage().used == 3
     assert conn.usage().unit == "quota units (a poll costs about 1, 96 a day)"
@@ -152,8 +152,10 @@ def test_the_page_cap_stops_a_poll_and_says_so(
     api.threads[OWNER] = [
         thread(f"Ugx{i:03}", "c", published=ago(seconds=i + 1)) for i in range(300)
     ]
-    mentions, _ = connector(server, client, max_pages=2).fetch([], None)
+    conn = connector(server, client, max_pages=2)
+    mentions, _ = conn.fetch([], None)
     assert len(mentions) == 200 and len(calls(server, "commentThreads")) == 2
+    assert conn.behind == timedelta(seconds=200)  # the oldest comment read
     assert "older ones were skipped" in caplog.text
 
 
@@ -471,3 +473,17 @@ def test_check_online_from_the_command_line(write_config: ConfigWriter, server: 
     assert accepted.exit_code == 0, accepted.output
     assert "Google accepted the API key; found 1 of your channels" in accepted.stdout
     assert "a poll costs about 1 unit; about 96 units a day" in accepted.stdout
+
+
+def test_search_only_waits_for_its_time_without_a_request(
+    server: StandIn, client: httpx.Client
+) -> None:
+    state = MemoryState()
+    conn = connector(server, client, state, channels=[], search=True, daily_quota=150)
+    _, cursor = conn.fetch(["Acme"], None)
+    assert len(calls(server, "search")) == 1
+    assert conn.fetch(["Acme"], cursor) == ([], cursor)  # not due: nothing asked, no error
+    conn.clock = lambda: NOW + timedelta(hours=7)
+    with pytest.raises(BudgetExhausted):  # due, but 50 units left of 150: no search
+        conn.fetch(["Acme"], cursor)
+    assert len(calls(server, "search")) == 1
