@@ -15,8 +15,13 @@ from connectors.base import MemoryState
 from connectors.youtube import YouTubeConfig, YouTubeConnector, search_query
 from connectors.youtube_api import units_for_poll
 from monitor.cli import cli
+from monitor.config import BrandConfig, Config
 from monitor.errors import AuthError, BudgetExhausted, ConnectorError, FetchTimeout
+from monitor.pipeline import Pipeline
 from monitor.redact import REDACTOR
+from monitor.sentiment import VaderScorer
+from monitor.store import Store
+from monitor.store.queries import StoreState
 from tests.conftest import ConfigWriter
 from tests.standins import youtube
 from tests.standins.server import Response, StandIn
@@ -487,3 +492,38 @@ def test_search_only_waits_for_its_time_without_a_request(
     with pytest.raises(BudgetExhausted):  # due, but 50 units left of 150: no search
         conn.fetch(["Acme"], cursor)
     assert len(calls(server, "search")) == 1
+
+
+# ------------------------------------------------------------ through a real poll
+
+
+def test_a_real_poll_stores_a_complaint_once_and_counts_its_units_in_the_database(
+    api: youtube.YouTubeAPI, server: StandIn, client: httpx.Client, tmp_path: Path
+) -> None:
+    api.threads[OWNER] = [
+        thread("UgxBad", "Acme Coffee was awful, cold and late", published=ago(minutes=30))
+    ]
+    settings = {
+        "base_url": server.url + PREFIX,
+        "api_key": KEY,
+        "channels": [{"id": OWNER, "brand": "Acme Coffee"}],
+    }
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'm.db'}",
+        brands=[BrandConfig(name="Acme Coffee", keywords=["Acme Coffee"])],
+        sources={"youtube": YouTubeConfig.model_validate(settings)},
+        channels=[],
+    )
+    store = Store(config.database)
+    try:
+        conn = YouTubeConnector(config.sources["youtube"], client, StoreState(store, "youtube"))
+        pipeline = Pipeline(config, store, VaderScorer(), {"youtube": conn}, strict=True)
+        first = pipeline.poll_source("youtube")
+        again = pipeline.poll_source("youtube")
+        used = YouTubeConnector(config.sources["youtube"], client, StoreState(store, "youtube"))
+        assert used.usage().used == 2  # one page a poll, kept in the database
+    finally:
+        store.close()
+    assert first.ok and first.new == 1 and first.negative == 1
+    assert again.ok and again.fetched == 0 and again.new == 0
