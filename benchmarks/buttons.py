@@ -144,7 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModuleNotFoundError:
             print("the Telegram half (benchmarks/buttons_telegram.py) is not here yet")
             return 2
-        times = other.measure(args.presses)
+        figures = other.measure(args.presses)
+        # Its figures are milliseconds, "answered" is the press's answer (the ack).
+        times = {
+            "acked": [ms / 1000 for ms in figures.answered],
+            "stored": [ms / 1000 for ms in figures.stored],
+            "updated": [ms / 1000 for ms in figures.edited],
+        }
+        if figures.burst:
+            print(
+                f"telegram: {figures.burst} presses at once, the last edit after "
+                f"{figures.burst_seconds:.1f} s"
+            )
     else:
         times = measure(args.presses)
     return 0 if report(args.channel, times) else 1

@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "rss": "connectors.rss:RSSConnector",
+    "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
+    "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
 }
 

@@ -50,6 +50,7 @@ from monitor.links import InboxLinks
 from monitor.models import Alert, Digest
 from monitor.store import ChannelWait, DueAlert, Store, stale_before
 from monitor.store.messages import thread_roots
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,9 @@ class Dispatcher:
             now = self.clock()
             released = self.store.release_stale_claims(stale_before(now))
             if released:
-                log.warning("%d alerts were left mid-send by a stopped process; retrying", released)
+                log.warning(
+                    "%s left mid-send by a stopped process; retrying", count(released, "alert")
+                )
             by_channel: dict[str, list[DueAlert]] = {}
             for row in self.store.due_alerts(now):
                 by_channel.setdefault(row.channel, []).append(row)
@@ -151,7 +154,7 @@ class Dispatcher:
             give_up = self._give_up_after(channel.config)
             n = self.store.expire(name, now - give_up, f"gave up: {wait.reason}")
             if n:
-                log.error("%s: %d alerts expired while waiting for the channel", name, n)
+                log.error("%s: %s expired while waiting for the channel", name, count(n, "alert"))
             return False
         if not self.store.claim_probe(name, now, now + PROBE_LEASE):
             return False  # another process is trying it
@@ -186,7 +189,11 @@ class Dispatcher:
         budget = config.flood_limit - self.store.sent_since(config.name, now - FLOOD_WINDOW)
         if len(rows) > budget:
             # A flood: everything due goes out as one message listing it, not one per alert.
-            log.info("%s: %d alerts within a minute; sending one roll-up", config.name, len(rows))
+            log.info(
+                "%s: %s within a minute; sending one roll-up",
+                config.name,
+                count(len(rows), "alert"),
+            )
             claimed = self.store.claim_many([r.id for r in rows], self.clock())
             if claimed:
                 self._deliver(channel, claimed, "rollup", report)
@@ -325,14 +332,18 @@ class Dispatcher:
             report.retrying += len(alive)
             report.errors.append(f"{name}: {message}")
             log.warning(
-                "%s: %s; %d alerts retried at %s", name, message, len(alive), f"{retry_at:%H:%M:%S}"
+                "%s: %s; %s retried at %s",
+                name,
+                message,
+                count(len(alive), "alert"),
+                f"{retry_at:%H:%M:%S}",
             )
 
     def _dead(self, ids: list[int], channel: str, message: str, report: DispatchReport) -> None:
         self.store.mark_failed(ids, message, retry_at=None)
         report.dead += len(ids)
         report.errors.append(f"{channel}: {message}")
-        log.error("%d alerts to %s cannot be delivered: %s", len(ids), channel, message)
+        log.error("%s to %s cannot be delivered: %s", count(len(ids), "alert"), channel, message)
 
     def _expire_paused(self, channel: Channel, reason: str, now: datetime) -> None:
         give_up = self._give_up_after(channel.config)
@@ -340,4 +351,8 @@ class Dispatcher:
             channel.config.name, now - give_up, f"gave up: the channel was paused ({reason})"
         )
         if n:
-            log.error("%s: %d alerts expired while the channel was paused", channel.config.name, n)
+            log.error(
+                "%s: %s expired while the channel was paused",
+                channel.config.name,
+                count(n, "alert"),
+            )

@@ -20,6 +20,7 @@ from alerts.render import duration
 from monitor.config import Config
 from monitor.models import REMINDER
 from monitor.store import NEW, Store
+from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def queue_reminders(config: Config, store: Store, now: datetime) -> int:
         )
         queued += 1 if added else 0
     if queued:
-        log.info("queued %d reminders of unanswered negative mentions", queued)
+        log.info("queued %s of unanswered negative mentions", count(queued, "reminder"))
     return queued
 
 

@@ -42,6 +42,9 @@ HOSTILE = (
 )
 
 
+PUBLIC = "https://shop.example/monitor"
+
+
 @pytest.fixture
 def telegram() -> Iterator[tuple[StandIn, TelegramBotAPI]]:
     api = TelegramBotAPI()
@@ -350,6 +353,27 @@ def telegram_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    return configure(write_config, hn_url, telegram[0].url, public_url=None)
+
+
+def configure(
+    write_config: ConfigWriter,
+    hn_url: str,
+    telegram_url: str,
+    channel: str = "",
+    public_url: str | None = PUBLIC,
+) -> Path:
+    """A config polling a Hacker News stand-in, alerting the Telegram stand-in (with
+    ``channel``'s extra keys), and the inbox at ``public_url`` for its links."""
+    web = (
+        f"""
+        web:
+          password: correct horse battery
+          public_url: {public_url}
+        """
+        if public_url
+        else ""
+    )
     return write_config(
         f"""
         brands:
@@ -363,8 +387,10 @@ def telegram_config(
             - type: telegram
               bot_token: ${{TELEGRAM_BOT_TOKEN}}
               chat_id: {GROUP}
-              base_url: "{telegram[0].url}"
+              base_url: "{telegram_url}"
+              {channel}
         """
+        + web
     )
 
 

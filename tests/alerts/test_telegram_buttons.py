@@ -24,7 +24,11 @@ from monitor.actions import Answered, Press
 from monitor.config import Config, load_config
 from monitor.errors import ChannelMisconfigured, StorageError
 from monitor.service import Service
-from tests.alerts.test_telegram import telegram  # noqa: F401  (the stand-in fixture)
+from tests.alerts.test_telegram import (  # the stand-in fixture, and the config
+    PUBLIC,
+    configure,
+    telegram,  # noqa: F401
+)
 from tests.conftest import ConfigWriter
 from tests.standins.hackernews import HackerNewsAPI, comment, story
 from tests.standins.server import StandIn
@@ -32,7 +36,6 @@ from tests.standins.telegram import GROUP, JO, MARIA, TOKEN, Chat, Message, Tele
 from tests.test_cli import invoke
 
 ANGRY = "Acme Coffee charged me twice and support never answered, awful"
-PUBLIC = "https://shop.example/monitor"
 TIME = re.compile(r"at \d\d:\d\d UTC")
 
 
@@ -82,31 +85,6 @@ class Owner:
     def mention_id(self) -> int:
         (row,) = self.service.store.mentions(negative=True)
         return row.id
-
-
-def configure(
-    write_config: ConfigWriter, hn_url: str, telegram_url: str, channel: str = ""
-) -> Path:
-    return write_config(
-        f"""
-        brands:
-          - name: Acme Coffee
-            keywords: ["Acme Coffee"]
-        sources:
-          hackernews: {{base_url: "{hn_url}"}}
-        alerts:
-          console: false
-          channels:
-            - type: telegram
-              bot_token: ${{TELEGRAM_BOT_TOKEN}}
-              chat_id: {GROUP}
-              base_url: "{telegram_url}"
-              {channel}
-        web:
-          password: correct horse battery
-          public_url: {PUBLIC}
-        """
-    )
 
 
 @pytest.fixture

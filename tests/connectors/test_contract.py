@@ -69,7 +69,12 @@ def test_200_gives_mentions_and_a_cursor(conn: Connector) -> None:
     assert cursor
 
 
-def test_empty_answer_is_no_mentions(conn: Connector) -> None:
+def test_empty_answer_is_no_mentions(case: Case, server: StandIn, conn: Connector) -> None:
+    if case.empty is not None:  # an own-page source reads its page whatever the keywords
+        case.empty(server.route)
+    if case.empty_config is not None:  # an own page is read whole: one with nothing on it
+        cls = load_connector(case.name)
+        conn = cls(cls.Config.model_validate(case.empty_config(server.url)), conn.http)
     mentions, _ = conn.fetch(["Nobody-Mentions-This"], None)
     assert mentions == []
 

@@ -20,6 +20,12 @@ class Case:
     name: str
     make_api: Callable[[], Route]
     config: Callable[[str], dict[str, Any]]  # stand-in root URL -> the source's config
+    #: For a source that reads the owner's own page (reviews) whatever the keywords: takes
+    #: the stand-in API and leaves the page with nothing on it, for the "empty" test.
+    empty: Callable[[Any], None] | None = None
+    #: For a source that reads the owner's own page rather than searching keywords (reviews):
+    #: the config of an own page with nothing on it, for the "empty answer" test.
+    empty_config: Callable[[str], dict[str, Any]] | None = None
 
 
 def all_cases() -> dict[str, Case]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.connectors.cases import Case
 from tests.standins import youtube
@@ -9,12 +10,19 @@ CHANNEL = "UCacmeacmeacmeacmeacmeac"
 
 
 def _api() -> youtube.YouTubeAPI:
-    # The owner's channel has no comments yet: the one mention is a video found by search
-    # (own-page comments are returned whatever the keywords, so they cannot be "empty").
-    found = youtube.video(
-        "vid00000001", "Acme is terrible today", published=datetime.now(UTC) - timedelta(hours=1)
+    # One comment under the owner's video: the own-page path, the source's main one (its
+    # video search shares the same requests and errors, and is tested in test_youtube.py).
+    said = youtube.comment(
+        "UgzContract1",
+        "Acme is terrible today",
+        channel=CHANNEL,
+        published=datetime.now(UTC) - timedelta(hours=1),
     )
-    return youtube.YouTubeAPI({CHANNEL: []}, [found])
+    return youtube.YouTubeAPI({CHANNEL: [youtube.Thread(said)]})
+
+
+def _empty(api: Any) -> None:
+    api.threads[CHANNEL] = []  # comments under the owner's videos come whatever the keywords
 
 
 CASE = Case(
@@ -25,6 +33,6 @@ CASE = Case(
         "timeout": "0.5s",
         "api_key": youtube.KEY,
         "channels": [{"id": CHANNEL, "brand": "Acme"}],
-        "search": True,
     },
+    empty=_empty,
 )
