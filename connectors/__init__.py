@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "rss": "connectors.rss:RSSConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
+    "youtube": "connectors.youtube:YouTubeConnector",
 }
 
 
