@@ -222,6 +222,10 @@ class Usage:
     limit: int | None
     unit: str = "posts read"
     cost_usd: float | None = None
+    #: The config key that sets ``limit``, and when the budget starts again: what the
+    #: 80% and 100% notices tell the owner.
+    setting: str = "monthly_read_budget"
+    resets: str = "next month"
 
     @property
     def fraction(self) -> float | None:

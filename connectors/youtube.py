@@ -388,6 +388,8 @@ class YouTubeConnector(Connector):
             used=self._used(),
             limit=self.config.daily_quota,
             unit=f"quota units (a poll costs about {per_poll}, {per_day:,} a day)",
+            setting="daily_quota",
+            resets="midnight Pacific time",
         )
 
     def _exhausted(self) -> BudgetExhausted:

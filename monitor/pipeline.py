@@ -186,10 +186,10 @@ class Pipeline:
         cost = f" (about ${usage.cost_usd:.2f})" if usage.cost_usd is not None else ""
         if level == 100:
             what = f"{name} has used its whole budget for {usage.period}: polling it is paused"
-            fix = "raise `monthly_read_budget` in config.yaml, or wait for next month"
+            fix = f"raise `{usage.setting}` in config.yaml, or wait for {usage.resets}"
         else:
             what = f"{name} has used {level}% of its budget for {usage.period}"
-            fix = "polling stops at 100%; raise `monthly_read_budget` or poll less often"
+            fix = f"polling stops at 100%; raise `{usage.setting}` or poll less often"
         text = f"{what}: {usage.used} of {usage.limit} {usage.unit}{cost}. {fix}."
         self._health_notice(
             name,

@@ -290,6 +290,8 @@ def test_the_budget_stops_polling_and_resets_on_the_pacific_day(
     assert conn.usage().period == "the Pacific day 2026-12-03"
     conn.clock = lambda: datetime(2026, 12, 4, 8, 1, tzinfo=UTC)
     assert conn.usage().period == "the Pacific day 2026-12-04" and conn.usage().used == 0
+    # what the 80% / 100% notices tell the owner to change, and when it starts again
+    assert (conn.usage().setting, conn.usage().resets) == ("daily_quota", "midnight Pacific time")
 
 
 def test_google_s_quota_exceeded_uses_up_the_day_without_further_requests(
@@ -501,7 +503,8 @@ def test_a_real_poll_stores_a_complaint_once_and_counts_its_units_in_the_databas
     api: youtube.YouTubeAPI, server: StandIn, client: httpx.Client, tmp_path: Path
 ) -> None:
     api.threads[OWNER] = [
-        thread("UgxBad", "Acme Coffee was awful, cold and late", published=ago(minutes=30))
+        # under the owner's own video: a complaint that never names the shop is still its
+        thread("UgxBad", "Awful, cold and late. Never again", published=ago(minutes=30))
     ]
     settings = {
         "base_url": server.url + PREFIX,
