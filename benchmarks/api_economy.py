@@ -77,6 +77,25 @@ RULES = {
         "search (opt-in) has no OR; tags: one read per 4 tags once a tag is known on the "
         "server, each unused tag alone once an hour (this first cycle is the dearest)",
     ),
+    "google_reviews": Rule(
+        lambda r: r.path.endswith("/reviews"),
+        "300 requests/min per project (0 until Google approves the project for the API)",
+        432_000,
+        "not searched: the newest-changed reviews of each place, one request per place (and "
+        "per further 50 changes), plus an access token about once an hour",
+    ),
+    "trustpilot": Rule(
+        lambda r: r.path.endswith("/reviews"),
+        "833 requests/5 min and 10,000/hour per API key",
+        240_000,
+        "not searched: the newest page of each business unit, re-read to see edits and replies",
+    ),
+    "youtube": Rule(
+        lambda r: r.path.endswith(("/commentThreads", "/search")),
+        "10,000 quota units/day per project: 1 a comment page, 100 a search",
+        10_000,
+        "comments on the owner's channels; the video search (100 units) is opt-in, every 6h",
+    ),
     "rss": Rule(
         lambda r: False,
         "none published; conditional GET (304) when unchanged",
@@ -115,7 +134,7 @@ def main() -> int:
     configured = brands()
     print(f"{len(configured)} brands x {len(configured[0].keywords)} keywords, one poll cycle:")
     print(
-        f"  {'source':<11}{'search':>7}{'other':>7}{'floor':>7}  {'per day':>9}  documented limit"
+        f"  {'source':<15}{'search':>7}{'other':>7}{'floor':>7}  {'per day':>9}  documented limit"
     )
     failures = 0
     for name, case in sorted(all_cases().items()):
@@ -150,7 +169,7 @@ def main() -> int:
         share = f" ({per_day / rule.per_day_limit:.1%} of it)" if rule.per_day_limit else ""
         verdict = "PASS" if ok else "FAIL"
         print(
-            f"  {name:<11}{searches:>7}{other:>7}{verdict:>7}  {per_day:>9,.0f}  "
+            f"  {name:<15}{searches:>7}{other:>7}{verdict:>7}  {per_day:>9,.0f}  "
             f"{rule.limit}{share}"
         )
         if report.error:
