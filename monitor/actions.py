@@ -26,7 +26,7 @@ from monitor.feedback import give_verdict
 from monitor.links import InboxLinks
 from monitor.models import Alert
 from monitor.store import Store
-from monitor.store.messages import alert_as_sent, message, messages_about
+from monitor.store.messages import alerts_of_message, messages_about
 from monitor.store.tables import (
     ACKNOWLEDGED,
     IGNORED,
@@ -162,7 +162,7 @@ def updates(
         if posted.ref in seen:
             continue
         seen.add(posted.ref)
-        carried = [alert_as_sent(store, m.alert_id) for m in message(store, channel, posted.ref)]
-        alerts = [a if links is None else links.attach(a) for a in carried if a is not None]
+        carried = alerts_of_message(store, channel, posted.ref)
+        alerts = [a if links is None else links.attach(a) for a in carried]
         found.append(Update(posted.ref, tuple(alerts)))
     return tuple(found)

@@ -58,25 +58,15 @@ def messages_about(
         return [PostedMessage(r.channel, r.ref, r.alert_id, r.mention_id) for r in s.scalars(query)]
 
 
-def message(store: Store, channel: str, ref: str) -> list[PostedMessage]:
-    """The alerts one message carried (one, or several for a digest)."""
+def alerts_of_message(store: Store, channel: str, ref: str) -> list[Alert]:
+    """The alerts one message carried, with their mentions as they are now (their status
+    after a press), in one query: what a channel re-renders when it updates the message."""
     query = (
-        select(MessageRow)
+        select(AlertRow, MentionRow)
+        .join(MessageRow, MessageRow.alert_id == AlertRow.id)
+        .join(MentionRow, AlertRow.mention_id == MentionRow.id, isouter=True)
         .where(MessageRow.channel == channel, MessageRow.ref == ref)
         .order_by(MessageRow.id)
     )
     with store.session() as s:
-        return [PostedMessage(r.channel, r.ref, r.alert_id, r.mention_id) for r in s.scalars(query)]
-
-
-def alert_as_sent(store: Store, alert_id: int) -> Alert | None:
-    """An outbox row as an Alert again, with its mention as it is now (its status after a
-    press): what a channel re-renders when it updates the message. None: no such alert."""
-    query = (
-        select(AlertRow, MentionRow)
-        .join(MentionRow, AlertRow.mention_id == MentionRow.id, isouter=True)
-        .where(AlertRow.id == alert_id)
-    )
-    with store.session() as s:
-        found = s.execute(query).first()
-        return _alert(found[0], found[1]) if found is not None else None
+        return [_alert(row, mention) for row, mention in s.execute(query)]

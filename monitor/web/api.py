@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.errors import MonitorError
+from monitor.links import InboxLinks
 from monitor.redact import redact_data
 from monitor.store import ACKNOWLEDGED, IGNORED, NEW, RESOLVED, STATUSES, MentionRow, Store
 from monitor.store.listing import (
@@ -152,7 +153,7 @@ def mention_fields(row: MentionRow, public_url: str | None = None) -> dict[str, 
     data["deleted_at"] = iso(getattr(row, "deleted_at", None))
     data["own_page"] = bool(getattr(row, "own_page", False))
     if public_url:
-        data["inbox_url"] = f"{public_url}/mentions/{row.id}"
+        data["inbox_url"] = InboxLinks(public_url).mention(row.id)
     return data
 
 

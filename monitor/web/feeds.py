@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.links import InboxLinks
 from monitor.reasons import why_text
 from monitor.redact import redact
 from monitor.store import MentionRow, Store
@@ -65,7 +66,7 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 def _entry(feed: ET.Element, row: MentionRow, public_url: str | None) -> None:
     entry = _add(feed, "entry")
-    page = f"{public_url}/mentions/{row.id}" if public_url else None
+    page = InboxLinks(public_url).mention(row.id) if public_url else None
     post = link_url(row.url)
     _add(entry, "id", _text(page or post or f"urn:mention-monitor:mention:{row.id}"))
     words = _text(row.title or row.text).split()

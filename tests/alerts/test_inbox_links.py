@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,7 +24,7 @@ from starlette.testclient import TestClient
 
 from alerts.console import render
 from alerts.slack import SlackChannel, SlackConfig
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.links import InboxLinks
 from monitor.store import Store
 from monitor.web import create_app
@@ -128,6 +129,20 @@ def the_mention_id(path: Path) -> int:
     return rows[0].id
 
 
+@contextmanager
+def behind_the_prefix(config: Config) -> Iterator[tuple[TestClient, Store]]:
+    """The inbox over the config's database, as the browser reaches it at PUBLIC (a reverse
+    proxy serving it under /monitor), and its store."""
+    store = Store(config.database)
+    try:
+        with TestClient(
+            create_app(config, store), base_url="https://shop.example", root_path="/monitor"
+        ) as browser:
+            yield browser, store
+    finally:
+        store.close()
+
+
 def status_of(store: Store, mention_id: int) -> str:
     row = store.mention(mention_id)
     assert row is not None
@@ -202,33 +217,26 @@ def test_the_links_open_the_pages_and_acknowledge_only_on_the_button(
     negative(hn_api, 1)
     assert invoke("poll", "-c", str(path)).exit_code == 0
     buttons = slack_buttons(slack[1].payloads[-1])
-    config = load_config(path)
-    store = Store(config.database)
-    try:
-        with TestClient(
-            create_app(config, store), base_url="https://shop.example", root_path="/monitor"
-        ) as browser:
-            # Not logged in: the link leads to the login page, then back to where it pointed.
-            ack_path = urlsplit(buttons["Acknowledge"]).path
-            first = browser.get(ack_path, follow_redirects=False)
-            assert first.status_code in (302, 303, 307)
-            assert "/monitor/login" in first.headers["location"]
-            log_in(browser, prefix="/monitor")
+    with behind_the_prefix(load_config(path)) as (browser, store):
+        # Not logged in: the link leads to the login page, then back to where it pointed.
+        ack_path = urlsplit(buttons["Acknowledge"]).path
+        first = browser.get(ack_path, follow_redirects=False)
+        assert first.status_code in (302, 303, 307)
+        assert "/monitor/login" in first.headers["location"]
+        log_in(browser, prefix="/monitor")
 
-            opened = browser.get(urlsplit(buttons["Open in inbox"]).path)
-            assert opened.status_code == 200 and "Acme Coffee is terrible" in opened.text
-            confirm = browser.get(ack_path)  # what a mail scanner or a link preview does
-            assert confirm.status_code == 200 and "Acknowledge" in confirm.text
-            n = the_mention_id(path)
-            assert status_of(store, n) == "new", "opening a link changed the mention"
+        opened = browser.get(urlsplit(buttons["Open in inbox"]).path)
+        assert opened.status_code == 200 and "Acme Coffee is terrible" in opened.text
+        confirm = browser.get(ack_path)  # what a mail scanner or a link preview does
+        assert confirm.status_code == 200 and "Acknowledge" in confirm.text
+        n = the_mention_id(path)
+        assert status_of(store, n) == "new", "opening a link changed the mention"
 
-            pressed = browser.post(
-                ack_path, data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
-            )
-            assert pressed.status_code == 303
-            assert status_of(store, n) == "acknowledged"
-    finally:
-        store.close()
+        pressed = browser.post(
+            ack_path, data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
+        )
+        assert pressed.status_code == 303
+        assert status_of(store, n) == "acknowledged"
 
 
 def test_notices_link_to_their_page_and_answered_mentions_offer_no_acknowledge() -> None:
@@ -257,16 +265,10 @@ def test_a_spike_s_brand_link_opens_that_brand_s_page(tmp_path: Path) -> None:
     fill(config)
     link = InboxLinks(PUBLIC).attach(make_spike(brand="Acme Coffee")).inbox_url
     assert link is not None
-    store = Store(config.database)
-    try:
-        with TestClient(
-            create_app(config, store), base_url="https://shop.example", root_path="/monitor"
-        ) as browser:
-            log_in(browser, prefix="/monitor")
-            page = browser.get(urlsplit(link).path)
-            assert page.status_code == 200 and "Acme Coffee" in page.text
-    finally:
-        store.close()
+    with behind_the_prefix(config) as (browser, _):
+        log_in(browser, prefix="/monitor")
+        page = browser.get(urlsplit(link).path)
+        assert page.status_code == 200 and "Acme Coffee" in page.text
 
 
 def _mention(status: str) -> Any:
