@@ -4,6 +4,7 @@ webhook stand-in. A review never names the shop: it belongs to the location's br
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from monitor.store import Store
 from tests.conftest import ConfigWriter
 from tests.standins import google_reviews as google
 from tests.standins.server import StandIn
-from tests.standins.slack import SlackWebhook
+from tests.standins.slack import SlackWebhook, message_problems
 from tests.test_cli import invoke
 
 
@@ -94,3 +95,20 @@ def test_a_google_review_alerts_once_improves_quietly_and_a_reply_resolves_it(
     assert invoke("poll", "-c", str(config_path)).exit_code == 0
     assert ("r1", "resolved", 4.0, False) in stored(config_path)
     assert len(webhook.payloads) == 1
+
+
+def test_a_hostile_review_is_stored_once_and_shown_as_written(
+    api: google.GoogleAPI, config_path: Path, slack: tuple[StandIn, SlackWebhook]
+) -> None:
+    hostile = "<script>alert(1)</script> *bold* <!channel> \x1b[31mred\x1b[0m Ba\u200bd\u202e 1/10"
+    now = time.time()
+    api.add(
+        google.review(
+            "r9", hostile, stars=1, created=now - 60, updated=now - 60, reviewer="<b>\u200bEve</b>"
+        )
+    )
+    assert invoke("poll", "-c", str(config_path)).exit_code == 0
+    (payload,) = slack[1].payloads
+    assert message_problems(payload) == []
+    assert "<!channel>" not in payload["text"] and "\x1b" not in json.dumps(payload)
+    assert [row[0] for row in stored(config_path)] == ["r9"]
