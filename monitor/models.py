@@ -174,6 +174,9 @@ class Alert:
     #: The first message this channel posted about the alert's mention (``Posted.ref``),
     #: for channels that thread: escalations and reminders go as replies under it.
     thread_ref: str | None = None
+    #: The configuration file a command in the alert must name (``-c``) to reach the same
+    #: database, when it is not ./config.yaml (monitor/links.py ``command_config``).
+    config_hint: str | None = None
     #: A review's stars (1-5) and when its author last edited it; None for other posts.
     rating: float | None = None
     edited_at: datetime | None = None

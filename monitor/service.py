@@ -25,7 +25,7 @@ from monitor.dispatcher import Dispatcher, DispatchReport
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
-from monitor.links import InboxLinks
+from monitor.links import InboxLinks, command_config
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
@@ -112,6 +112,7 @@ class Service:
             clock=clock,
             strict=strict,
             links=InboxLinks.of(config.web.public_url),
+            config_hint=command_config(config.path),
         )
         self.clock = clock
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
