@@ -1,0 +1,608 @@
+"""App Store reviews of an app, two ways (wire details in app_store_api.py).
+
+1. **The owner's own app, with their App Store Connect API key** (``issuer_id``, ``key_id``
+   and the ``.p8`` key): ``GET /v1/apps/{id}/customerReviews?sort=-createdDate&limit=200
+   &include=response`` (https://developer.apple.com/documentation/appstoreconnectapi/
+   get-v1-apps-_id_-customerreviews), every territory, paged by ``links.next``. A review is
+   ``{"type": "customerReviews", "id", "attributes": {"rating", "title", "body",
+   "reviewerNickname", "createdDate", "territory"}, "relationships": {"response": {"data":
+   {"type": "customerReviewResponses", "id"}}}}``; the responses come in ``included`` with
+   ``responseBody``, ``lastModifiedDate`` and ``state`` (``PUBLISHED`` or
+   ``PENDING_PUBLISH``). A published response is the owner's reply (``owner_replied_at``).
+   The API has no update time and sorts by creation only, so every poll reads the newest
+   page (200 reviews) again and keeps a short fingerprint of each (stars, title, text,
+   response): a review whose fingerprint changed (re-rated, re-written, answered) comes again
+   with the same id for the core to re-score; older pages are read only while they hold
+   reviews newer than the newest seen, up to ``max_pages``. Apple does not say when a review
+   was edited, so ``edited_at`` stays unset here.
+2. **Any app, without a key**: Apple's public reviews feed,
+   ``{feed_base_url}/{country}/rss/customerreviews/page={n}/id={id}/sortby=mostrecent/json``,
+   50 reviews a page, at most 10 pages (the newest 500 per country), newest ``updated`` first.
+   An entry is ``id``, ``author.name``, ``im:rating``, ``title``, ``content``, ``updated``,
+   ``im:version``, ``link`` (each ``{"label": ...}``). A review the reviewer changes keeps its
+   id and gets a new ``updated``, so it comes again (``edited_at``: that time, when we saw it
+   before). No owner replies are in the feed.
+
+Which way: an app with ``own: true`` (the default when a key is configured) is read with
+the key; ``own: false`` (a competitor's app, the default without a key) by the feed. Only the
+owner's app is ``own_page`` (its reviews belong to its brand whatever their words); a
+competitor's reviews carry ``brand_hint`` and are kept when they name that brand. An own app
+without a key is read by the feed, still ``own_page``.
+
+``per_brand = False``. Cursor: ``{"v": 1, "apps": {<id>: {"newest": createdDate, "seen": {id:
+fingerprint}}}, "feeds": {"<id>/<country>": {"since": updated, "at": [ids], "first": {id:
+epoch of the first updated seen}}}}``. The first poll reaches back ``lookback``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
+
+from connectors.app_store_api import (
+    Signer,
+    connect_error,
+    feed_entries,
+    hourly_limit,
+    label,
+    load_private_key,
+)
+from connectors.base import (
+    Connector,
+    FetchResult,
+    SourceConfig,
+    SourceState,
+    one_item,
+    response_limit,
+)
+from monitor.config import Duration, StrictModel
+from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited
+from monitor.http import json_of, raise_for_status, send
+from monitor.models import Mention
+from monitor.wording import count
+
+log = logging.getLogger(__name__)
+
+CONNECT_PAGE = 200  # the API's largest `limit`
+FEED_PAGE = 50
+FEED_PAGES = 10  # the feed serves pages 1 to 10
+REMEMBER = 500  # first-seen times kept per feed: all the feed can show
+STORE_LINK = "https://apps.apple.com/{country}app/id{app}?see-all=reviews"
+#: Seconds this source waits when only ``hourly_reserve`` requests are left this hour.
+RESERVE_WAIT = 900.0
+
+
+class App(StrictModel):
+    """One app whose reviews are read."""
+
+    id: str = Field(
+        pattern=r"^\d{6,12}$",
+        description="the app's Apple ID: the digits after `id` in its App Store link"
+        " (apps.apple.com/us/app/acme/id1234567890), or App Store Connect > App Information",
+    )
+    brand: str = Field(description="the brand (its `name` under `brands:`) this app is")
+    countries: list[str] = Field(
+        default=["us"],
+        min_length=1,
+        description="the App Store countries whose reviews the public feed reads (two letters:"
+        " `us`, `gb`, `de`); one request each. With a key every country comes at once",
+    )
+    own: bool | None = Field(
+        default=None,
+        description="`true`: your own app (its reviews are about its brand whatever they say);"
+        " `false`: someone else's, read by the public feed and kept when a review names the"
+        " brand. Unset: `true` when an App Store Connect key is set, else `false`",
+    )
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, values: list[str]) -> list[str]:
+        codes = [v.strip().lower() for v in values]
+        for code in codes:
+            if len(code) != 2 or not code.isascii() or not code.isalpha():
+                raise ValueError(f"'{code}' is not a two-letter country code like `us` or `gb`")
+        if len(set(codes)) < len(codes):
+            raise ValueError("a country is listed twice")
+        return codes
+
+
+class AppStoreConfig(SourceConfig):
+    base_url: str = Field(
+        default="https://api.appstoreconnect.apple.com",
+        description="App Store Connect API's address; change it only for a proxy or a test"
+        " stand-in",
+    )
+    feed_base_url: str = Field(
+        default="https://itunes.apple.com",
+        description="the public reviews feed's address; change it only for a proxy or a test"
+        " stand-in",
+    )
+    every: Duration = Field(default=timedelta(minutes=30), description="how often to poll")
+    issuer_id: str | None = Field(
+        default=None,
+        description="your App Store Connect API Issuer ID (a UUID, above the keys in Users and"
+        " Access > Integrations); unset: only the public feed is read",
+    )
+    key_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9]{8,16}$",
+        description="the Key ID of your App Store Connect API key (like `2X9R4HXF34`)",
+    )
+    private_key: SecretStr | None = Field(
+        default=None,
+        description="the contents of the key's .p8 file; write `${APP_STORE_PRIVATE_KEY}`, or"
+        " give `private_key_file` instead",
+    )
+    private_key_file: Path | None = Field(
+        default=None,
+        description="where the key's .p8 file is (read when the config is loaded; a relative"
+        " path is from the folder the service runs in)",
+    )
+    apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
+    lookback: Duration = Field(
+        default=timedelta(days=7),
+        description="how far back the first poll reaches (older reviews send no alerts)",
+    )
+    max_pages: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="with a key: at most this many pages of 200 reviews per app and poll when"
+        " catching up; older new reviews beyond them are skipped, with a warning",
+    )
+    feed_pages: int = Field(
+        default=FEED_PAGES,
+        ge=1,
+        le=FEED_PAGES,
+        description="the public feed: at most this many pages of 50 reviews per app, country"
+        " and poll (the feed has 10: the newest 500)",
+    )
+    hourly_reserve: int = Field(
+        default=100,
+        ge=0,
+        description="with a key: when fewer requests than this are left of the key's hourly"
+        " limit, this source waits 15 minutes, leaving them to your other tools",
+    )
+    #: A page is 200 reviews of at most a few kB each, with their responses.
+    max_response: ByteSize = response_limit(5_000_000)
+
+    @field_validator("private_key")
+    @classmethod
+    def _pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            load_private_key(value.get_secret_value())
+        return value
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        path = value.expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"there is no file {path}: download the .p8 key again") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "it is not a text file"
+            raise ValueError(f"{path} cannot be read ({reason})") from None
+        load_private_key(text)
+        return path
+
+    @model_validator(mode="after")
+    def _whole_key(self) -> AppStoreConfig:
+        if self.private_key is not None and self.private_key_file is not None:
+            raise ValueError("give either `private_key` or `private_key_file`, not both")
+        if self.private_key is None and self.private_key_file is not None:
+            self.private_key = SecretStr(self.private_key_file.read_text(encoding="utf-8"))
+        given = {
+            "issuer_id": bool(self.issuer_id),
+            "key_id": bool(self.key_id),
+            "private_key": bool(self.private_key and self.private_key.get_secret_value()),
+        }
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(f"`{k}`" for k, v in given.items() if not v)
+            raise ValueError(
+                f"an App Store Connect key needs `issuer_id`, `key_id` and `private_key` (or"
+                f" `private_key_file`); missing: {missing}"
+            )
+        ids = [a.id for a in self.apps]
+        for app_id in ids:
+            if ids.count(app_id) > 1:
+                raise ValueError(f"app {app_id} is listed twice")
+        return self
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.issuer_id and self.key_id and self.private_key)
+
+    def own(self, app: App) -> bool:
+        return self.has_key if app.own is None else app.own
+
+    def by_key(self, app: App) -> bool:
+        return self.has_key and self.own(app)
+
+
+@dataclass
+class Seen:
+    """What the cursor keeps of one app read with the key."""
+
+    newest: str | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fed:
+    """What the cursor keeps of one app's feed in one country."""
+
+    since: str | None = None
+    at: list[str] = field(default_factory=list)
+    first: dict[str, int] = field(default_factory=dict)
+
+
+def when(value: object) -> datetime:
+    """Apple's ISO 8601 time (``2017-11-15T08:10:34-08:00``), as UTC."""
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _mark(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+
+
+class AppStoreConnector(Connector):
+    """Reviews of apps on the App Store: with the owner's key, or the public feed."""
+
+    name = "app_store"
+    Config = AppStoreConfig
+    config: AppStoreConfig
+    per_brand = False
+
+    def __init__(
+        self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
+    ) -> None:
+        super().__init__(config, http, state)
+        c = self.config
+        self.signer = (
+            Signer(str(c.issuer_id), str(c.key_id), c.private_key.get_secret_value())
+            if c.has_key and c.private_key is not None
+            else None
+        )
+        self.left: int | None = None  # requests left of the key's hour, as Apple last said
+
+    # ------------------------------------------------------------------ fetch
+
+    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
+        found: list[Mention] = []
+        last = cursor
+        for mentions, step in self.fetch_pages(queries, cursor):
+            found.extend(mentions)
+            last = step
+        return found, last
+
+    def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
+        """One step per app (each country of a feed app together), with its cursor."""
+        apps, feeds = self._read_cursor(cursor)
+        self.behind = None
+        errors: list[ConnectorError] = []
+        read = 0
+        for app in self.config.apps:
+            try:
+                if self.config.by_key(app):
+                    mentions, apps[app.id] = self._read_connect(app, apps.get(app.id))
+                else:
+                    mentions = []
+                    for country in app.countries:
+                        where = f"{app.id}/{country}"
+                        more, feeds[where] = self._read_feed(app, country, feeds.get(where))
+                        mentions.extend(more)
+            except (AuthError, RateLimited):
+                raise  # one key and one limit serve every app
+            except ConnectorError as exc:
+                errors.append(exc)
+                continue
+            read += 1
+            mentions.sort(key=lambda m: m.created_at)
+            yield mentions, self._write_cursor(apps, feeds)
+        if read == 0 and errors:
+            raise errors[0]
+        for error in errors:
+            log.warning("%s; the other apps were read, this one is tried again", error)
+
+    # ------------------------------------------------------------------ with the key
+
+    def _read_connect(self, app: App, known: Seen | None) -> tuple[list[Mention], Seen]:
+        now = datetime.now(UTC)
+        floor = when(known.newest) if known and known.newest else None
+        cutoff = now - self.config.lookback if known is None else None
+        marks = known.seen if known else {}
+        window: dict[str, str] = {}
+        newest = known.newest if known else None
+        found: list[Mention] = []
+        url: str | None = f"{self.base_url}/v1/apps/{app.id}/customerReviews"
+        params: dict[str, str] | None = {
+            "sort": "-createdDate",
+            "limit": str(CONNECT_PAGE),
+            "include": "response",
+        }
+        oldest: datetime | None = None
+        for page in range(self.config.max_pages):
+            assert url is not None
+            body = self._connect(url, params, app)
+            replies = self._responses(body)
+            if not isinstance(body["data"], list):
+                raise ParseError(self.name, f"App Store Connect's reviews of {app.id} are no list")
+            oldest = None
+            for item in body["data"]:
+                converted = self._review(app, item, replies)
+                if converted is None:
+                    continue
+                mention, mark, stamp = converted
+                rid = mention.external_id
+                oldest = mention.created_at if oldest is None else min(oldest, mention.created_at)
+                if newest is None or mention.created_at > when(newest):
+                    newest = stamp
+                if page == 0:
+                    window[rid] = mark
+                if cutoff is not None and mention.created_at < cutoff:
+                    continue
+                if page == 0:  # the newest page is read again: new, changed or answered
+                    if marks.get(rid) != mark:
+                        found.append(mention)
+                elif floor is None or mention.created_at > floor:
+                    found.append(mention)
+            url, params = self._next(body), None
+            reached = floor or cutoff
+            if url is None or oldest is None or (reached is not None and oldest <= reached):
+                break
+        else:
+            if url is not None:
+                self.behind = now - oldest if oldest is not None else None
+                log.warning(
+                    "app_store: more than %d new reviews of app %s in one poll; older ones were"
+                    " skipped (raise max_pages or poll more often)",
+                    self.config.max_pages * CONNECT_PAGE,
+                    app.id,
+                )
+        return found, Seen(newest, window)
+
+    @one_item
+    def _review(
+        self, app: App, item: dict[str, Any], replies: dict[str, dict[str, Any]]
+    ) -> tuple[Mention, str, str]:
+        rid = str(item["id"])
+        attributes = item["attributes"]
+        stamp = str(attributes["createdDate"])
+        created = when(stamp)
+        stars = attributes.get("rating")
+        relation = (item.get("relationships") or {}).get("response") or {}
+        linked = relation.get("data") if isinstance(relation, dict) else None
+        reply = replies.get(str(linked.get("id"))) if isinstance(linked, dict) else None
+        reply = reply or {}
+        public = reply.get("state") == "PUBLISHED" and reply.get("lastModifiedDate")
+        title, text = attributes.get("title"), attributes.get("body")
+        mention = Mention(
+            source=self.name,
+            external_id=rid,
+            url=STORE_LINK.format(country="", app=app.id),
+            author=str(attributes.get("reviewerNickname") or "an App Store reviewer"),
+            title=str(title) if title else None,
+            text=str(text or ""),
+            created_at=created,
+            raw={
+                "app": app.id,
+                "territory": str(attributes.get("territory") or ""),
+                "review": item,
+            },
+            brand_hint=app.brand,
+            own_page=True,
+            rating=float(stars) if isinstance(stars, int) and 1 <= stars <= 5 else None,
+            owner_replied_at=when(reply["lastModifiedDate"]) if public else None,
+        )
+        state = (reply.get("state"), reply.get("lastModifiedDate"), reply.get("responseBody"))
+        return mention, _mark(stars, title, text, *state), stamp
+
+    def _responses(self, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        included = body.get("included") or []
+        return {
+            str(r.get("id")): r["attributes"]
+            for r in included
+            if isinstance(r, dict)
+            and r.get("type") == "customerReviewResponses"
+            and isinstance(r.get("attributes"), dict)
+        }
+
+    def _next(self, body: dict[str, Any]) -> str | None:
+        """``links.next``, followed only on the API's own host: the token goes with it."""
+        links = body.get("links")
+        link = links.get("next") if isinstance(links, dict) else None
+        if not isinstance(link, str) or not link:
+            return None
+        if httpx.URL(link).host != httpx.URL(self.base_url).host:
+            raise ParseError(self.name, "App Store Connect's next page is on another host")
+        return link
+
+    def _connect(self, url: str, params: dict[str, str] | None, app: App) -> dict[str, Any]:
+        """One App Store Connect request, within the hour's budget."""
+        assert self.signer is not None
+        if self.left is not None and self.left <= self.config.hourly_reserve:
+            left, self.left = self.left, None
+            raise RateLimited(
+                self.name,
+                f"only {left} App Store Connect requests are left for this key this hour; they"
+                f" are left to your other tools, trying again in {RESERVE_WAIT / 60:.0f} minutes",
+                retry_after=RESERVE_WAIT,
+                hint="lower `hourly_reserve`, poll less often, or give mention-monitor a key of"
+                " its own",
+            )
+        response = send(
+            self.http,
+            self.name,
+            "GET",
+            url,
+            params=params,
+            headers={"Authorization": f"Bearer {self.signer.token()}"},
+            timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
+        )
+        budget = hourly_limit(response)
+        if budget is not None:
+            self.left = budget[1]
+        if response.status_code >= 400:
+            if response.status_code == 401:
+                self.signer.forget()
+            raise connect_error(self.name, response, app.id)
+        body = json_of(self.name, response, f"the reviews of app {app.id}")
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list | dict):
+            raise ParseError(self.name, f"App Store Connect's answer for app {app.id} has no data")
+        return body
+
+    # ------------------------------------------------------------------ the public feed
+
+    def _read_feed(self, app: App, country: str, known: Fed | None) -> tuple[list[Mention], Fed]:
+        now = datetime.now(UTC)
+        since = when(known.since) if known and known.since else now - self.config.lookback
+        at = set(known.at) if known else set()
+        first = dict(known.first) if known else {}
+        top: tuple[datetime, set[str]] = (since, set(at))
+        found: list[Mention] = []
+        reached = False
+        for page in range(1, self.config.feed_pages + 1):
+            entries = self._feed_page(app, country, page)
+            for entry in entries:
+                converted = self._entry(app, country, entry, first)
+                if converted is None:
+                    continue
+                mention, updated = converted
+                rid = mention.external_id
+                first.setdefault(rid, int(updated.timestamp()))
+                if updated > top[0]:
+                    top = (updated, {rid})
+                elif updated == top[0]:
+                    top[1].add(rid)
+                if updated > since or (updated == since and rid not in at):
+                    found.append(mention)
+                else:
+                    reached = True
+            if reached or len(entries) < FEED_PAGE:
+                break
+        else:
+            log.warning(
+                "app_store: more than %d new reviews of app %s in %s since the last poll; the"
+                " feed shows no more (poll more often)",
+                self.config.feed_pages * FEED_PAGE,
+                app.id,
+                country.upper(),
+            )
+        stamp = top[0].isoformat().replace("+00:00", "Z")
+        kept = dict(list(first.items())[-REMEMBER:])
+        return found, Fed(stamp, sorted(top[1]), kept)
+
+    @one_item
+    def _entry(
+        self, app: App, country: str, entry: dict[str, Any], first: dict[str, int]
+    ) -> tuple[Mention, datetime]:
+        rid = label(entry, "id")
+        if not rid.isdigit():
+            raise ValueError("a feed review's id is digits")
+        updated = when(label(entry, "updated"))
+        seen = first.get(rid)
+        before = datetime.fromtimestamp(seen, UTC) if seen is not None else None
+        stars = label(entry, "im:rating")
+        title = label(entry, "title")
+        mention = Mention(
+            source=self.name,
+            external_id=rid,
+            url=STORE_LINK.format(country=f"{country}/", app=app.id),
+            author=label(entry, "author", "name") or "an App Store reviewer",
+            title=title or None,
+            text=label(entry, "content"),
+            created_at=before if before is not None and before < updated else updated,
+            raw={"app": app.id, "country": country, "version": label(entry, "im:version")},
+            brand_hint=app.brand,
+            own_page=self.config.own(app),
+            rating=float(stars) if stars in ("1", "2", "3", "4", "5") else None,
+            edited_at=updated if before is not None and before < updated else None,
+        )
+        return mention, updated
+
+    def _feed_page(self, app: App, country: str, page: int) -> list[dict[str, Any]]:
+        where = f"app {app.id} in {country.upper()}"
+        url = (
+            f"{self.config.feed_base_url.rstrip('/')}/{country}/rss/customerreviews"
+            f"/page={page}/id={app.id}/sortby=mostrecent/json"
+        )
+        response = send(
+            self.http,
+            self.name,
+            "GET",
+            url,
+            timeout=self.config.timeout.total_seconds(),
+            max_response=self.config.max_response,
+        )
+        if response.status_code in (400, 404):
+            raise ConnectorError(
+                self.name,
+                f"the App Store has no reviews feed for {where} (HTTP {response.status_code})",
+                hint="check the app's `id` (the digits after `id` in its App Store link) and"
+                " that the app is sold in that country",
+            )
+        raise_for_status(self.name, response)
+        return feed_entries(self.name, json_of(self.name, response, "the reviews feed"), where)
+
+    # ------------------------------------------------------------------ check and cursor
+
+    def check(self, online: bool = False) -> list[str]:
+        c = self.config
+        keyed = [a for a in c.apps if c.by_key(a)]
+        fed = [a for a in c.apps if not c.by_key(a)]
+        key = f"App Store Connect key {c.key_id} set" if c.has_key else "no App Store Connect key"
+        lines = [f"{key}; {count(len(keyed), 'app')} by the key, {len(fed)} by the public feed"]
+        if not online:
+            return lines
+        for app in keyed:
+            # The app's name alone: the cheapest request that proves the key and its access.
+            body = self._connect(f"{self.base_url}/v1/apps/{app.id}", {"fields[apps]": "name"}, app)
+            data = body["data"] if isinstance(body["data"], dict) else {}
+            name = str((data.get("attributes") or {}).get("name") or "?")
+            lines.append(f"app {app.id} ({name}, brand {app.brand}): Apple accepted the key")
+        for app in fed:
+            country = app.countries[0]
+            entries = self._feed_page(app, country, 1)
+            lines.append(
+                f"app {app.id} (brand {app.brand}): the public feed answers, "
+                f"{count(len(entries), 'review')} on its first page in {country.upper()}"
+            )
+        return lines
+
+    def _read_cursor(self, cursor: str | None) -> tuple[dict[str, Seen], dict[str, Fed]]:
+        if not cursor:
+            return {}, {}
+        try:
+            data = json.loads(cursor)
+            apps = {str(k): Seen(**v) for k, v in data.get("apps", {}).items()}
+            feeds = {str(k): Fed(**v) for k, v in data.get("feeds", {}).items()}
+        except (ValueError, TypeError, AttributeError):
+            log.warning("app_store: ignoring an unreadable cursor; reading from lookback")
+            return {}, {}
+        return apps, feeds
+
+    def _write_cursor(self, apps: dict[str, Seen], feeds: dict[str, Fed]) -> str:
+        wanted = {a.id for a in self.config.apps}
+        return json.dumps(
+            {
+                "v": 1,
+                "apps": {k: asdict(v) for k, v in apps.items() if k in wanted},
+                "feeds": {k: asdict(v) for k, v in feeds.items() if k.split("/")[0] in wanted},
+            },
+            sort_keys=True,
+        )
