@@ -142,7 +142,7 @@ class AppStoreConfig(SourceConfig):
         description="the contents of the key's .p8 file; write `${APP_STORE_PRIVATE_KEY}`, or"
         " give `private_key_file` instead",
     )
-    private_key_file: Path | None = Field(
+    private_key_file: str | None = Field(
         default=None,
         description="where the key's .p8 file is (read when the config is loaded; a relative"
         " path is from the folder the service runs in)",
@@ -184,10 +184,10 @@ class AppStoreConfig(SourceConfig):
 
     @field_validator("private_key_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
+    def _readable(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        path = value.expanduser()
+        path = Path(value).expanduser()
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -196,14 +196,15 @@ class AppStoreConfig(SourceConfig):
             reason = getattr(exc, "strerror", None) or "it is not a text file"
             raise ValueError(f"{path} cannot be read ({reason})") from None
         load_private_key(text)
-        return path
+        return str(path)
 
     @model_validator(mode="after")
     def _whole_key(self) -> AppStoreConfig:
         if self.private_key is not None and self.private_key_file is not None:
             raise ValueError("give either `private_key` or `private_key_file`, not both")
         if self.private_key is None and self.private_key_file is not None:
-            self.private_key = SecretStr(self.private_key_file.read_text(encoding="utf-8"))
+            text = Path(self.private_key_file).read_text(encoding="utf-8")
+            self.private_key = SecretStr(text)
         given = {
             "issuer_id": bool(self.issuer_id),
             "key_id": bool(self.key_id),
