@@ -64,8 +64,9 @@ from connectors.base import (
     one_item,
     response_limit,
 )
+from connectors.places import each_place, gather
 from monitor.config import Duration, StrictModel
-from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited
+from monitor.errors import ConnectorError, ParseError, RateLimited
 from monitor.http import json_of, raise_for_status, send
 from monitor.models import Mention
 from monitor.wording import count
@@ -283,41 +284,27 @@ class AppStoreConnector(Connector):
     # ------------------------------------------------------------------ fetch
 
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        found: list[Mention] = []
-        last = cursor
-        for mentions, step in self.fetch_pages(queries, cursor):
-            found.extend(mentions)
-            last = step
-        return found, last
+        return gather(self.fetch_pages(queries, cursor), cursor)
 
     def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
         """One step per app (each country of a feed app together), with its cursor."""
         apps, feeds = self._read_cursor(cursor)
         self.behind = None
-        errors: list[ConnectorError] = []
-        read = 0
-        for app in self.config.apps:
-            try:
-                if self.config.by_key(app):
-                    mentions, apps[app.id] = self._read_connect(app, apps.get(app.id))
-                else:
-                    mentions = []
-                    for country in app.countries:
-                        where = f"{app.id}/{country}"
-                        more, feeds[where] = self._read_feed(app, country, feeds.get(where))
-                        mentions.extend(more)
-            except (AuthError, RateLimited):
-                raise  # one key and one limit serve every app
-            except ConnectorError as exc:
-                errors.append(exc)
-                continue
-            read += 1
+
+        def read(app: App) -> list[Mention]:
+            if self.config.by_key(app):
+                mentions, apps[app.id] = self._read_connect(app, apps.get(app.id))
+                return mentions
+            found: list[Mention] = []
+            for country in app.countries:
+                where = f"{app.id}/{country}"
+                more, feeds[where] = self._read_feed(app, country, feeds.get(where))
+                found.extend(more)
+            return found
+
+        for mentions in each_place(self.config.apps, read, what="app"):
             mentions.sort(key=lambda m: m.created_at)
             yield mentions, self._write_cursor(apps, feeds)
-        if read == 0 and errors:
-            raise errors[0]
-        for error in errors:
-            log.warning("%s; the other apps were read, this one is tried again", error)
 
     # ------------------------------------------------------------------ with the key
 
