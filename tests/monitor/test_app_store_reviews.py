@@ -83,6 +83,7 @@ def test_a_review_of_the_owners_app_alerts_once_improves_quietly_and_a_response_
     assert rows[bad.id] == ("new", 1.0, True, "Acme App")
     assert rows[good.id] == ("new", 5.0, False, "Acme App")
     assert len(webhook.payloads) == 1 and "1-star review" in str(webhook.payloads[0])
+    assert "App Store" in str(webhook.payloads[0]) and "app_store" not in str(webhook.payloads[0])
 
     bad.edit(4, "Looks nice, and the crash is fixed.")
     assert invoke("poll", "-c", str(config_path)).exit_code == 0
