@@ -1,4 +1,5 @@
-"""App Store reviews of an app, two ways (wire details in app_store_api.py).
+"""App Store reviews of an app, two ways (settings in app_store_config.py, wire details in
+app_store_api.py).
 
 1. **The owner's own app, with their App Store Connect API key** (``issuer_id``, ``key_id``
    and the ``.p8`` key): ``GET /v1/apps/{id}/customerReviews?sort=-createdDate&limit=200
@@ -36,229 +37,46 @@ epoch of the first updated seen}}}}``. The first poll reaches back ``lookback``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
 from connectors.app_store_api import (
+    Fed,
+    Seen,
     Signer,
     connect_error,
     feed_entries,
     hourly_limit,
     label,
-    load_private_key,
+    mark,
+    next_link,
+    responses_of,
+    when,
 )
-from connectors.base import (
-    Connector,
-    FetchResult,
-    SourceConfig,
-    SourceState,
-    one_item,
-    response_limit,
-)
+from connectors.app_store_config import App, AppStoreConfig
+from connectors.base import Connector, FetchResult, SourceConfig, SourceState, one_item
 from connectors.places import each_place, gather
-from monitor.config import Duration, StrictModel
 from monitor.errors import ConnectorError, ParseError, RateLimited
 from monitor.http import json_of, raise_for_status, send
 from monitor.models import Mention
 from monitor.wording import count
 
+__all__ = ["App", "AppStoreConfig", "AppStoreConnector"]
+
 log = logging.getLogger(__name__)
 
 CONNECT_PAGE = 200  # the API's largest `limit`
 FEED_PAGE = 50
-FEED_PAGES = 10  # the feed serves pages 1 to 10
 REMEMBER = 500  # first-seen times kept per feed: all the feed can show
 STORE_LINK = "https://apps.apple.com/{country}app/id{app}?see-all=reviews"
 #: Seconds this source waits when only ``hourly_reserve`` requests are left this hour.
 RESERVE_WAIT = 900.0
-
-
-class App(StrictModel):
-    """One app whose reviews are read."""
-
-    id: str = Field(
-        pattern=r"^\d{6,12}$",
-        description="the app's Apple ID: the digits after `id` in its App Store link"
-        " (apps.apple.com/us/app/acme/id1234567890), or App Store Connect > App Information",
-    )
-    brand: str = Field(description="the brand (its `name` under `brands:`) this app is")
-    countries: list[str] = Field(
-        default=["us"],
-        min_length=1,
-        description="the App Store countries whose reviews the public feed reads (two letters:"
-        " `us`, `gb`, `de`); one request each. With a key every country comes at once",
-    )
-    own: bool | None = Field(
-        default=None,
-        description="`true`: your own app (its reviews are about its brand whatever they say);"
-        " `false`: someone else's, read by the public feed and kept when a review names the"
-        " brand. Unset: `true` when an App Store Connect key is set, else `false`",
-    )
-
-    @field_validator("countries")
-    @classmethod
-    def _codes(cls, values: list[str]) -> list[str]:
-        codes = [v.strip().lower() for v in values]
-        for code in codes:
-            if len(code) != 2 or not code.isascii() or not code.isalpha():
-                raise ValueError(f"'{code}' is not a two-letter country code like `us` or `gb`")
-        if len(set(codes)) < len(codes):
-            raise ValueError("a country is listed twice")
-        return codes
-
-
-class AppStoreConfig(SourceConfig):
-    base_url: str = Field(
-        default="https://api.appstoreconnect.apple.com",
-        description="App Store Connect API's address; change it only for a proxy or a test"
-        " stand-in",
-    )
-    feed_base_url: str = Field(
-        default="https://itunes.apple.com",
-        description="the public reviews feed's address; change it only for a proxy or a test"
-        " stand-in",
-    )
-    every: Duration = Field(default=timedelta(minutes=30), description="how often to poll")
-    issuer_id: str | None = Field(
-        default=None,
-        description="your App Store Connect API Issuer ID (a UUID, above the keys in Users and"
-        " Access > Integrations); unset: only the public feed is read",
-    )
-    key_id: str | None = Field(
-        default=None,
-        pattern=r"^[A-Z0-9]{8,16}$",
-        description="the Key ID of your App Store Connect API key (like `2X9R4HXF34`)",
-    )
-    private_key: SecretStr | None = Field(
-        default=None,
-        description="the contents of the key's .p8 file; write `${APP_STORE_PRIVATE_KEY}`, or"
-        " give `private_key_file` instead",
-    )
-    private_key_file: str | None = Field(
-        default=None,
-        description="where the key's .p8 file is (read when the config is loaded; a relative"
-        " path is from the folder the service runs in)",
-    )
-    apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
-    lookback: Duration = Field(
-        default=timedelta(days=7),
-        description="how far back the first poll reaches (older reviews send no alerts)",
-    )
-    max_pages: int = Field(
-        default=5,
-        ge=1,
-        le=50,
-        description="with a key: at most this many pages of 200 reviews per app and poll when"
-        " catching up; older new reviews beyond them are skipped, with a warning",
-    )
-    feed_pages: int = Field(
-        default=FEED_PAGES,
-        ge=1,
-        le=FEED_PAGES,
-        description="the public feed: at most this many pages of 50 reviews per app, country"
-        " and poll (the feed has 10: the newest 500)",
-    )
-    hourly_reserve: int = Field(
-        default=100,
-        ge=0,
-        description="with a key: when fewer requests than this are left of the key's hourly"
-        " limit, this source waits 15 minutes, leaving them to your other tools",
-    )
-    #: A page is 200 reviews of at most a few kB each, with their responses.
-    max_response: ByteSize = response_limit(5_000_000)
-
-    @field_validator("private_key")
-    @classmethod
-    def _pem(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().strip():
-            load_private_key(value.get_secret_value())
-        return value
-
-    @field_validator("private_key_file")
-    @classmethod
-    def _readable(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        path = Path(value).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"there is no file {path}: download the .p8 key again") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "it is not a text file"
-            raise ValueError(f"{path} cannot be read ({reason})") from None
-        load_private_key(text)
-        return str(path)
-
-    @model_validator(mode="after")
-    def _whole_key(self) -> AppStoreConfig:
-        if self.private_key is not None and self.private_key_file is not None:
-            raise ValueError("give either `private_key` or `private_key_file`, not both")
-        if self.private_key is None and self.private_key_file is not None:
-            text = Path(self.private_key_file).read_text(encoding="utf-8")
-            self.private_key = SecretStr(text)
-        given = {
-            "issuer_id": bool(self.issuer_id),
-            "key_id": bool(self.key_id),
-            "private_key": bool(self.private_key and self.private_key.get_secret_value()),
-        }
-        if any(given.values()) and not all(given.values()):
-            missing = ", ".join(f"`{k}`" for k, v in given.items() if not v)
-            raise ValueError(
-                f"an App Store Connect key needs `issuer_id`, `key_id` and `private_key` (or"
-                f" `private_key_file`); missing: {missing}"
-            )
-        ids = [a.id for a in self.apps]
-        for app_id in ids:
-            if ids.count(app_id) > 1:
-                raise ValueError(f"app {app_id} is listed twice")
-        return self
-
-    @property
-    def has_key(self) -> bool:
-        return bool(self.issuer_id and self.key_id and self.private_key)
-
-    def own(self, app: App) -> bool:
-        return self.has_key if app.own is None else app.own
-
-    def by_key(self, app: App) -> bool:
-        return self.has_key and self.own(app)
-
-
-@dataclass
-class Seen:
-    """What the cursor keeps of one app read with the key."""
-
-    newest: str | None = None
-    seen: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Fed:
-    """What the cursor keeps of one app's feed in one country."""
-
-    since: str | None = None
-    at: list[str] = field(default_factory=list)
-    first: dict[str, int] = field(default_factory=dict)
-
-
-def when(value: object) -> datetime:
-    """Apple's ISO 8601 time (``2017-11-15T08:10:34-08:00``), as UTC."""
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _mark(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 
 
 class AppStoreConnector(Connector):
@@ -326,7 +144,7 @@ class AppStoreConnector(Connector):
         for page in range(self.config.max_pages):
             assert url is not None
             body = self._connect(url, params, app)
-            replies = self._responses(body)
+            replies = responses_of(body)
             if not isinstance(body["data"], list):
                 raise ParseError(self.name, f"App Store Connect's reviews of {app.id} are no list")
             oldest = None
@@ -348,7 +166,7 @@ class AppStoreConnector(Connector):
                         found.append(mention)
                 elif floor is None or mention.created_at > floor:
                     found.append(mention)
-            url, params = self._next(body), None
+            url, params = next_link(self.name, body, self.base_url), None
             reached = floor or cutoff
             if url is None or oldest is None or (reached is not None and oldest <= reached):
                 break
@@ -397,27 +215,7 @@ class AppStoreConnector(Connector):
             owner_replied_at=when(reply["lastModifiedDate"]) if public else None,
         )
         state = (reply.get("state"), reply.get("lastModifiedDate"), reply.get("responseBody"))
-        return mention, _mark(stars, title, text, *state), stamp
-
-    def _responses(self, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        included = body.get("included") or []
-        return {
-            str(r.get("id")): r["attributes"]
-            for r in included
-            if isinstance(r, dict)
-            and r.get("type") == "customerReviewResponses"
-            and isinstance(r.get("attributes"), dict)
-        }
-
-    def _next(self, body: dict[str, Any]) -> str | None:
-        """``links.next``, followed only on the API's own host: the token goes with it."""
-        links = body.get("links")
-        link = links.get("next") if isinstance(links, dict) else None
-        if not isinstance(link, str) or not link:
-            return None
-        if httpx.URL(link).host != httpx.URL(self.base_url).host:
-            raise ParseError(self.name, "App Store Connect's next page is on another host")
-        return link
+        return mention, mark(stars, title, text, *state), stamp
 
     def _connect(self, url: str, params: dict[str, str] | None, app: App) -> dict[str, Any]:
         """One App Store Connect request, within the hour's budget."""

@@ -22,10 +22,13 @@ object rather than a list. Older answers put the app's own record first (it has 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -42,6 +45,7 @@ EARLY = 60
 #: Seconds to wait after a 429 that does not say: Apple counts a rolling hour.
 RETRY_AFTER_LIMIT = 600.0
 PAGE = "docs/sources/app_store.md"
+FEED_PAGES = 10  # the feed serves pages 1 to 10
 KEYS_PLACE = "App Store Connect > Users and Access > Integrations > App Store Connect API"
 
 KEY_HINT = (
@@ -173,6 +177,57 @@ def connect_error(source: str, response: httpx.Response, app: str) -> ConnectorE
             source, f"App Store Connect had a server error ({label}); will retry"
         )
     return ConnectorError(source, f"App Store Connect answered {label} for app {app}{said}")
+
+
+def responses_of(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The attributes of each review response in ``included``, by the response's id."""
+    included = body.get("included") or []
+    return {
+        str(r.get("id")): r["attributes"]
+        for r in included
+        if isinstance(r, dict)
+        and r.get("type") == "customerReviewResponses"
+        and isinstance(r.get("attributes"), dict)
+    }
+
+
+def next_link(source: str, body: dict[str, Any], base_url: str) -> str | None:
+    """``links.next``, followed only on the API's own host: the token goes with it."""
+    links = body.get("links")
+    link = links.get("next") if isinstance(links, dict) else None
+    if not isinstance(link, str) or not link:
+        return None
+    if httpx.URL(link).host != httpx.URL(base_url).host:
+        raise ParseError(source, "App Store Connect's next page is on another host")
+    return link
+
+
+@dataclass
+class Seen:
+    """What the cursor keeps of one app read with the key."""
+
+    newest: str | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fed:
+    """What the cursor keeps of one app's feed in one country."""
+
+    since: str | None = None
+    at: list[str] = field(default_factory=list)
+    first: dict[str, int] = field(default_factory=dict)
+
+
+def when(value: object) -> datetime:
+    """Apple's ISO 8601 time (``2017-11-15T08:10:34-08:00``), as UTC."""
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def mark(*parts: object) -> str:
+    """A short fingerprint of what may change in a review."""
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
 
 
 def feed_entries(source: str, body: Any, where: str) -> list[dict[str, Any]]:
