@@ -24,15 +24,12 @@ from tests.standins import app_store as a
 from tests.standins.server import Response, StandIn
 
 PRIVATE_KEY, PUBLIC_KEY = a.new_key()
-RIVAL = "2222222222"
+RIVAL = a.RIVAL
 
 
 @pytest.fixture
 def api() -> a.AppStore:
-    store = a.AppStore(PUBLIC_KEY)
-    store.apps[a.APP_ID] = ("Acme App", [])
-    store.apps[RIVAL] = ("Rival App", [])
-    return store
+    return a.two_apps(PUBLIC_KEY)
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from tests.standins.server import Request, Response
 ISSUER = "57246542-96fe-1a63-e053-0824d011072a"
 KEY_ID = "2X9R4HXF34"
 APP_ID = "1234567890"
+RIVAL = "2222222222"  # a competitor's app
 _ids = itertools.count(1)
 _FEED = re.compile(r"^/([a-z]{2})/rss/customerreviews/page=(\d+)/id=(\d+)/sortby=mostrecent/json$")
 _APP = re.compile(r"^/v1/apps/(\d+)(/customerReviews)?$")
@@ -312,3 +313,12 @@ class AppStore:
         if chunk:
             feed["entry"] = chunk[0] if len(chunk) == 1 else chunk
         return Response(200, {"feed": feed})
+
+
+def two_apps(public_key: ec.EllipticCurvePublicKey) -> AppStore:
+    """The stand-in with the owner's app (``APP_ID``, "Acme App") and a competitor's
+    (``RIVAL``), both without reviews yet."""
+    store = AppStore(public_key)
+    store.apps[APP_ID] = ("Acme App", [])
+    store.apps[RIVAL] = ("Rival App", [])
+    return store
