@@ -18,7 +18,6 @@ from tests.standins.slack import SlackWebhook
 from tests.test_cli import invoke
 
 PRIVATE_KEY, PUBLIC_KEY = a.new_key()
-RIVAL = a.RIVAL
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def config_path(
                 private_key_file: {key}
                 apps:
                   - {{id: "{a.APP_ID}", brand: Acme App}}
-                  - {{id: "{RIVAL}", brand: Rival, own: false, countries: [us, gb]}}
+                  - {{id: "{a.RIVAL}", brand: Rival, own: false, countries: [us, gb]}}
             alerts:
               console: false
               channels:
@@ -96,8 +95,8 @@ def test_a_review_of_the_owners_app_alerts_once_improves_quietly_and_a_response_
 def test_a_competitors_review_is_kept_only_when_it_names_the_brand(
     api: a.AppStore, config_path: Path, slack: tuple[StandIn, SlackWebhook]
 ) -> None:
-    named = api.add(a.Review(1, "Rival lost all my notes", country="gb"), RIVAL)
-    unnamed = api.add(a.Review(1, "Lost all my notes"), RIVAL)
+    named = api.add(a.Review(1, "Rival lost all my notes", country="gb"), a.RIVAL)
+    unnamed = api.add(a.Review(1, "Lost all my notes"), a.RIVAL)
     assert invoke("poll", "-c", str(config_path)).exit_code == 0
     rows = stored(config_path)
     assert rows[named.feed_id] == ("new", 1.0, True, "Rival")
