@@ -98,6 +98,7 @@ class AppStoreConnector(Connector):
             else None
         )
         self.left: int | None = None  # requests left of the key's hour, as Apple last said
+        self.hourly: int | None = None  # the key's requests an hour, as Apple last said
 
     # ------------------------------------------------------------------ fetch
 
@@ -242,7 +243,7 @@ class AppStoreConnector(Connector):
         )
         budget = hourly_limit(response)
         if budget is not None:
-            self.left = budget[1]
+            self.hourly, self.left = budget
         if response.status_code >= 400:
             if response.status_code == 401:
                 self.signer.forget()
@@ -367,6 +368,11 @@ class AppStoreConnector(Connector):
             lines.append(
                 f"app {app.id} (brand {app.brand}): the public feed answers, "
                 f"{count(len(entries), 'review')} on its first page in {country.upper()}"
+            )
+        if keyed and self.left is not None and self.hourly is not None:
+            lines.append(
+                f"the key may make {self.hourly:,} requests an hour; {self.left:,} are left now"
+                " (shared with your other tools that use it)"
             )
         return lines
 

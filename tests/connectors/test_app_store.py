@@ -345,6 +345,7 @@ def test_check_offline_and_online(api: a.AppStore, server: StandIn, client: http
         == f"app {RIVAL} (brand Rival): the public feed answers, 0 reviews on its first page in US"
     )
     assert server.requests[0].params == {"fields[apps]": "name"}
+    assert lines[3].startswith("the key may make 3,600 requests an hour; 3,599 are left now")
     other, _ = a.new_key()
     with pytest.raises(AuthError):
         AppStoreConnector(config(server, apps, private_key=other), client).check(online=True)
