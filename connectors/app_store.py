@@ -37,10 +37,8 @@ epoch of the first updated seen}}}}``. The first poll reaches back ``lookback``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,13 +54,15 @@ from connectors.app_store_api import (
     label,
     mark,
     next_link,
+    read_cursor,
     responses_of,
     when,
+    write_cursor,
 )
 from connectors.app_store_config import App, AppStoreConfig
 from connectors.base import Connector, FetchResult, SourceConfig, SourceState, one_item
 from connectors.places import each_place, gather
-from monitor.errors import ConnectorError, ParseError, RateLimited
+from monitor.errors import ConnectorError, ParseError, RateLimited, SourceUnavailable
 from monitor.http import json_of, raise_for_status, send
 from monitor.models import Mention
 from monitor.wording import count
@@ -107,7 +107,7 @@ class AppStoreConnector(Connector):
 
     def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
         """One step per app (each country of a feed app together), with its cursor."""
-        apps, feeds = self._read_cursor(cursor)
+        apps, feeds = read_cursor(cursor)
         self.behind = None
 
         def read(app: App) -> list[Mention]:
@@ -123,7 +123,7 @@ class AppStoreConnector(Connector):
 
         for mentions in each_place(self.config.apps, read, what="app"):
             mentions.sort(key=lambda m: m.created_at)
-            yield mentions, self._write_cursor(apps, feeds)
+            yield mentions, write_cursor(apps, feeds, {a.id for a in self.config.apps})
 
     # ------------------------------------------------------------------ with the key
 
@@ -247,6 +247,8 @@ class AppStoreConnector(Connector):
         if response.status_code >= 400:
             if response.status_code == 401:
                 self.signer.forget()
+            if response.status_code == 429:
+                self.left = None  # the wait Apple asks for is the budget's wait
             raise connect_error(self.name, response, app.id)
         body = json_of(self.name, response, f"the reviews of app {app.id}")
         if not isinstance(body, dict) or not isinstance(body.get("data"), list | dict):
@@ -343,10 +345,17 @@ class AppStoreConnector(Connector):
                 hint="check the app's `id` (the digits after `id` in its App Store link) and"
                 " that the app is sold in that country",
             )
+        if response.status_code in (401, 403):
+            raise SourceUnavailable(
+                self.name,
+                f"Apple refused the reviews feed for {where} (HTTP {response.status_code}); it"
+                " needs no key, so Apple may be turning this computer away for a while",
+                hint="if it lasts, poll less often (`every`) or read fewer countries",
+            )
         raise_for_status(self.name, response)
         return feed_entries(self.name, json_of(self.name, response, "the reviews feed"), where)
 
-    # ------------------------------------------------------------------ check and cursor
+    # ------------------------------------------------------------------ check
 
     def check(self, online: bool = False) -> list[str]:
         c = self.config
@@ -375,26 +384,3 @@ class AppStoreConnector(Connector):
                 " (shared with your other tools that use it)"
             )
         return lines
-
-    def _read_cursor(self, cursor: str | None) -> tuple[dict[str, Seen], dict[str, Fed]]:
-        if not cursor:
-            return {}, {}
-        try:
-            data = json.loads(cursor)
-            apps = {str(k): Seen(**v) for k, v in data.get("apps", {}).items()}
-            feeds = {str(k): Fed(**v) for k, v in data.get("feeds", {}).items()}
-        except (ValueError, TypeError, AttributeError):
-            log.warning("app_store: ignoring an unreadable cursor; reading from lookback")
-            return {}, {}
-        return apps, feeds
-
-    def _write_cursor(self, apps: dict[str, Seen], feeds: dict[str, Fed]) -> str:
-        wanted = {a.id for a in self.config.apps}
-        return json.dumps(
-            {
-                "v": 1,
-                "apps": {k: asdict(v) for k, v in apps.items() if k in wanted},
-                "feeds": {k: asdict(v) for k, v in feeds.items() if k.split("/")[0] in wanted},
-            },
-            sort_keys=True,
-        )

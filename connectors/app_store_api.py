@@ -1,5 +1,6 @@
 """App Store Connect's wire for the app_store source: the signed token, the hourly
-request budget, Apple's refusals in the owner's words, and the public reviews feed's shape.
+request budget, Apple's refusals in the owner's words, the public reviews feed's shape, and
+what the cursor keeps (``Seen`` per app read with the key, ``Fed`` per app and country).
 
 Token (https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests):
 a JWT signed ES256 with the owner's private key (the ``.p8`` file App Store Connect lets
@@ -24,10 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,8 @@ import jwt
 from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited, SourceUnavailable
 from monitor.http import retry_after_of
 from monitor.redact import REDACTOR
+
+log = logging.getLogger(__name__)
 
 AUDIENCE = "appstoreconnect-v1"
 #: Apple refuses a token that lives longer than 20 minutes; ours lives 19, renewed after 18.
@@ -250,3 +254,29 @@ def label(entry: dict[str, Any], *path: str) -> str:
         node = node.get(key) if isinstance(node, dict) else None
     value = node.get("label") if isinstance(node, dict) else None
     return value if isinstance(value, str) else ""
+
+
+def read_cursor(cursor: str | None) -> tuple[dict[str, Seen], dict[str, Fed]]:
+    """The cursor's apps (read with the key) and feeds ("<app>/<country>"); empty if unreadable."""
+    if not cursor:
+        return {}, {}
+    try:
+        data = json.loads(cursor)
+        apps = {str(k): Seen(**v) for k, v in data.get("apps", {}).items()}
+        feeds = {str(k): Fed(**v) for k, v in data.get("feeds", {}).items()}
+    except (ValueError, TypeError, AttributeError):
+        log.warning("app_store: ignoring an unreadable cursor; reading from lookback")
+        return {}, {}
+    return apps, feeds
+
+
+def write_cursor(apps: dict[str, Seen], feeds: dict[str, Fed], wanted: set[str]) -> str:
+    """The cursor, keeping only the ``wanted`` apps (an app taken out of config.yaml goes)."""
+    return json.dumps(
+        {
+            "v": 1,
+            "apps": {k: asdict(v) for k, v in apps.items() if k in wanted},
+            "feeds": {k: asdict(v) for k, v in feeds.items() if k.split("/")[0] in wanted},
+        },
+        sort_keys=True,
+    )

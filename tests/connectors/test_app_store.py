@@ -18,7 +18,14 @@ from pydantic import ValidationError
 from connectors.app_store import AppStoreConfig, AppStoreConnector
 from monitor.cli import cli
 from monitor.config import load_config
-from monitor.errors import AuthError, ConfigError, ConnectorError, ParseError, RateLimited
+from monitor.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    ParseError,
+    RateLimited,
+    SourceUnavailable,
+)
 from monitor.redact import REDACTOR, remember_config
 from tests.standins import app_store as a
 from tests.standins.server import Response, StandIn
@@ -404,3 +411,14 @@ def test_an_old_cursor_of_another_shape_reads_from_lookback(
     api.add(a.Review(1, "new", created=a.ago(hours=1)))
     [m], _ = AppStoreConnector(config(server), client).fetch([], '{"units": 1, "apps": [3]}')
     assert m.text == "new" and datetime.now(UTC) - m.created_at < timedelta(days=1)
+
+
+def test_a_feed_that_turns_us_away_is_not_a_key_problem(
+    api: a.AppStore, server: StandIn, client: httpx.Client
+) -> None:
+    server.fail_next(Response(403, b"Forbidden", {"Content-Type": "text/plain"}))
+    with pytest.raises(SourceUnavailable) as info:
+        AppStoreConnector(feed_only(server, [{"id": RIVAL, "brand": "Rival"}]), client).fetch(
+            [], None
+        )
+    assert "needs no key" in str(info.value) and not isinstance(info.value, AuthError)
