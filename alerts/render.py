@@ -49,6 +49,7 @@ SOURCE_NAMES = {
     "google_reviews": "Google",
     "trustpilot": "Trustpilot",
     "youtube": "YouTube",
+    "app_store": "App Store",
 }
 
 ENGAGEMENT_WORDS = {

@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "app_store": "connectors.app_store:AppStoreConnector",
 }
 
 
