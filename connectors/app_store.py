@@ -27,7 +27,8 @@ app_store_api.py).
 Which way: an app with ``own: true`` (the default when a key is configured) is read with
 the key; ``own: false`` (a competitor's app, the default without a key) by the feed. Only the
 owner's app is ``own_page`` (its reviews belong to its brand whatever their words); a
-competitor's reviews carry ``brand_hint`` and are kept when they name that brand. An own app
+competitor's is a ``listing`` of its brand: its reviews belong to it too, but it is not
+the owner's page. An own app
 without a key is read by the feed, still ``own_page``.
 
 ``per_brand = False``. Cursor: ``{"v": 1, "apps": {<id>: {"newest": createdDate, "seen": {id:
@@ -319,6 +320,7 @@ class AppStoreConnector(Connector):
             raw={"app": app.id, "country": country, "version": label(entry, "im:version")},
             brand_hint=app.brand,
             own_page=self.config.own(app),
+            listing=not self.config.own(app),
             rating=float(stars) if stars in ("1", "2", "3", "4", "5") else None,
             edited_at=updated if before is not None and before < updated else None,
         )

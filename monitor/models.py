@@ -49,6 +49,10 @@ class Mention:
     #: ``owner_replied_at``: when the business answered it publicly (its reply on Google,
     #: Trustpilot, an app store, a Page comment), where the API shows it.
     own_page: bool = False
+    #: Posted on a page about ``brand_hint`` that is not the owner's (a competitor's app
+    #: listing): it belongs to that brand whatever its words, as on an own page, but the
+    #: business's replies there are not the owner's.
+    listing: bool = False
     rating: float | None = None
     edited_at: datetime | None = None
     owner_replied_at: datetime | None = None

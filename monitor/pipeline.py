@@ -430,7 +430,7 @@ class Pipeline:
             try:
                 matches = (
                     [m for m in [self.matcher.own_page(mention.full_text, mention.brand_hint)] if m]
-                    if mention.own_page and mention.brand_hint
+                    if (mention.own_page or mention.listing) and mention.brand_hint
                     else self.matcher.match(mention.full_text, among)
                 )
             except Exception:

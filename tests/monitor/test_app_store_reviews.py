@@ -92,13 +92,14 @@ def test_a_review_of_the_owners_app_alerts_once_improves_quietly_and_a_response_
     assert len(webhook.payloads) == 1
 
 
-def test_a_competitors_review_is_kept_only_when_it_names_the_brand(
+def test_every_review_of_a_competitors_app_is_filed_under_its_brand(
     api: a.AppStore, config_path: Path, slack: tuple[StandIn, SlackWebhook]
 ) -> None:
+    """A review on a competitor's listing is about that app whether or not it names it."""
     named = api.add(a.Review(1, "Rival lost all my notes", country="gb"), a.RIVAL)
     unnamed = api.add(a.Review(1, "Lost all my notes"), a.RIVAL)
     assert invoke("poll", "-c", str(config_path)).exit_code == 0
     rows = stored(config_path)
     assert rows[named.feed_id] == ("new", 1.0, True, "Rival")
-    assert unnamed.feed_id not in rows
+    assert rows[unnamed.feed_id] == ("new", 1.0, True, "Rival")
     assert api.feed_requests == 2  # one page in each country
