@@ -22,6 +22,8 @@ REGISTRY: dict[str, str] = {
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "instagram": "connectors.instagram:InstagramConnector",
 }
 
 
