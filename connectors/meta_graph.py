@@ -287,8 +287,10 @@ class MetaGraph:
         if code == 100 or status == 404:
             return ConnectorError(
                 self.source,
-                f"Meta found no {where}{said}",
-                hint=f"check the id in config.yaml ({self.docs} shows where to find it)",
+                f"Meta cannot read {where}: the id is wrong, or the token may not see it{said}",
+                hint=f"check the id in config.yaml ({self.docs} shows where to find it) and that"
+                " the token was made for that Page (or the Page the Instagram account is linked"
+                " to)",
             )
         if status in (401, 403):
             return AuthError(
