@@ -86,7 +86,7 @@ class FacebookConfig(MetaConfig):
         ge=1,
         le=100,
         description="how many of your newest posts are re-read at every poll for new comments"
-        " (one request however many; a new comment on an older post is not seen)",
+        " (one request however many; comments on older posts are not seen)",
     )
     comments_per_post: int = Field(
         default=50, ge=1, le=100, description="comments read with each post in that request"
