@@ -35,16 +35,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from connectors.base import one_item
 from connectors.meta_graph import Gone, MetaGraph
-from connectors.meta_source import Found, MetaConfig, MetaSource, Owned, distinct
+from connectors.meta_source import Accounts, Found, MetaConfig, MetaSource, Owned
 from connectors.meta_watch import fingerprint, parse_time
-from monitor.config import Duration
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -62,40 +61,15 @@ REVIEWS_URL = "https://www.facebook.com/{}/reviews"
 class Page(Owned):
     """One of the owner's Facebook Pages."""
 
-    id: str = Field(
-        pattern=r"^[0-9]{5,25}$",
-        description="the Page's id, digits only (Page > About > Page transparency, or Meta"
-        " Business Suite > Settings > Page info)",
-    )
-
 
 class FacebookConfig(MetaConfig):
-    every: Duration = Field(
-        default=timedelta(minutes=15),
-        description="how often to poll (4 requests a Page a poll: 384 a day at 15m)",
-    )
-    pages: list[Page] = Field(min_length=1, description="your Facebook Pages and their brands")
+    pages: Accounts[Page] = Field(description="your Facebook Pages and their brands")
     read: list[Edge] = Field(
         default=list(EDGES),
         min_length=1,
         description="what to read: `comments` (on your posts), `visitor_posts`, `tagged`,"
         " `recommendations`",
     )
-    max_posts: int = Field(
-        default=10,
-        ge=1,
-        le=100,
-        description="how many of your newest posts are re-read at every poll for new comments"
-        " (one request however many; comments on older posts are not seen)",
-    )
-    comments_per_post: int = Field(
-        default=50, ge=1, le=100, description="comments read with each post in that request"
-    )
-
-    @model_validator(mode="after")
-    def _distinct(self) -> FacebookConfig:
-        distinct(self.pages, "pages")
-        return self
 
 
 class FacebookConnector(MetaSource):
@@ -108,9 +82,6 @@ class FacebookConnector(MetaSource):
 
     def owned(self) -> Sequence[Page]:
         return self.config.pages
-
-    def requests_per_poll(self) -> int:
-        return len(self.config.read) * len(self.config.pages)
 
     def read(self, graph: MetaGraph, account: Owned, since: datetime) -> Found:
         readers = {

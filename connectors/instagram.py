@@ -7,7 +7,7 @@ access token of the Facebook Page the Instagram professional account is linked t
 ``pages_show_list``). Per account and poll, two requests, plus one per further page of
 comments:
 
-- ``GET /{ig-user-id}/media`` with ``limit=max_media`` and the field expansion
+- ``GET /{ig-user-id}/media`` with ``limit=max_posts`` and the field expansion
   ``comments.limit(N){id,text,username,timestamp,from,replies{id,text,username,timestamp,
   from}}``: the newest media and their comments with replies in one answer. A medium with
   more comments than one page is read on with ``/{media-id}/comments``, at most
@@ -30,16 +30,15 @@ Cursor: connectors/meta_watch.py, one account per Instagram account, as for Face
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from connectors.base import one_item
 from connectors.meta_graph import MetaGraph
-from connectors.meta_source import Found, MetaConfig, MetaSource, Owned, distinct
+from connectors.meta_source import Accounts, Found, MetaConfig, MetaSource, Owned
 from connectors.meta_watch import fingerprint, parse_time
-from monitor.config import Duration
 from monitor.models import Mention
 
 Edge = Literal["comments", "tags"]
@@ -53,41 +52,16 @@ ACCOUNT_URL = "https://www.instagram.com/{}/"
 class Account(Owned):
     """One of the owner's Instagram professional (business or creator) accounts."""
 
-    id: str = Field(
-        pattern=r"^[0-9]{5,25}$",
-        description="the Instagram account's id in the Graph API (`1784...`, digits only; see"
-        " How to get: `me/accounts?fields=instagram_business_account`), not its @name",
-    )
-
 
 class InstagramConfig(MetaConfig):
-    every: Duration = Field(
-        default=timedelta(minutes=15),
-        description="how often to poll (2 requests an account a poll: 192 a day at 15m)",
-    )
-    accounts: list[Account] = Field(
-        min_length=1, description="your Instagram professional accounts and their brands"
+    accounts: Accounts[Account] = Field(
+        description="your Instagram professional accounts and their brands"
     )
     read: list[Edge] = Field(
         default=["comments", "tags"],
         min_length=1,
         description="what to read: `comments` (on your media), `tags` (media tagging you)",
     )
-    max_media: int = Field(
-        default=10,
-        ge=1,
-        le=100,
-        description="how many of your newest posts and reels are re-read at every poll for"
-        " new comments (one request however many)",
-    )
-    comments_per_media: int = Field(
-        default=50, ge=1, le=100, description="comments read with each medium in that request"
-    )
-
-    @model_validator(mode="after")
-    def _distinct(self) -> InstagramConfig:
-        distinct(self.accounts, "accounts")
-        return self
 
 
 class InstagramConnector(MetaSource):
@@ -101,9 +75,6 @@ class InstagramConnector(MetaSource):
     def owned(self) -> Sequence[Account]:
         return self.config.accounts
 
-    def requests_per_poll(self) -> int:
-        return len(self.config.read) * len(self.config.accounts)
-
     def read(self, graph: MetaGraph, account: Owned, since: datetime) -> Found:
         items: Found = []
         if "comments" in self.config.read:
@@ -113,11 +84,11 @@ class InstagramConnector(MetaSource):
         return items
 
     def _comments(self, graph: MetaGraph, account: Owned, since: datetime) -> Found:
-        nested = f"comments.limit({self.config.comments_per_media})"
+        nested = f"comments.limit({self.config.comments_per_post})"
         replies = f"replies{{{COMMENT_FIELDS}}}"
         params = {
             "fields": f"{MEDIA_FIELDS},{nested}{{{COMMENT_FIELDS},{replies}}}",
-            "limit": str(self.config.max_media),
+            "limit": str(self.config.max_posts),
         }
         where = f"the media of {account.label}"
         (media,) = graph.edge(f"{account.id}/media", params, where=where, needs=READS, pages=1)
@@ -127,7 +98,7 @@ class InstagramConnector(MetaSource):
                 f"{medium['id']}/comments",
                 {
                     "fields": f"{COMMENT_FIELDS},{replies}",
-                    "limit": str(self.config.comments_per_media),
+                    "limit": str(self.config.comments_per_post),
                 },
             )
             comments = self.thread(

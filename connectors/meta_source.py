@@ -12,9 +12,9 @@ import logging
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import ByteSize, Field, SecretStr
+from pydantic import AfterValidator, ByteSize, Field, SecretStr
 
 from connectors.base import Connector, FetchResult, SourceConfig, response_limit
 from connectors.meta_graph import GRAPH_URL, MetaGraph, next_query
@@ -32,7 +32,11 @@ Found = list[tuple[Mention, str]]  # items read, each with its fingerprint (meta
 class Owned(StrictModel):
     """One account of the owner's: a Facebook Page or an Instagram professional account."""
 
-    id: str
+    id: str = Field(
+        pattern=r"^[0-9]{5,25}$",
+        description="its id, digits only: the Page's id, or the Instagram account's (`1784...`,"
+        " not its @name); How to get on the source's page shows where to find it",
+    )
     brand: str = Field(description="the brand it belongs to (its `name` under `brands:`)")
     name: str | None = Field(
         default=None, description="a label for it in logs and `check`; unset: the brand's name"
@@ -48,7 +52,17 @@ class Owned(StrictModel):
         return self.name or self.brand
 
 
+A = TypeVar("A", bound=Owned)
+
+
 class MetaConfig(SourceConfig):
+    #: What the source reads (each source lists its own choices); one request each a poll.
+    read: Sequence[str]
+    every: Duration = Field(
+        default=timedelta(minutes=15),
+        description="how often to poll; each poll costs one request for each thing under"
+        " `read` and each account (see What it costs)",
+    )
     base_url: str = Field(
         default=GRAPH_URL,
         description="the Graph API's address with its version; v21.0 is the last that lists"
@@ -57,6 +71,16 @@ class MetaConfig(SourceConfig):
     page_token: SecretStr = Field(
         description="a Page access token that does not expire (see How to get); write"
         " `${META_PAGE_TOKEN}`: the facebook and instagram sources read the same one"
+    )
+    max_posts: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="how many of your newest posts are re-read at every poll for new comments"
+        " (one request however many; comments on older posts are not seen)",
+    )
+    comments_per_post: int = Field(
+        default=50, ge=1, le=100, description="comments read with each post in that request"
     )
     max_pages: int = Field(
         default=3,
@@ -79,10 +103,15 @@ class MetaConfig(SourceConfig):
     max_response: ByteSize = response_limit(5_000_000)
 
 
-def distinct(owned: Sequence[Owned], key: str) -> None:
+def _distinct(owned: list[A]) -> list[A]:
     ids = [o.id for o in owned]
     if len(set(ids)) != len(ids):
-        raise ValueError(f"the same id is listed twice under `{key}:`")
+        raise ValueError("the same id is listed twice")
+    return owned
+
+
+#: The owner's accounts of one source: at least one, none twice.
+Accounts = Annotated[list[A], AfterValidator(_distinct), Field(min_length=1)]
 
 
 class MetaSource(Connector):
@@ -101,9 +130,9 @@ class MetaSource(Connector):
         """Every item of one account this poll looks at, new or not; ``since``: the last
         poll (or ``lookback`` ago), how far back further pages of comments are worth it."""
 
-    @abstractmethod
     def requests_per_poll(self) -> int:
         """Requests a poll makes at least (further pages of comments come on top)."""
+        return len(self.config.read) * len(self.owned())
 
     def graph(self, account: Owned) -> MetaGraph:
         return MetaGraph(
@@ -118,19 +147,14 @@ class MetaSource(Connector):
         )
 
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
-        found: list[Mention] = []
-        last = cursor
-        for mentions, step in self.fetch_pages(queries, cursor):
-            found.extend(mentions)
-            last = step
-        return found, last
+        steps = list(self.fetch_pages(queries, cursor))
+        return [m for mentions, _ in steps for m in mentions], steps[-1][1] if steps else cursor
 
     def fetch_pages(self, queries: Sequence[str], cursor: str | None) -> Iterator[FetchResult]:
         """One step per account, each with the cursor that covers it and those before."""
         memory = Memory(self.name, cursor)
         window = Window(self.config.lookback, self.config.recheck)
-        errors: list[ConnectorError] = []
-        read = 0
+        failed: list[ConnectorError] = []
         for account in self.owned():
             now = datetime.now(UTC)
             seen = memory.account(account.id, now)
@@ -140,9 +164,8 @@ class MetaSource(Connector):
             except (AuthError, RateLimited):
                 raise  # the same token and allowance serve every account
             except ConnectorError as exc:
-                errors.append(exc)
+                failed.append(exc)  # a wrong id: the other accounts are still read
                 continue
-            read += 1
             mentions = [
                 m for m, fp in items if seen.wanted(m.external_id, m.created_at, fp, now, window)
             ]
@@ -151,9 +174,9 @@ class MetaSource(Connector):
                     mention.edited_at = now  # the API dates no edits: when it was first seen
             mentions.sort(key=lambda m: m.created_at)
             yield mentions, memory.keep(account.id, seen, now, self.config.recheck)
-        if read == 0 and errors:
-            raise errors[0]
-        for error in errors:
+        if failed and len(failed) == len(self.owned()):
+            raise failed[0]
+        for error in failed:
             log.warning("%s; the others were read, this one is tried again later", error)
 
     def thread(

@@ -101,7 +101,7 @@ def test_many_new_comments_are_read_on_page_by_page(
     media = account.publish()
     for n in range(70):
         account.comment(media, f"comment {n}", when=meta.ago(minutes=100 - n))
-    mentions, _ = connector(server, client, comments_per_media=30).fetch([], None)
+    mentions, _ = connector(server, client, comments_per_post=30).fetch([], None)
     assert len(mentions) == 70
     assert len([r for r in server.requests if r.path.endswith(f"{media}/comments")]) == 2
 
