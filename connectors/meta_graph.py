@@ -210,8 +210,10 @@ class MetaGraph:
 
     def _note_usage(self, response: httpx.Response) -> None:
         percent, regain = usage_of(response.headers)
-        if not percent and not regain:
-            return
+        if (not percent and not regain) or (
+            percent < BACK_OFF and not regain and (percent == self.usage()[0])
+        ):
+            return  # nothing new to remember: no write to the database
         until = time.time() + (regain or PAUSE) if percent >= BACK_OFF or regain else 0.0
         if until:
             log.warning(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 from connectors.base import MemoryState
 from connectors.facebook import FacebookConfig, FacebookConnector
+from monitor.cli import cli
 from monitor.errors import AuthError, ConnectorError, RateLimited
 from monitor.redact import REDACTOR
 from tests.standins import meta_graph as meta
@@ -307,3 +310,26 @@ def test_the_cursor_keeps_what_was_seen_per_page(
     _, cursor = connector(server, client).fetch([], None)
     kept = json.loads(cursor or "{}")["accounts"][PAGE]
     assert cid in kept["seen"] and kept["last"] > 0
+
+
+def test_cli_check_online_explains_an_expired_token_without_showing_it(
+    api: meta.MetaAPI, server: StandIn, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "database: sqlite:///mentions.db\n"
+        "brands:\n  - name: Acme Coffee\n    keywords: [Acme]\n"
+        f"sources:\n  facebook:\n    base_url: {server.url}/{meta.VERSION}\n"
+        "    page_token: ${META_PAGE_TOKEN}\n"
+        f"    pages:\n      - id: '{PAGE}'\n        brand: Acme Coffee\n"
+    )
+    args = ["check", "-c", str(path), "--online"]
+    accepted = CliRunner().invoke(cli, args, env={"META_PAGE_TOKEN": meta.TOKEN})
+    assert accepted.exit_code == 0, accepted.output
+    assert "Meta knows it as 'Acme Coffee'" in accepted.output
+    api.expired = True
+    refused = CliRunner().invoke(cli, args, env={"META_PAGE_TOKEN": meta.TOKEN})
+    assert refused.exit_code == 1, refused.output
+    assert "the Page token expired" in refused.output
+    assert "long-lived Page token" in refused.output
+    assert meta.TOKEN not in refused.output and meta.TOKEN not in accepted.output
