@@ -1,8 +1,9 @@
 """The Meta Graph API client the ``facebook`` and ``instagram`` sources share.
 
 Wire: ``GET {base_url}/{path}?fields=...`` (https://developers.facebook.com/docs/graph-api),
-the owner's Page access token in the ``Authorization: Bearer`` header, never in the query
-string, so no address we build, log or quote carries it (the token is a ``SecretStr`` of the
+the owner's Page access token in the OAuth ``Authorization: Bearer`` header (Meta's pages
+show ``access_token`` in the query; graph.facebook.com takes the header too, as its WhatsApp
+Cloud API pages show), never in the query string, so no address we build, log or quote carries it (the token is a ``SecretStr`` of the
 source's config, so monitor/redact.py masks it wherever an answer echoes it). Lists come as
 ``{"data": [...], "paging": {"cursors": {"before", "after"}, "next", "previous"}}``; a page
 is followed by re-asking our own path with the query of ``paging.next`` (its ``after``,
@@ -21,8 +22,9 @@ Errors are ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"
 - ``100``: no such object or field -> ConnectorError naming the id; ``1``, ``2`` and 5xx ->
   SourceUnavailable.
 
-Usage: Meta reports how much of its hourly allowance is used in ``X-App-Usage``,
-``X-Page-Usage`` and ``X-Business-Use-Case-Usage`` (percentages, JSON;
+Usage: Meta reports how much of its allowance (an app's over the last hour, a Page token's
+over the last 24 hours) is used in ``X-App-Usage``, ``X-Page-Usage`` and
+``X-Business-Use-Case-Usage`` (percentages, JSON;
 https://developers.facebook.com/docs/graph-api/overview/rate-limiting). The highest is kept
 in the source's state; past ``BACK_OFF`` percent the source stops asking until Meta's
 estimate (or ``PAUSE``) has passed, and says so, so the owner's app is never blocked.
@@ -50,7 +52,7 @@ from monitor.redact import REDACTOR
 log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.facebook.com/v21.0"
-#: Percent of an hourly allowance past which a source stops asking for a while.
+#: Percent of Meta's allowance past which a source stops asking for a while.
 BACK_OFF = 80
 #: How long it waits then when Meta gives no estimate (a quarter of its rolling hour).
 PAUSE = 15 * 60.0
@@ -201,7 +203,7 @@ class MetaGraph:
     # ------------------------------------------------------------ usage
 
     def usage(self) -> tuple[int, float]:
-        """(percent of the hourly allowance last seen used, epoch until which we hold off)."""
+        """(percent of Meta's allowance last seen used, epoch until which we hold off)."""
         try:
             noted = json.loads(self.state.get("meta_usage") or "{}")
             return int(noted.get("percent", 0)), float(noted.get("until", 0))
@@ -217,7 +219,7 @@ class MetaGraph:
         until = time.time() + (regain or PAUSE) if percent >= BACK_OFF or regain else 0.0
         if until:
             log.warning(
-                "%s: Meta says %d%% of this app's hourly allowance is used; pausing the"
+                "%s: Meta says %d%% of its rate limit allowance is used; pausing the"
                 " source for %.0f minutes so Meta does not block it",
                 self.source,
                 percent,
@@ -231,7 +233,7 @@ class MetaGraph:
         if left > 0:
             raise RateLimited(
                 self.source,
-                f"Meta says {percent}% of this app's hourly Graph API allowance is used; the"
+                f"Meta says {percent}% of its Graph API rate limit allowance is used; the"
                 f" source waits {left / 60:.0f} minutes so Meta does not block it",
                 retry_after=left,
                 hint="if this happens often, raise `every` or lower `max_posts`; another"

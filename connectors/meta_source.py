@@ -225,7 +225,7 @@ class MetaSource(Connector):
                 lines.append(ask(graph, account))
             if graph is not None:
                 percent, _ = graph.usage()
-                lines.append(f"Meta's hourly allowance last seen used: {percent}%")
+                lines.append(f"Meta's rate limit allowance last seen used: {percent}%")
         per_poll = self.requests_per_poll()
         polls = max(1, round(86_400 / max(self.config.every.total_seconds(), 1)))
         lines.append(

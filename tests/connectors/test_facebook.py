@@ -243,7 +243,7 @@ def test_usage_past_80_percent_pauses_the_source_and_says_so(
     with caplog.at_level(logging.WARNING):
         mentions, _ = connector(server, client, state, read=["recommendations"]).fetch([], None)
     assert [m.text for m in mentions] == ["Rude"]  # the answer that said 85% is kept
-    assert "85% of this app's hourly allowance" in caplog.text
+    assert "85% of its rate limit allowance" in caplog.text
     asked = len(server.requests)
     with pytest.raises(RateLimited) as info:
         connector(server, client, state).fetch([], None)
