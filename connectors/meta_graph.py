@@ -3,8 +3,9 @@
 Wire: ``GET {base_url}/{path}?fields=...`` (https://developers.facebook.com/docs/graph-api),
 the owner's Page access token in the OAuth ``Authorization: Bearer`` header (Meta's pages
 show ``access_token`` in the query; graph.facebook.com takes the header too, as its WhatsApp
-Cloud API pages show), never in the query string, so no address we build, log or quote carries it (the token is a ``SecretStr`` of the
-source's config, so monitor/redact.py masks it wherever an answer echoes it). Lists come as
+Cloud API pages show), never in the query string, so no address we build, log or quote
+carries it (the token is a ``SecretStr`` of the source's config, so monitor/redact.py masks
+it wherever an answer echoes it). Lists come as
 ``{"data": [...], "paging": {"cursors": {"before", "after"}, "next", "previous"}}``; a page
 is followed by re-asking our own path with the query of ``paging.next`` (its ``after``,
 ``until`` or ``offset``), never by fetching the address Meta sent.
