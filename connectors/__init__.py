@@ -23,6 +23,8 @@ REGISTRY: dict[str, str] = {
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
     "app_store": "connectors.app_store:AppStoreConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "instagram": "connectors.instagram:InstagramConnector",
 }
 
 
