@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    ByteSize,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.app_store_api import FEED_PAGES, load_private_key
-from connectors.base import SourceConfig, response_limit
+from connectors.base import SourceConfig, config_file, response_limit
 from monitor.config import Duration, StrictModel
 
 
@@ -77,7 +84,7 @@ class AppStoreConfig(SourceConfig):
     private_key_file: str | None = Field(
         default=None,
         description="where the key's .p8 file is (read when the config is loaded; a relative"
-        " path is from the folder the service runs in)",
+        " path is from the config file's folder)",
     )
     apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
     lookback: Duration = Field(
@@ -116,10 +123,10 @@ class AppStoreConfig(SourceConfig):
 
     @field_validator("private_key_file")
     @classmethod
-    def _readable(cls, value: str | None) -> str | None:
+    def _readable(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        path = Path(value).expanduser()
+        path = config_file(value, info)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

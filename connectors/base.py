@@ -45,10 +45,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
-from pydantic import ByteSize, Field, field_validator, model_validator
+from pydantic import ByteSize, Field, ValidationInfo, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
@@ -135,6 +136,15 @@ class SpreadRule(StrictModel):
         if self.viral <= self.spreading:
             raise ValueError("`viral` must be above `spreading` (both are engagement per hour)")
         return self
+
+
+def config_file(value: str, info: ValidationInfo) -> Path:
+    """A file a source's settings name (a key file): ``~`` expanded, and a relative path
+    taken from the config file's folder, as the database's is (the loader passes it as the
+    validation context's ``base_dir``), not from wherever the service was started."""
+    path = Path(value).expanduser()
+    base = (info.context or {}).get("base_dir")
+    return path if path.is_absolute() or base is None else Path(base) / path
 
 
 def response_limit(default: int) -> Any:

@@ -366,9 +366,10 @@ def test_cli_check_online_with_a_key_file(server: StandIn, tmp_path: Path) -> No
         "database: sqlite:///mentions.db\n"
         "brands:\n  - name: Acme\n    keywords: [Acme]\n"
         f"sources:\n  app_store:\n    base_url: {server.url}\n    feed_base_url: {server.url}\n"
-        f"    issuer_id: {a.ISSUER}\n    key_id: {a.KEY_ID}\n    private_key_file: {key}\n"
+        f"    issuer_id: {a.ISSUER}\n    key_id: {a.KEY_ID}\n    private_key_file: {key.name}\n"
         f"    apps:\n      - id: '{a.APP_ID}'\n        brand: Acme\n"
     )
+    # Run from elsewhere: the key's relative path is from the config file's folder.
     result = CliRunner().invoke(cli, ["check", "-c", str(path), "--online"])
     assert result.exit_code == 0, result.output
     assert "Apple accepted the key" in result.output
