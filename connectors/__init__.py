@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "x": "connectors.x:XConnector",
     "reddit": "connectors.reddit:RedditConnector",
     "bluesky": "connectors.bluesky:BlueskyConnector",
+    "bluesky_stream": "connectors.bluesky_stream:BlueskyStreamConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "rss": "connectors.rss:RSSConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -266,6 +267,20 @@ class Connector(ABC):
         keeps its progress even if a later request fails. The default is one step.
         """
         yield self.fetch(queries, cursor)
+
+    #: A source that listens instead of being polled (Jetstream): ``run`` gives it a
+    #: thread (monitor/streams.py) that reads ``listen`` until stopped; ``poll`` still
+    #: calls ``fetch_pages``, which replays from the cursor to now.
+    streaming: ClassVar[bool] = False
+
+    def listen(self, cursor: str | None, stop: threading.Event) -> Iterator[FetchResult]:
+        """A streaming source's batches of new mentions, each with its cursor, as they
+        come, until ``stop`` is set; raises a ConnectorError when the stream breaks."""
+        raise NotImplementedError(f"{self.name} is polled, not streamed")
+
+    def next_host(self) -> None:
+        """After a failure, a streaming source with several hosts moves to the next one."""
+        return None
 
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""

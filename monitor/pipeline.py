@@ -141,29 +141,41 @@ class Pipeline:
             if self.strict:
                 raise
         else:
-            self._reached(name)
-            failures, episode = self.store.record_success(name, report.new, self.clock())
-            if report.new == 0:
-                self._check_silence(name)
-            self._check_behind(name, report.behind)
-            if failures >= self.config.alerts.health_after:
-                self._health_notice(
-                    name,
-                    f"recovered:{name}:{episode}",
-                    f"{name} works again",
-                    f"{name} is polling again after {failures} failed polls in a row. "
-                    "Mentions posted meanwhile are fetched as far back as the source allows.",
-                    "info",
-                )
-            log.info(
-                "%s: %d fetched, %d new, %d negative",
-                name,
-                report.fetched,
-                report.new,
-                report.negative,
-            )
+            self._succeeded(report)
         self._check_budget(name, connector, exhausted=report.budget_exhausted)
         return report
+
+    def streamed(self, report: SourceReport, error: Exception | None = None) -> None:
+        """A streaming source's health (monitor/streams.py): what it brought since its last
+        report, or the error that broke its connection; the same notices as a poll's."""
+        if error is None:
+            self._succeeded(report)
+        else:
+            self._failed(report, error, self.clock())
+
+    def _succeeded(self, report: SourceReport) -> None:
+        name = report.source
+        self._reached(name)
+        failures, episode = self.store.record_success(name, report.new, self.clock())
+        if report.new == 0:
+            self._check_silence(name)
+        self._check_behind(name, report.behind)
+        if failures >= self.config.alerts.health_after:
+            self._health_notice(
+                name,
+                f"recovered:{name}:{episode}",
+                f"{name} works again",
+                f"{name} is polling again after {failures} failed polls in a row. "
+                "Mentions posted meanwhile are fetched as far back as the source allows.",
+                "info",
+            )
+        log.info(
+            "%s: %d fetched, %d new, %d negative",
+            name,
+            report.fetched,
+            report.new,
+            report.negative,
+        )
 
     def _check_budget(self, name: str, connector: Connector, *, exhausted: bool = False) -> None:
         """Warn the owner once at 80% and once at 100% of a metered monthly budget.
