@@ -40,6 +40,7 @@ class Jetstream:
     refuse: int | None = None
     retry_after: str = "30"
     silent: bool = False
+    keep: bool = True  # keep the history a cursor replays (a long benchmark turns it off)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -194,7 +195,8 @@ class Jetstream:
 
     def _publish(self, event: dict[str, Any]) -> None:
         with self._lock:
-            self.events.append(event)
+            if self.keep:
+                self.events.append(event)
             clients = list(self._clients.items())
         if self.silent:
             return
