@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "bluesky": "connectors.bluesky:BlueskyConnector",
     "bluesky_stream": "connectors.bluesky_stream:BlueskyStreamConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
+    "mastodon_stream": "connectors.mastodon_stream:MastodonStreamConnector",
     "rss": "connectors.rss:RSSConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",

@@ -268,14 +268,21 @@ class Connector(ABC):
         """
         yield self.fetch(queries, cursor)
 
-    #: A source that listens instead of being polled (Jetstream): ``run`` gives it a
-    #: thread (monitor/streams.py) that reads ``listen`` until stopped; ``poll`` still
-    #: calls ``fetch_pages``, which replays from the cursor to now.
+    #: A source that listens (Jetstream, Mastodon's streaming API): ``run`` gives it a
+    #: thread (monitor/streams.py) that reads ``listen`` until stopped. One that
+    #: ``resumes`` from its cursor is not polled by ``run`` (``poll`` replays from the
+    #: cursor to now); one that does not (Mastodon) is polled as well, at ``every`` and
+    #: right after each (re)connection, to fill the gaps.
     streaming: ClassVar[bool] = False
+    resumes: ClassVar[bool] = True
 
-    def listen(self, cursor: str | None, stop: threading.Event) -> Iterator[FetchResult]:
-        """A streaming source's batches of new mentions, each with its cursor, as they
-        come, until ``stop`` is set; raises a ConnectorError when the stream breaks."""
+    def listen(
+        self, queries: Sequence[str], cursor: str | None, stop: threading.Event
+    ) -> Iterator[FetchResult]:
+        """A streaming source's batches of new mentions for these keywords, each with its
+        cursor, as they come, until ``stop`` is set; raises a ConnectorError when the
+        stream breaks. A source that does not resume yields an empty batch once it is
+        connected (the moment the listener reads the gap)."""
         raise NotImplementedError(f"{self.name} is polled, not streamed")
 
     def next_host(self) -> None:

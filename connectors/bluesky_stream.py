@@ -141,8 +141,11 @@ class BlueskyStreamConnector(Connector):
             return
         yield from self._batches(cursor, threading.Event(), until=start)
 
-    def listen(self, cursor: str | None, stop: threading.Event) -> Iterator[FetchResult]:
-        """Batches of new posts with their cursor, as they come, until ``stop`` is set."""
+    def listen(
+        self, queries: Sequence[str], cursor: str | None, stop: threading.Event
+    ) -> Iterator[FetchResult]:
+        """Batches of new posts with their cursor, as they come, until ``stop`` is set
+        (every post: the keywords are matched by the pipeline)."""
         yield from self._batches(cursor, stop, until=None)
 
     def close(self) -> None:

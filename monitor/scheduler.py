@@ -62,7 +62,7 @@ class Scheduler:
     def _poll_then_dispatch(self, name: str) -> None:
         def job() -> None:
             report = self.service.pipeline.poll_source(name)
-            if report.new or not report.ok:
+            if report.new or report.changed or not report.ok:
                 self.service.dispatch()
 
         self._guarded(f"the job for {name}", job, writes=True)
@@ -80,7 +80,7 @@ class Scheduler:
     def start(self) -> None:
         now = datetime.now(UTC)
         for name, connector in self.service.connectors.items():
-            if connector.streaming:
+            if connector.streaming and connector.resumes:
                 continue  # listened to all the time, in its own thread (service.listen)
             every = connector.config.every.total_seconds()
             self.scheduler.add_job(
@@ -122,7 +122,10 @@ class Scheduler:
             self.start()
             self.service.listen(self._stop)  # Slack and Telegram buttons, if configured
             sources = ", ".join(
-                f"{n} live" if c.streaming else f"{n} every {format_duration(c.config.every)}"
+                f"{n} live"
+                if c.streaming and c.resumes
+                else f"{n} every {format_duration(c.config.every)}"
+                + (" and live" if c.streaming else "")
                 for n, c in self.service.connectors.items()
             )
             log.info("mention-monitor running: %s", sources or "no sources enabled")

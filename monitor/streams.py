@@ -14,6 +14,8 @@ last post handled.
   connection is recorded as a failed poll, and after ``alerts.health_after`` failures in
   a row the owner gets the same "has stopped working" notice as for a polled source, and
   "works again" when it is back.
+- A stream that cannot resume from a cursor (Mastodon's) is polled right after each
+  connection, to read what was posted while it was down, and by the scheduler as usual.
 - A failure moves to the source's next host, and the next try waits 1 s, then 2, 4, ...
   up to a minute (or as long as a 429 asks); a batch that flows resets the wait.
 - Memory: the connector reads at most a few dozen messages ahead of the pipeline (the
@@ -91,13 +93,19 @@ class StreamListener:
         cursor = self.service.store.get_cursor(self.name, ALL_BRANDS)
         report = SourceReport(self.name)
         reported = 0.0  # the first batch says at once that the stream works
-        for mentions, new_cursor in self.connector.listen(cursor, stop):
+        keywords = [k for b in self.service.config.brands_for(self.name) for k in b.keywords]
+        gap = not self.connector.resumes
+        for mentions, new_cursor in self.connector.listen(keywords, cursor, stop):
             batch = pipeline.process(self.name, ALL_BRANDS, mentions, new_cursor)
             self.batches += 1
+            if gap:  # connected: what was posted while it was not comes by a poll
+                gap = False
+                if pipeline.poll_source(self.name).new:
+                    self.service.dispatch()
             report.fetched += len(mentions)
             report.new += len(batch.new_ids)
             report.negative += batch.negative
-            if batch.queued_alerts:
+            if batch.queued_alerts or batch.changed:
                 self.service.dispatch()
             if time.monotonic() - reported >= HEALTH_EVERY.total_seconds():
                 pipeline.streamed(report)

@@ -25,7 +25,7 @@ from monitor.pipeline import ALL_BRANDS
 from monitor.service import Service
 from monitor.store import Store
 from monitor.streams import StreamListener
-from tests.standins.jetstream import Jetstream, now_us
+from tests.standins.jetstream import Jetstream
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, texts
 
@@ -98,7 +98,7 @@ def test_messages_that_are_not_events_are_skipped_and_the_rest_kept(
     got: list[str] = []
 
     def listen() -> None:
-        for mentions, _ in c.listen(None, stop):
+        for mentions, _ in c.listen([], None, stop):
             got.extend(m.text for m in mentions)
 
     thread = threading.Thread(target=listen)
@@ -135,7 +135,7 @@ def test_a_refused_subscription_is_the_right_error(
 def test_silence_and_a_dead_host_are_errors(jetstream: Jetstream) -> None:
     jetstream.silent = True
     with pytest.raises(FetchTimeout, match="sent nothing for 2 s"):
-        list(connector(jetstream.url).listen(None, threading.Event()))
+        list(connector(jetstream.url).listen([], None, threading.Event()))
     with pytest.raises(SourceUnavailable, match="cannot connect"):
         connector("ws://127.0.0.1:9").fetch([], "1")
 
@@ -146,7 +146,7 @@ def test_a_dropped_connection_is_an_error(jetstream: Jetstream) -> None:
 
     def listen() -> None:
         try:
-            list(c.listen(None, threading.Event()))
+            list(c.listen([], None, threading.Event()))
         except SourceUnavailable as exc:
             errors.append(exc)
 
