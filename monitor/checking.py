@@ -68,8 +68,11 @@ def describe(config: Config, config_path: Path) -> None:
         where = f" from {source.base_url}" if source.base_url else ""
         every = shown(config, source.every, "sources", name, "every")
         how = f"every {every}"
-        if load_connector(name).streaming:
+        connector = load_connector(name)
+        if connector.streaming and connector.resumes:
             how = "live while `run` runs (`poll` reads what came since the last time)"
+        elif connector.streaming:
+            how += ", and live while `run` runs"
         out(f"  {name}: {how}{where}{state}")
         _settings(config, source, _SOURCE_HEAD, "sources", name)
 
