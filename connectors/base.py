@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -276,6 +277,27 @@ class Connector(ABC):
         keeps its progress even if a later request fails. The default is one step.
         """
         yield self.fetch(queries, cursor)
+
+    #: A source that listens (Jetstream, Mastodon's streaming API): ``run`` gives it a
+    #: thread (monitor/streams.py) that reads ``listen`` until stopped. One that
+    #: ``resumes`` from its cursor is not polled by ``run`` (``poll`` replays from the
+    #: cursor to now); one that does not (Mastodon) is polled as well, at ``every`` and
+    #: right after each (re)connection, to fill the gaps.
+    streaming: ClassVar[bool] = False
+    resumes: ClassVar[bool] = True
+
+    def listen(
+        self, queries: Sequence[str], cursor: str | None, stop: threading.Event
+    ) -> Iterator[FetchResult]:
+        """A streaming source's batches of new mentions for these keywords, each with its
+        cursor, as they come, until ``stop`` is set; raises a ConnectorError when the
+        stream breaks. A source that does not resume yields an empty batch once it is
+        connected (the moment the listener reads the gap)."""
+        raise NotImplementedError(f"{self.name} is polled, not streamed")
+
+    def next_host(self) -> None:
+        """After a failure, a streaming source with several hosts moves to the next one."""
+        return None
 
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""

@@ -31,6 +31,7 @@ from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
 from monitor.spread import Tracker, TrackReport
 from monitor.store import Store, StoreState
+from monitor.streams import StreamListener
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,9 +158,14 @@ class Service:
         return answer(self.config, self.store, press, self.clock())
 
     def listen(self, stop: threading.Event) -> list[threading.Thread]:
-        """Start a thread per interactive channel receiving its button presses until
-        ``stop`` is set; a failure is logged and the channel listens again after a pause."""
-        threads = []
+        """Start a thread per streaming source (monitor/streams.py) and per interactive
+        channel receiving its button presses, until ``stop`` is set; a failure is logged
+        and the source or channel listens again after a pause."""
+        threads = [
+            StreamListener(self, name, connector).start(stop)
+            for name, connector in self.connectors.items()
+            if connector.streaming
+        ]
         for name, channel in self.channels.items():
             if channel.interactive:
                 thread = threading.Thread(
