@@ -48,8 +48,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
     store.close()
 
 
-def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'keep.db'}"
+def test_an_existing_database_survives_reopening_and_upgrade(db_url: str) -> None:
+    url = db_url
     first = Store(url)
     first.ingest("hackernews", "Acme", [item(1)], '{"created_at_i": 5}', now=NOW)
     first.close()
@@ -60,10 +60,10 @@ def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> 
     again.close()
 
 
-def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path) -> None:
+def test_a_database_from_the_first_release_upgrades_with_its_data(db_url: str) -> None:
     from sqlalchemy import create_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     engine = create_engine(url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
@@ -73,7 +73,7 @@ def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path
                 "text, created_at, first_seen_at, engagement, compound, label, negative, "
                 "severity, reasons, raw) VALUES ('hackernews', '1', 'Acme', '[]', 'u', 'a', "
                 "'old text', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '{}', -0.5, "
-                "'negative', 1, 'negative', '[]', '{}')"
+                "'negative', TRUE, 'negative', '[]', '{}')"
             )
         )
         conn.execute(
@@ -94,6 +94,28 @@ def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path
     store.close()
 
 
+def test_every_migration_goes_down_and_up_again(db_url: str) -> None:
+    """Each migration's downgrade undoes its upgrade, on both databases (a downgrade is the
+    way back to an older release: docs/upgrading.md)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from monitor.migrations import alembic_config
+
+    engine = create_engine(db_url)
+    try:
+        upgrade(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert current(engine) is None
+        upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        assert current(engine) == head()
+    finally:
+        engine.dispose()
+
+
 def test_notices_are_queued_once_per_channel_and_key(store: Store) -> None:
     payload = {"title": "x: budget 80% used", "text": "8000 of 10000 posts read", "source": "x"}
     assert (
@@ -110,10 +132,10 @@ def test_notices_are_queued_once_per_channel_and_key(store: Store) -> None:
     ] * 2
 
 
-def test_source_state_survives_reopening(tmp_path: Path) -> None:
+def test_source_state_survives_reopening(db_url: str) -> None:
     from monitor.store import StoreState
 
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = db_url
     first = Store(url)
     StoreState(first, "x").set("reads:2026-11", "42")
     first.close()
