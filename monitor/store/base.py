@@ -30,6 +30,7 @@ from monitor.errors import StorageError
 from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
 from monitor.store.opening import (
+    engine_url,
     explain,
     inspect_sqlite_file,
     migration_lock,
@@ -119,7 +120,9 @@ class StoreBase:
                     connect_args={"cached_statements": SQLITE_STATEMENTS},
                 )
             else:
-                self.engine = create_engine(url)
+                # A server may restart under a long-running service: a pooled connection
+                # is checked before it is handed out, instead of failing the next poll.
+                self.engine = create_engine(engine_url(url), pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -222,6 +222,17 @@ def test_unopenable_database_is_a_storage_error(tmp_path: Path) -> None:
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
 
 
+def test_a_postgresql_url_without_a_driver_opens_with_psycopg(pg_url: str) -> None:
+    """``postgresql://...`` as an owner writes it: SQLAlchemy alone would look for psycopg2,
+    which the postgres extra does not install."""
+    store = Store(pg_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    try:
+        assert store.engine.dialect.driver == "psycopg"
+        assert store.revision() == head()
+    finally:
+        store.close()
+
+
 def test_passwords_are_hidden_in_errors() -> None:
     with pytest.raises(StorageError) as info:
         Store("postgresql+nosuchdriver://owner:hunter2@localhost/db")
