@@ -61,6 +61,18 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _fitted(**values: str) -> dict[str, str]:
+    """Strangers' words cut to their column's length (``mentions``' String(n)): PostgreSQL
+    refuses a longer value, and the whole poll with it, every time it is read again (SQLite
+    kept it whole). An author's name of more than 300 characters is no one's name."""
+    columns = MentionRow.__table__.columns
+    fitted = {}
+    for name, value in values.items():
+        length = getattr(columns[name].type, "length", None)
+        fitted[name] = value[: length - 1] + "…" if length and len(value) > length else value
+    return fitted
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """``items`` as IN lists of at most ``size``, each padded to a power of two by repeating
     its last item (harmless in IN). An IN list of a new length is a new statement, which
@@ -301,12 +313,14 @@ class StoreBase:
     def _mention_values(item: NewMention, now: datetime) -> dict[str, Any]:
         m = item.mention
         return {
+            **_fitted(
+                brand=item.brand,
+                author=m.author,
+            ),
             "source": m.source,
             "external_id": m.external_id,
-            "brand": item.brand,
             "matched_terms": list(item.terms),
             "url": m.url,
-            "author": m.author,
             "author_followers": m.author_followers,
             "title": m.title,
             "text": m.text,

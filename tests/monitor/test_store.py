@@ -166,6 +166,17 @@ def test_ingest_skips_what_is_already_stored(store: Store) -> None:
     assert len(store.ingest("reddit", "Acme", [item(1, source="reddit")], None, now=NOW)) == 1
 
 
+def test_a_strangers_overlong_name_is_cut_to_fit_not_refused(store: Store) -> None:
+    """PostgreSQL refuses a value longer than its column (SQLite keeps it): a feed whose
+    author field is a paragraph must not fail every poll of that source."""
+    long = item(7)
+    long.mention.author = "A" * 2000
+    assert len(store.ingest("hackernews", "Acme", [long], None, now=NOW)) == 1
+    (row,) = store.mentions()
+    assert row.author == "A" * 299 + "…"
+    assert row.text == "Acme coffee was cold #7"
+
+
 def test_a_failed_ingest_keeps_nothing_not_even_the_cursor(store: Store) -> None:
     store.ingest("hackernews", "Acme", [], "old", now=NOW)
     broken = item(5, ("console", "console"))  # the outbox's unique key refuses the second row
