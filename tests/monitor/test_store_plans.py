@@ -122,13 +122,25 @@ def full_reads(
 
 
 def test_a_page_of_mentions_newest_first_reads_an_index(store: Store) -> None:
-    """``mention-monitor mentions --limit 50``: the newest 50 by posting time, read from the
-    newest end of an index, not by sorting every mention."""
+    """``mention-monitor mentions --limit 50`` (and its filters): the newest 50 by posting
+    time, read from the newest end of an index, not by sorting every mention."""
     fill(store)
     assert full_reads(store, lambda: store.mentions(limit=50), page=True) == []
     assert full_reads(store, lambda: store.mentions(negative=True, limit=50), page=True) == []
     since = NOW - timedelta(hours=1)
     assert full_reads(store, lambda: store.mentions(since=since, limit=50), page=True) == []
+    for status in ("new", "resolved"):  # nearly every mention, and a few
+
+        def page(status: str = status) -> object:
+            return store.mentions(status=status, limit=50)
+
+        assert full_reads(store, page, page=True) == []
+    # what still needs an answer (the command's own example)
+    assert (
+        full_reads(store, lambda: store.mentions(negative=True, status="new", limit=50), page=True)
+        == []
+    )
+    assert full_reads(store, lambda: store.mentions(brand="acme", limit=50), page=True) == []
 
 
 def test_a_page_of_the_inbox_reads_an_index(store: Store) -> None:
