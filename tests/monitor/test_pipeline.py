@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from alerts.console import ConsoleConfig
 from connectors.base import FetchResult, Usage
@@ -46,6 +47,19 @@ class Metered(HackerNewsConnector):
         return Usage("2026-11", self.used, self.limit, cost_usd=self.used * 0.005)
 
 
+#: The stores this test opened, closed after it (before its database is dropped).
+OPENED: list[Store] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores(db_url: str) -> Iterator[None]:
+    """(After ``db_url``, so its teardown runs first: the stores close, then the database
+    is dropped.)"""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def pipeline(url: str, connector: HackerNewsConnector) -> Pipeline:
     config = Config(
         path=None,
@@ -54,9 +68,8 @@ def pipeline(url: str, connector: HackerNewsConnector) -> Pipeline:
         sources={"hackernews": connector.config},
         channels=[ConsoleConfig.model_validate({"type": "console"})],
     )
-    return Pipeline(
-        config, Store(config.database), VaderScorer(), {"hackernews": connector}, strict=True
-    )
+    OPENED.append(Store(config.database))
+    return Pipeline(config, OPENED[-1], VaderScorer(), {"hackernews": connector}, strict=True)
 
 
 def test_a_source_asked_once_for_all_brands(
