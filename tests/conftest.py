@@ -1,4 +1,5 @@
-"""Shared fixtures: stand-in APIs on loopback, config files, real SQLite databases."""
+"""Shared fixtures: stand-in APIs on loopback, config files, real SQLite and PostgreSQL
+databases (tests/pg.py: ``pg_server``, ``pg_url``, ``db_url``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from monitor.config import Config, load_config
 from monitor.http import make_client
 from monitor.redact import REDACTOR
 from monitor.store import Store
+from tests.pg import DATABASES, PgServer, db_url, pg_server, pg_url  # noqa: F401 (fixtures)
 from tests.standins.hackernews import PREFIX, HackerNewsAPI
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook
@@ -105,8 +107,18 @@ def hn_config(hn_config_path: Path) -> Config:
     return load_config(hn_config_path)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+@pytest.fixture(params=DATABASES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A Store on a new database: each test using it runs on SQLite, then on PostgreSQL
+    (skipped, saying how to enable it, where there is none: tests/pg.py)."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+        yield s
+        s.close()
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.create(migrated=True)
+    s = Store(url)
     yield s
     s.close()
+    server.drop(url)

@@ -29,7 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
-from monitor.store.opening import explain, inspect_sqlite_file, prepare_upgrade, sqlite_path
+from monitor.store.opening import (
+    explain,
+    inspect_sqlite_file,
+    migration_lock,
+    prepare_upgrade,
+    sqlite_path,
+)
 from monitor.store.records import ChannelWait, DueAlert, NewMention, _alert, _episode
 from monitor.store.tables import (
     DEAD,
@@ -133,9 +139,10 @@ class StoreBase:
         from monitor.migrations import upgrade
 
         try:
-            if not self.is_new:  # an older schema: backed up first (monitor/store/backup.py)
-                prepare_upgrade(self.path, self.engine, self.safe_url)
-            upgrade(self.engine)
+            with migration_lock(self.engine):  # PostgreSQL: one process migrates, others wait
+                if not self.is_new:  # an older schema: backed up first (store/backup.py)
+                    prepare_upgrade(self.path, self.engine, self.safe_url)
+                upgrade(self.engine)
         except (SQLAlchemyError, OSError) as exc:
             raise explain(exc, self.url, self.safe_url) from exc
         self.is_new = False

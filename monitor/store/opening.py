@@ -24,17 +24,24 @@ Before the migrations change an existing database, ``prepare_upgrade`` backs an 
 file up beside it (monitor/store/backup.py) and says so in the log; it refuses a database
 that a newer release has already upgraded (its revision is unknown to this one), naming
 the way back. A server database is not copied: the log reminds its owner of ``pg_dump``.
+
+Several processes may open one PostgreSQL database at the same moment (workers started
+together on an empty database): ``migration_lock`` lets one of them create or upgrade the
+schema while the others wait, then find it done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pwd
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import pathname2url
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,6 +50,10 @@ from monitor.errors import StorageError
 log = logging.getLogger(__name__)
 
 _DAMAGED = ("not a database", "malformed", "disk image", "file is encrypted")
+
+#: The PostgreSQL advisory lock held while the schema is created or upgraded: a fixed
+#: 64-bit key ("mmigrate" in ASCII), the same in every release.
+MIGRATION_LOCK = int.from_bytes(b"mmigrate", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -178,8 +189,9 @@ def explain(exc: BaseException, url: str, safe_url: str) -> StorageError:
     if isinstance(exc, ImportError):
         return StorageError(
             f"cannot use the database {safe_url}: its driver is not installed ({exc.name}): "
-            "for PostgreSQL, install it beside mention-monitor with "
-            '`pip install "psycopg[binary]"` and write the URL as postgresql+psycopg://...'
+            "for PostgreSQL, install mention-monitor with its PostgreSQL extra, "
+            '`pip install "mention-monitor[postgres]"` (it adds psycopg[binary]), and write '
+            "the URL as postgresql+psycopg://user:password@host/dbname (docs/postgresql.md)"
         )
     path = sqlite_path(url)
     if isinstance(exc, SQLAlchemyError):
@@ -190,6 +202,37 @@ def explain(exc: BaseException, url: str, safe_url: str) -> StorageError:
     if path is not None:
         return explain_sqlite(path, message)
     return StorageError(f"database error ({safe_url}): {message}")
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold the migration lock while the block runs, on PostgreSQL: one process at a time
+    creates or upgrades the schema; the others wait here, then find it at the newest
+    revision and change nothing (without it, workers started together on an empty database
+    raced to create the same tables, and all but one died on a UniqueViolation).
+
+    SQLite needs none: its write lock serialises the migrations, which run in one
+    transaction. The lock is a session lock on a connection of its own, so it is freed
+    when the process dies, however it dies.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = {"key": MIGRATION_LOCK}
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+            log.warning(
+                "another mention-monitor is creating or upgrading the tables of this "
+                "database; waiting for it to finish"
+            )
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        conn.commit()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(SQLAlchemyError):  # a lost connection frees it anyway
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                conn.commit()
 
 
 def prepare_upgrade(path: Path | None, engine: Engine, safe_url: str) -> None:

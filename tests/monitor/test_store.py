@@ -40,10 +40,12 @@ def test_migrations_build_exactly_the_models(store: Store) -> None:
     assert current(store.engine) == head()
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(store: Store) -> None:
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+    store.close()
 
 
 def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> None:
