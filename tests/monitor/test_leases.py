@@ -3,7 +3,11 @@ leaves. Time is given to every call, so expiry is tested without waiting."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
 
 from monitor.models import Mention, Score
 from monitor.store import PENDING, SENDING, Leases, NewMention, Store, Workers
@@ -139,3 +143,27 @@ def test_a_worker_taken_for_dead_counts_again_and_old_ones_are_forgotten(store: 
     assert workers.forget(later + FORGET_AFTER) == 0
     assert workers.forget(later + FORGET_AFTER + timedelta(seconds=4)) == 1
     assert [w.id for w in workers.all()] == [B]
+
+
+def test_a_row_another_worker_is_claiming_is_skipped_not_waited_for(
+    store: Store,
+) -> None:
+    """PostgreSQL: while another transaction holds a row's lock (a worker claiming it at this
+    moment), claim_many passes it over at once and takes the rest."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite writes one transaction at a time")
+    store.ingest("hackernews", "Acme", [_mention(1), _mention(2)], None, now=T0)
+    first, second = (r.id for r in store.due_alerts(T0))
+    with store.engine.connect() as other:
+        with other.begin():
+            other.execute(text("SELECT id FROM alerts WHERE id = :id FOR UPDATE"), {"id": first})
+            # In a thread: without SKIP LOCKED the claim would wait for this transaction.
+            claimed: list[list[int]] = []
+            claimer = threading.Thread(
+                target=lambda: claimed.append([a.id for a in store.claim_many([first, second], T0)])
+            )
+            claimer.start()
+            claimer.join(timeout=30)
+            assert claimed == [[second]], "the claim waited for the locked row"
+    # Released (that worker's transaction ended without claiming it): the next claim gets it.
+    assert [a.id for a in store.claim_many([first], T0)] == [first]
