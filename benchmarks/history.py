@@ -85,11 +85,14 @@ def _ts(when: datetime) -> str:
 
 
 def seed(store: Store, size: int, rng: random.Random) -> None:
-    """Fill an empty, migrated database with ``size`` mentions and their history."""
+    """Fill an empty, migrated database (SQLite or PostgreSQL) with ``size`` mentions and
+    their history."""
+    postgres = store.engine.dialect.name == "postgresql"
     raw = store.engine.raw_connection()
     try:
         cur = raw.cursor()
-        cur.execute("PRAGMA synchronous=OFF")
+        if not postgres:
+            cur.execute("PRAGMA synchronous=OFF")
         mention_rows: list[tuple[Any, ...]] = []
         alert_rows: list[tuple[Any, ...]] = []
         snapshot_rows: list[tuple[Any, ...]] = []
@@ -165,8 +168,22 @@ def seed(store: Store, size: int, rng: random.Random) -> None:
                 if acked:
                     change_rows.append((i, _ts(seen + timedelta(hours=1)), "acknowledged"))
             if len(mention_rows) >= 50_000 or i == size:
-                _flush(cur, mention_rows, alert_rows, snapshot_rows, change_rows)
+                flush = _copy if postgres else _flush
+                flush(cur, mention_rows, alert_rows, snapshot_rows, change_rows)
+        if postgres:
+            # The ids were given: each table's sequence goes on after them, and the planner
+            # gets its statistics (autovacuum would take them a while later).
+            for table in ("mentions", "alerts", "snapshots", "status_changes"):
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                )
         raw.commit()
+        if postgres:
+            raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            cur = raw.cursor()
+            cur.execute("VACUUM ANALYZE")
+            raw.dbapi_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         raw.close()
 
@@ -198,6 +215,33 @@ def _flush(
     )
     cur.executemany("INSERT INTO status_changes (mention_id, at, status) VALUES (?,?,?)", changes)
     for rows in (mentions, alerts, snapshots, changes):
+        rows.clear()
+
+
+#: The columns ``_flush`` and ``_copy`` fill, table by table.
+COLUMNS = {
+    "mentions": "id, source, external_id, brand, matched_terms, url, author, author_followers, "
+    "title, text, created_at, first_seen_at, engagement, compound, label, negative, severity, "
+    "reasons, raw, status, status_at, acked_at, next_refresh_at, refresh_step",
+    "alerts": "mention_id, channel, kind, dedupe_key, severity, status, attempts, created_at, "
+    "next_attempt_at, sent_at",
+    "snapshots": "mention_id, taken_at, engagement, negative_replies",
+    "status_changes": "mention_id, at, status",
+}
+
+
+def _copy(
+    cur: Any,
+    mentions: list[tuple[Any, ...]],
+    alerts: list[tuple[Any, ...]],
+    snapshots: list[tuple[Any, ...]],
+    changes: list[tuple[Any, ...]],
+) -> None:
+    """PostgreSQL: the rows by COPY (psycopg 3), many times faster than INSERTs."""
+    for table, rows in zip(COLUMNS, (mentions, alerts, snapshots, changes), strict=True):
+        with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
         rows.clear()
 
 

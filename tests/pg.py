@@ -175,7 +175,7 @@ class Cluster:
             options = (
                 f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200 -c shared_buffers=32MB"
+                "-c max_connections=200 -c shared_buffers=32MB -c jit=off"
             )
             try:
                 self._run(

@@ -30,6 +30,7 @@ from monitor.errors import StorageError
 from monitor.models import Alert, Posted
 from monitor.redact import redact, redact_data
 from monitor.store.opening import (
+    engine_url,
     explain,
     inspect_sqlite_file,
     migration_lock,
@@ -58,6 +59,18 @@ log = logging.getLogger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _fitted(**values: str) -> dict[str, str]:
+    """Strangers' words cut to their column's length (``mentions``' String(n)): PostgreSQL
+    refuses a longer value, and the whole poll with it, every time it is read again (SQLite
+    kept it whole). An author's name of more than 300 characters is no one's name."""
+    columns = MentionRow.__table__.columns
+    fitted = {}
+    for name, value in values.items():
+        length = getattr(columns[name].type, "length", None)
+        fitted[name] = value[: length - 1] + "…" if length and len(value) > length else value
+    return fitted
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -119,7 +132,9 @@ class StoreBase:
                     connect_args={"cached_statements": SQLITE_STATEMENTS},
                 )
             else:
-                self.engine = create_engine(url)
+                # A server may restart under a long-running service: a pooled connection
+                # is checked before it is handed out, instead of failing the next poll.
+                self.engine = create_engine(engine_url(url), pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -298,12 +313,14 @@ class StoreBase:
     def _mention_values(item: NewMention, now: datetime) -> dict[str, Any]:
         m = item.mention
         return {
+            **_fitted(
+                brand=item.brand,
+                author=m.author,
+            ),
             "source": m.source,
             "external_id": m.external_id,
-            "brand": item.brand,
             "matched_terms": list(item.terms),
             "url": m.url,
-            "author": m.author,
             "author_followers": m.author_followers,
             "title": m.title,
             "text": m.text,

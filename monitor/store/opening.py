@@ -71,6 +71,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database or "")
 
 
+def engine_url(url: str) -> str:
+    """The URL SQLAlchemy opens: ``postgresql://`` without a driver named means psycopg 3 (the
+    driver of the ``postgres`` extra), not SQLAlchemy's default, psycopg2."""
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError:
+        return url
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def user() -> str:
     uid = os.geteuid()
     try:

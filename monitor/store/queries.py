@@ -30,8 +30,12 @@ from monitor.store.tables import (
 from monitor.store.verdicts import mention_or_error
 
 #: Tracked (a next reading is set), as a range: SQLite reads a range from
-#: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``.
-TRACKED = MentionRow.next_refresh_at >= datetime(2000, 1, 1, tzinfo=UTC)
+#: ix_mentions_next_refresh, but would scan every mention for ``IS NOT NULL``. Bounded on
+#: both sides, so that SQLite (which has no statistics) rates it narrower than a one-sided
+#: range of posting times (``stop_tracking``'s ``created_at <``, on ix_mentions_created).
+TRACKED = MentionRow.next_refresh_at.between(
+    datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+)
 
 
 class Store(ReviewStore):

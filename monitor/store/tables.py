@@ -73,6 +73,10 @@ class MentionRow(Base):
         Index("ix_mentions_negative_seen", "negative", "first_seen_at"),
         # The owner's verdicts, which the scorer learns from (read as a range).
         Index("ix_mentions_verdict_at", "verdict_at"),
+        # A page of mentions newest first (`mentions`, its --since, its --status): posting
+        # time, then id.
+        Index("ix_mentions_created", "created_at", "id"),
+        Index("ix_mentions_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,13 +1,14 @@
-"""The pipeline's handling of the connector contract's options, on real SQLite and HTTP."""
+"""The pipeline's handling of the connector contract's options, on real HTTP, and on SQLite and
+PostgreSQL (each test runs on both: ``db_url``, tests/pg.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
+import pytest
 
 from alerts.console import ConsoleConfig
 from connectors.base import FetchResult, Usage
@@ -46,25 +47,37 @@ class Metered(HackerNewsConnector):
         return Usage("2026-11", self.used, self.limit, cost_usd=self.used * 0.005)
 
 
-def pipeline(tmp_path: Path, connector: HackerNewsConnector) -> Pipeline:
+#: The stores this test opened, closed after it (before its database is dropped).
+OPENED: list[Store] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores(db_url: str) -> Iterator[None]:
+    """(After ``db_url``, so its teardown runs first: the stores close, then the database
+    is dropped.)"""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def pipeline(url: str, connector: HackerNewsConnector) -> Pipeline:
     config = Config(
         path=None,
-        database=f"sqlite:///{tmp_path / 'p.db'}",
+        database=url,
         brands=[ACME, BOLT],
         sources={"hackernews": connector.config},
         channels=[ConsoleConfig.model_validate({"type": "console"})],
     )
-    return Pipeline(
-        config, Store(config.database), VaderScorer(), {"hackernews": connector}, strict=True
-    )
+    OPENED.append(Store(config.database))
+    return Pipeline(config, OPENED[-1], VaderScorer(), {"hackernews": connector}, strict=True)
 
 
 def test_a_source_asked_once_for_all_brands(
-    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: object, client: httpx.Client
+    db_url: str, hn_api: HackerNewsAPI, hn_url: str, hn_server: object, client: httpx.Client
 ) -> None:
     now = int(time.time())
     hn_api.add(story(1, "Acme is awful", created=now), story(2, "Bolt Bikes broke", created=now))
-    p = pipeline(tmp_path, Together(HackerNewsConfig(base_url=hn_url), client))
+    p = pipeline(db_url, Together(HackerNewsConfig(base_url=hn_url), client))
     report = p.poll_source("hackernews")
     assert report.new == 2
     assert {m.brand for m in p.store.mentions()} == {"Acme", "Bolt Bikes"}
@@ -72,10 +85,10 @@ def test_a_source_asked_once_for_all_brands(
     assert p.store.get_cursor("hackernews", "Acme") is None
 
 
-def test_brand_hint_limits_matching_to_that_brand(tmp_path: Path, client: httpx.Client) -> None:
+def test_brand_hint_limits_matching_to_that_brand(db_url: str, client: httpx.Client) -> None:
     from monitor.models import Mention
 
-    p = pipeline(tmp_path, Together(HackerNewsConfig(), client))
+    p = pipeline(db_url, Together(HackerNewsConfig(), client))
     both = "Acme and Bolt Bikes are both awful"
     mentions = [
         Mention("rss", "a", "https://e/a", "x", both, datetime.now(UTC), brand_hint="Bolt Bikes"),
@@ -90,10 +103,10 @@ def test_brand_hint_limits_matching_to_that_brand(tmp_path: Path, client: httpx.
 
 
 def test_budget_notices_at_80_and_100_percent_once_each(
-    tmp_path: Path, hn_url: str, hn_server: object, client: httpx.Client
+    db_url: str, hn_url: str, hn_server: object, client: httpx.Client
 ) -> None:
     connector = Metered(HackerNewsConfig(base_url=hn_url), client)
-    p = pipeline(tmp_path, connector)
+    p = pipeline(db_url, connector)
     connector.used = 7
     p.poll_source("hackernews")
     assert p.store.alert_counts() == {}
@@ -117,11 +130,11 @@ def test_budget_notices_at_80_and_100_percent_once_each(
 
 
 def test_a_source_failing_n_polls_in_a_row_alerts_once_then_says_it_recovered(
-    tmp_path: Path, hn_url: str, hn_server: StandIn, client: httpx.Client
+    db_url: str, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
     from tests.standins.server import Response
 
-    p = pipeline(tmp_path, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
+    p = pipeline(db_url, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
     now = datetime.now(UTC)
 
     def notices() -> list[tuple[str, str]]:
@@ -151,12 +164,12 @@ def test_a_source_failing_n_polls_in_a_row_alerts_once_then_says_it_recovered(
 
 
 def test_a_source_gone_quiet_for_far_longer_than_usual_alerts_once(
-    tmp_path: Path, hn_url: str, hn_server: StandIn, client: httpx.Client
+    db_url: str, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
     from monitor.models import Mention, Score
     from monitor.store import NewMention
 
-    p = pipeline(tmp_path, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
+    p = pipeline(db_url, HackerNewsConnector(HackerNewsConfig(base_url=hn_url), client))
     start = datetime(2026, 11, 1, tzinfo=UTC)
     for i in range(30):  # one mention every 2 hours
         seen = start + timedelta(hours=2 * i)
@@ -178,7 +191,7 @@ def test_a_source_gone_quiet_for_far_longer_than_usual_alerts_once(
 
 
 def test_a_burst_of_10000_items_is_worked_through_in_bounded_polls(
-    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
+    db_url: str, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
     """10,000 matching items posted within five minutes: each poll stores what it read
     window by window, the source says it is falling behind and then that it caught up,
@@ -196,7 +209,7 @@ def test_a_burst_of_10000_items_is_worked_through_in_bounded_polls(
     )
     # Two requests a poll (ten by default), so that the burst takes several polls.
     config = HackerNewsConfig(base_url=hn_url, max_requests=2)
-    p = pipeline(tmp_path, HackerNewsConnector(config, client))
+    p = pipeline(db_url, HackerNewsConnector(config, client))
     # A service that was keeping up: its cursor is ten minutes old.
     p.store.ingest("hackernews", ALL_BRANDS, [], json.dumps({"covered_until": now - 600}))
     reports = []
@@ -224,7 +237,7 @@ def test_a_burst_of_10000_items_is_worked_through_in_bounded_polls(
 
 
 def test_a_catch_up_keeps_the_windows_it_read_when_a_later_request_fails(
-    tmp_path: Path, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
+    db_url: str, hn_api: HackerNewsAPI, hn_url: str, hn_server: StandIn, client: httpx.Client
 ) -> None:
     import json
 
@@ -233,7 +246,7 @@ def test_a_catch_up_keeps_the_windows_it_read_when_a_later_request_fails(
     now = int(time.time())
     hn_api.add(*(story(i, f"Acme item {i}", created=now - 3000 + i) for i in range(1, 2_001)))
     connector = HackerNewsConnector(HackerNewsConfig(base_url=hn_url, hits_per_page=500), client)
-    p = pipeline(tmp_path, connector)
+    p = pipeline(db_url, connector)
     p.store.ingest("hackernews", ALL_BRANDS, [], json.dumps({"covered_until": now - 3600}))
 
     class FailFourth:

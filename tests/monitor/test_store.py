@@ -48,8 +48,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
     store.close()
 
 
-def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'keep.db'}"
+def test_an_existing_database_survives_reopening_and_upgrade(db_url: str) -> None:
+    url = db_url
     first = Store(url)
     first.ingest("hackernews", "Acme", [item(1)], '{"created_at_i": 5}', now=NOW)
     first.close()
@@ -60,10 +60,10 @@ def test_an_existing_database_survives_reopening_and_upgrade(tmp_path: Path) -> 
     again.close()
 
 
-def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path) -> None:
+def test_a_database_from_the_first_release_upgrades_with_its_data(db_url: str) -> None:
     from sqlalchemy import create_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url
     engine = create_engine(url)
     upgrade(engine, "0001")
     with engine.begin() as conn:
@@ -73,7 +73,7 @@ def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path
                 "text, created_at, first_seen_at, engagement, compound, label, negative, "
                 "severity, reasons, raw) VALUES ('hackernews', '1', 'Acme', '[]', 'u', 'a', "
                 "'old text', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '{}', -0.5, "
-                "'negative', 1, 'negative', '[]', '{}')"
+                "'negative', TRUE, 'negative', '[]', '{}')"
             )
         )
         conn.execute(
@@ -94,6 +94,28 @@ def test_a_database_from_the_first_release_upgrades_with_its_data(tmp_path: Path
     store.close()
 
 
+def test_every_migration_goes_down_and_up_again(db_url: str) -> None:
+    """Each migration's downgrade undoes its upgrade, on both databases (a downgrade is the
+    way back to an older release: docs/upgrading.md)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from monitor.migrations import alembic_config
+
+    engine = create_engine(db_url)
+    try:
+        upgrade(engine)
+        command.downgrade(alembic_config(engine), "base")
+        assert current(engine) is None
+        upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        assert current(engine) == head()
+    finally:
+        engine.dispose()
+
+
 def test_notices_are_queued_once_per_channel_and_key(store: Store) -> None:
     payload = {"title": "x: budget 80% used", "text": "8000 of 10000 posts read", "source": "x"}
     assert (
@@ -110,10 +132,10 @@ def test_notices_are_queued_once_per_channel_and_key(store: Store) -> None:
     ] * 2
 
 
-def test_source_state_survives_reopening(tmp_path: Path) -> None:
+def test_source_state_survives_reopening(db_url: str) -> None:
     from monitor.store import StoreState
 
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = db_url
     first = Store(url)
     StoreState(first, "x").set("reads:2026-11", "42")
     first.close()
@@ -142,6 +164,17 @@ def test_ingest_skips_what_is_already_stored(store: Store) -> None:
     assert store.alert_counts() == {("console", "pending"): 2}
     # The same id from another source is another mention.
     assert len(store.ingest("reddit", "Acme", [item(1, source="reddit")], None, now=NOW)) == 1
+
+
+def test_a_strangers_overlong_name_is_cut_to_fit_not_refused(store: Store) -> None:
+    """PostgreSQL refuses a value longer than its column (SQLite keeps it): a feed whose
+    author field is a paragraph must not fail every poll of that source."""
+    long = item(7)
+    long.mention.author = "A" * 2000
+    assert len(store.ingest("hackernews", "Acme", [long], None, now=NOW)) == 1
+    (row,) = store.mentions()
+    assert row.author == "A" * 299 + "…"
+    assert row.text == "Acme coffee was cold #7"
 
 
 def test_a_failed_ingest_keeps_nothing_not_even_the_cursor(store: Store) -> None:
@@ -198,6 +231,17 @@ def test_unopenable_database_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StorageError, match="cannot open the database"):
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_a_postgresql_url_without_a_driver_opens_with_psycopg(pg_url: str) -> None:
+    """``postgresql://...`` as an owner writes it: SQLAlchemy alone would look for psycopg2,
+    which the postgres extra does not install."""
+    store = Store(pg_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    try:
+        assert store.engine.dialect.driver == "psycopg"
+        assert store.revision() == head()
+    finally:
+        store.close()
 
 
 def test_passwords_are_hidden_in_errors() -> None:
