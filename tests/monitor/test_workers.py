@@ -4,6 +4,7 @@ the heartbeat takes over a dead worker's work, and `status` says who is running.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,7 +127,7 @@ def test_status_lists_live_workers_what_they_hold_and_the_ones_gone(
     out = result.output
     assert "Running now: 1 worker" in out
     assert "  shop-pc (process 4242): running since" in out
-    assert "last heard from 4 s ago, version 1.2.0" in out or "last heard from 5 s ago" in out
+    assert re.search(r"last heard from \d+ s ago, version 1\.2\.0\n", out)
     assert "    polling hackernews since" in out
     assert "back-room (process 77): not heard from since" in out  # an hour-old heartbeat
     assert "old-pc (process 9): stopped at" in out

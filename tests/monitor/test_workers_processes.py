@@ -194,7 +194,9 @@ def test_three_workers_share_one_source_and_survive_a_sigkill(
             # The stand-in's record: never two polls within `every`, whichever worker.
             starts = sorted(hn.searches)
             gaps = [b - a for a, b in itertools.pairwise(starts)]
-            assert min(gaps) >= EVERY - 0.5, gaps  # the claim is taken just before the request
+            # The claim is taken a moment before the request (a moment that varies under load);
+            # without leases, three workers poll about every EVERY / 3 s.
+            assert min(gaps) >= EVERY - 1, gaps
             listed = {w.pid: w for w in Workers(store).all()}
             assert listed[victim.pid].gone_at is not None and not listed[victim.pid].stopped
             assert sum(w.stopped for w in listed.values()) == 2
