@@ -11,7 +11,8 @@ runs ``--runs`` times (after one run not counted, which warms the machine's cach
 schema as it is ("after"), and again with the page's index (ix_mentions_created, migration
 0012) dropped ("before"); printed: the median and the best run (s), and for reference the
 same page's query alone in a warm process (ms). The rest of the whole process (starting
-Python, importing, reading the config, opening the database) is the same before and after.
+Python, importing, reading the config, opening the database) is the same before and after:
+"empty" is the same command on the same database before it was filled.
 
 PostgreSQL: ``MM_TEST_POSTGRES_URL`` (a server where the user may CREATE DATABASE), else a
 throwaway cluster like the tests' (tests/pg.py: PostgreSQL's programs on PATH or under
@@ -103,6 +104,14 @@ def query_ms(store: Store, runs: int) -> float:
 
 def measure(url: str, size: int, runs: int, folder: Path) -> dict[str, tuple[float, float, float]]:
     store = Store(url)
+    brands = "\n".join(f'  - name: "{b}"\n    keywords: ["{b}"]' for b in BRANDS)
+    config = folder / f"config-{size}.yaml"
+    config.write_text(CONFIG.format(url=url, brands=brands), encoding="utf-8")
+    found: dict[str, tuple[float, float, float]] = {}
+    # What the process costs without the page: the same command on the empty database.
+    times = run_cli(config, runs)
+    found["empty"] = (statistics.median(times), min(times), 0.0)
+    print(f"    empty   mentions --limit 50: median {found['empty'][0]:.2f} s", flush=True)
     started = time.perf_counter()
     seed(store, size, random.Random(size))
     print(f"  {size:>9,} mentions seeded in {time.perf_counter() - started:.0f} s", flush=True)
@@ -110,10 +119,6 @@ def measure(url: str, size: int, runs: int, folder: Path) -> dict[str, tuple[flo
         # As a running service leaves it: the bulk load's write-ahead log folded back in.
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    brands = "\n".join(f'  - name: "{b}"\n    keywords: ["{b}"]' for b in BRANDS)
-    config = folder / f"config-{size}.yaml"
-    config.write_text(CONFIG.format(url=url, brands=brands), encoding="utf-8")
-    found: dict[str, tuple[float, float, float]] = {}
     for label in ("after", "before"):
         if label == "before":
             with store.engine.begin() as conn:
@@ -157,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                         finally:
                             server.drop(url)  # type: ignore[attr-defined]
     print(f"\nmentions --limit 50, whole process, median of {args.runs} runs (s)")
-    print(f"{'database':<12}{'stored':>11}{'before':>10}{'after':>10}")
+    print(f"{'database':<12}{'stored':>11}{'empty':>10}{'before':>10}{'after':>10}")
     for (database, size), found in results.items():
-        print(f"{database:<12}{size:>11,}{found['before'][0]:>10.2f}{found['after'][0]:>10.2f}")
+        print(
+            f"{database:<12}{size:>11,}{found['empty'][0]:>10.2f}"
+            f"{found['before'][0]:>10.2f}{found['after'][0]:>10.2f}"
+        )
     return 0
 
 
