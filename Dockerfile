@@ -21,7 +21,8 @@ COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY connectors ./connectors
 COPY alerts ./alerts
-RUN /opt/mention-monitor/bin/pip install --no-cache-dir .
+# With PostgreSQL's driver, so the same image serves deploy/docker-compose.yml's workers.
+RUN /opt/mention-monitor/bin/pip install --no-cache-dir ".[postgres]"
 
 # The image: Python, the venv, a user of its own; no compiler, no pip cache, no sources.
 FROM python:3.11-slim

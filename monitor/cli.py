@@ -193,7 +193,8 @@ def run(ctx: click.Context, config_path: Path) -> None:
     """Run the service: poll every source on its schedule, send alerts, and serve the
     inbox (config `web:`, by default at http://127.0.0.1:8080/).
 
-    Stops cleanly on Ctrl-C or SIGTERM.
+    Stops cleanly on Ctrl-C or SIGTERM. One `run` per SQLite file; on PostgreSQL, start
+    it as often as you like, on one machine or several: the workers share the work.
     """
     from monitor.runlock import RunLock
     from monitor.scheduler import Scheduler
@@ -830,6 +831,26 @@ def stats(config_path: Path) -> None:
         click.echo("Left out here, their secrets are not set (`run` needs them):")
         for line in config.left_out:
             click.echo(f"  {line}")
+
+
+@cli.command()
+@config_option
+def status(config_path: Path) -> None:
+    """Which `run` processes (workers) are running on this database, what each is doing
+    and since when; then each source's health and what the channels delivered."""
+    from monitor.store import Leases, Store, Workers
+    from monitor.workers import describe_workers
+
+    config = load_config(config_path, secrets=False)
+    store = Store(config.database)
+    try:
+        now = datetime.now(UTC)
+        lines = describe_workers(Workers(store).all(), Leases(store).held(now), now)
+        for line in lines:
+            click.echo(terminal_safe(line))
+        _status(store, config)
+    finally:
+        store.close()
 
 
 def _responses(store: Any, config: Any, since: datetime) -> None:

@@ -10,7 +10,8 @@ within a minute or two) for up to ``POLL_WAIT`` seconds, then takes it; a ``run`
 on its own, so against one it raises AlreadyRunning at once, naming the holder and the fix.
 
 Not guarded: an in-memory SQLite database (no other process can open it) and other databases
-(PostgreSQL), where several workers will share the work through the database itself.
+(PostgreSQL), where several workers share the work through the database itself: leases and
+heartbeats in its tables (monitor/store/leases.py, monitor/store/workers.py).
 """
 
 from __future__ import annotations

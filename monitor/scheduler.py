@@ -8,24 +8,36 @@ dispatches right after it polls. The dispatcher also runs on its own timer
 follow-up job runs every minute: due engagement readings (spread tracking),
 spikes and reminders, then a dispatch if it queued anything.
 SIGINT and SIGTERM stop the scheduler cleanly: running jobs finish first.
+
+Several workers (``run`` started more than once on one PostgreSQL database) share the
+work through leases in the database (monitor/store/leases.py): every worker's scheduler
+ticks, but a poll or the follow-up job runs only in the worker that claims its lease, and
+only when it did not start within its interval in any worker. After each tick the job is
+rescheduled for when it is next due (its last start, in whichever worker, plus its
+interval, plus a little jitter), so one worker alone polls at the same pace as before.
+The dispatcher runs in every worker: each alert is claimed before it is sent.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import format_duration
 from monitor.errors import StorageError
 from monitor.service import Service
+from monitor.workers import Worker
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +47,9 @@ WATCH_EVERY = timedelta(minutes=1)
 
 
 class Scheduler:
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, worker: Worker | None = None) -> None:
         self.service = service
+        self.worker = worker or Worker(service.store, clock=service.clock)
         self._stop = threading.Event()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
@@ -77,6 +90,43 @@ class Scheduler:
     def _dispatch(self) -> None:
         self._guarded("the dispatcher", self.service.dispatch)
 
+    def _claimed(self, job_id: str, every: timedelta, run: Callable[[], None]) -> None:
+        """The scheduled job: ``run`` (guarded itself) if this worker gets the job's lease,
+        then the job is rescheduled for when it is next due across all workers."""
+
+        def job() -> None:
+            now = self.service.clock()
+            lease = self.worker.claim(job_id, every, now)
+            if not lease.held:
+                self._reschedule(job_id, lease.next_try(every, now), every)
+                return
+            try:
+                run()
+            finally:
+                self.worker.release(job_id)
+                self._reschedule(job_id, now + every, every)
+
+        self._guarded(f"the lease of {job_id}", job)
+
+    def _reschedule(self, job_id: str, due: datetime, every: timedelta) -> None:
+        jitter = random.uniform(0, max(1.0, every.total_seconds() * 0.05))
+        when = max(due, self.service.clock() + timedelta(seconds=0.5))
+        # APScheduler's shutdown(wait=True) holds its job store lock while it waits for the
+        # running jobs, and modify_job takes that lock: a job rescheduling itself then would
+        # wait for ever. So the lock is taken here with a timeout, while the scheduler runs.
+        lock = self.scheduler._jobstores_lock
+        while self.scheduler.state == STATE_RUNNING:
+            if lock.acquire(timeout=0.2):
+                try:
+                    self.scheduler.modify_job(
+                        job_id, next_run_time=when + timedelta(seconds=jitter)
+                    )
+                except Exception as exc:  # stopping: the job is gone with the scheduler
+                    log.debug("%s not rescheduled: %s", job_id, exc)
+                finally:
+                    lock.release()
+                return
+
     def start(self) -> None:
         now = datetime.now(UTC)
         for name, connector in self.service.connectors.items():
@@ -84,16 +134,21 @@ class Scheduler:
                 continue  # listened to all the time, in its own thread (service.listen)
             every = connector.config.every.total_seconds()
             self.scheduler.add_job(
-                self._poll_then_dispatch,
+                self._claimed,
                 IntervalTrigger(seconds=every, jitter=max(1, int(every * 0.05))),
-                args=[name],
+                args=[
+                    f"poll:{name}",
+                    connector.config.every,
+                    partial(self._poll_then_dispatch, name),
+                ],
                 id=f"poll:{name}",
                 name=f"poll {name}",
                 next_run_time=now,
             )
         self.scheduler.add_job(
-            self._watch_then_dispatch,
+            self._claimed,
             IntervalTrigger(seconds=WATCH_EVERY.total_seconds()),
+            args=["watch", WATCH_EVERY, self._watch_then_dispatch],
             id="watch",
             name="spread tracking, spikes and reminders",
             next_run_time=now + WATCH_EVERY,
@@ -119,6 +174,7 @@ class Scheduler:
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            self.worker.start()
             self.start()
             self.service.listen(self._stop)  # Slack and Telegram buttons, if configured
             sources = ", ".join(
@@ -134,6 +190,7 @@ class Scheduler:
         finally:
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=True)
+            self.worker.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             log.info("mention-monitor stopped")

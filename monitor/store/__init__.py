@@ -5,10 +5,12 @@ and follow-up. ``Store`` is the one object the rest of the service talks to.
 - records.py: the plain records it hands out and takes in;
 - base.py: StoreBase: sessions, mentions and ingest, the outbox, state, health;
 - verdicts.py, reviews.py: the owner's verdicts; reviews edited, answered, deleted;
-- queries.py: Store: StoreBase plus spread tracking, follow-up and spikes.
+- queries.py: Store: StoreBase plus spread tracking, follow-up and spikes;
+- leases.py, workers.py: several `run` processes sharing one database.
 """
 
 from monitor.store.base import StoreBase
+from monitor.store.leases import Lease, Leases
 from monitor.store.queries import Store, StoreState
 from monitor.store.records import (
     ChannelWait,
@@ -43,6 +45,7 @@ from monitor.store.tables import (
     SourceStateRow,
     StatusChangeRow,
 )
+from monitor.store.workers import WorkerInfo, Workers
 
 __all__ = [
     "ACKNOWLEDGED",
@@ -61,6 +64,8 @@ __all__ = [
     "ChannelWait",
     "CursorRow",
     "DueAlert",
+    "Lease",
+    "Leases",
     "MentionRow",
     "NewMention",
     "Reading",
@@ -76,6 +81,8 @@ __all__ = [
     "StoredReview",
     "Timeline",
     "Tracked",
+    "WorkerInfo",
+    "Workers",
     "post_payload",
     "stale_before",
 ]

@@ -401,16 +401,33 @@ class StoreBase:
                 for i, channel, severity, queued, attempts, repeat, token in rows
             ]
 
+    #: What this process's claim tokens start with: a worker's key (monitor/store/workers.py),
+    #: so the rows a worker killed mid-send had claimed can be released as soon as it is
+    #: found dead.
+    claim_prefix = ""
+
     def claim_many(self, alert_ids: Sequence[int], now: datetime) -> list[Alert]:
-        """Take several pending rows at once; only those no other dispatcher took first."""
-        token = uuid.uuid4().hex
+        """Take several pending rows at once; only those no other dispatcher took first.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED first: a row another worker is
+        claiming at this moment is passed over, not waited for (SQLite ignores the clause;
+        it writes one transaction at a time)."""
+        token = (self.claim_prefix + uuid.uuid4().hex)[:40]
         with self.session() as s:
             for chunk in _chunks(list(alert_ids), 500):
-                s.execute(
-                    update(AlertRow)
-                    .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
-                    .values(status=SENDING, claimed_at=now, claimed_by=token)
+                free = list(
+                    s.scalars(
+                        select(AlertRow.id)
+                        .where(AlertRow.id.in_(chunk), AlertRow.status == PENDING)
+                        .with_for_update(skip_locked=True)
+                    )
                 )
+                for ids in _chunks(free, 500):
+                    s.execute(
+                        update(AlertRow)
+                        .where(AlertRow.id.in_(ids), AlertRow.status == PENDING)
+                        .values(status=SENDING, claimed_at=now, claimed_by=token)
+                    )
             rows = s.execute(
                 select(AlertRow, MentionRow)
                 .join(MentionRow, AlertRow.mention_id == MentionRow.id, isouter=True)

@@ -11,8 +11,7 @@ Plain CREATE INDEXes, on both databases: no batch copy of ``mentions`` (with for
 on, SQLite's copy-and-drop would delete every alert and snapshot with the old table).
 
 Revision ID: 0012
-Revises: 0010 (numbered after 0011, which the workers' leases take on another branch: when
-both are in, this one revises 0011)
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
