@@ -176,7 +176,8 @@ class Scheduler:
         try:
             self.worker.start()
             self.start()
-            self.service.listen(self._stop)  # Slack and Telegram buttons, if configured
+            # Streams (one worker each) and Slack and Telegram buttons, if configured.
+            self.service.listen(self._stop, self.worker)
             sources = ", ".join(
                 f"{n} live"
                 if c.streaming and c.resumes

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -32,6 +32,9 @@ from monitor.spikes import queue_spikes
 from monitor.spread import Tracker, TrackReport
 from monitor.store import Store, StoreState
 from monitor.streams import StreamListener
+
+if TYPE_CHECKING:
+    from monitor.workers import Worker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -157,12 +160,13 @@ class Service:
         """A button pressed in an interactive channel (monitor/actions.py)."""
         return answer(self.config, self.store, press, self.clock())
 
-    def listen(self, stop: threading.Event) -> list[threading.Thread]:
+    def listen(self, stop: threading.Event, worker: Worker | None = None) -> list[threading.Thread]:
         """Start a thread per streaming source (monitor/streams.py) and per interactive
         channel receiving its button presses, until ``stop`` is set; a failure is logged
-        and the source or channel listens again after a pause."""
+        and the source or channel listens again after a pause. With ``worker``, a stream
+        is listened to by the one worker that holds its lease."""
         threads = [
-            StreamListener(self, name, connector).start(stop)
+            StreamListener(self, name, connector, worker).start(stop)
             for name, connector in self.connectors.items()
             if connector.streaming
         ]

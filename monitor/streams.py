@@ -18,6 +18,9 @@ last post handled.
   connection, to read what was posted while it was down, and by the scheduler as usual.
 - A failure moves to the source's next host, and the next try waits 1 s, then 2, 4, ...
   up to a minute (or as long as a 429 asks); a batch that flows resets the wait.
+- Several workers on one database (monitor/workers.py): the stream is listened to by the
+  worker that holds its lease (``stream:<name>``); the others ask again every
+  ``LEASE_WAIT`` and take over within about 40 s of that worker's death.
 - Memory: the connector reads at most a few dozen messages ahead of the pipeline (the
   WebSocket library's queue), so a stream faster than matching slows the sender instead
   of filling memory.
@@ -37,20 +40,27 @@ from monitor.pipeline import ALL_BRANDS, SourceReport
 
 if TYPE_CHECKING:
     from monitor.service import Service
+    from monitor.workers import Worker
 
 log = logging.getLogger(__name__)
 
 HEALTH_EVERY = timedelta(seconds=60)
+#: How often a worker that does not hold a stream asks for it again (its holder's lease
+#: lasts 30 s after its last heartbeat).
+LEASE_WAIT = 10.0
 PAUSE, PAUSE_MAX = 1.0, 60.0
 
 
 class StreamListener:
     """Listens to one streaming source until ``stop`` is set (``thread`` runs it)."""
 
-    def __init__(self, service: Service, name: str, connector: Connector) -> None:
+    def __init__(
+        self, service: Service, name: str, connector: Connector, worker: Worker | None = None
+    ) -> None:
         self.service = service
         self.name = name
         self.connector = connector
+        self.worker = worker
         self.batches = 0  # handled so far (for tests and benchmarks)
 
     def start(self, stop: threading.Event) -> threading.Thread:
@@ -60,11 +70,22 @@ class StreamListener:
         thread.start()
         return thread
 
+    def _mine(self) -> bool:
+        """Whether this worker holds the stream's lease (kept by its heartbeat while it
+        lives): several workers on one database listen once, not once each."""
+        if self.worker is None:
+            return True
+        return self.worker.claim(f"stream:{self.name}", timedelta(0), self.service.clock()).held
+
     def run(self, stop: threading.Event) -> None:
         pause = PAUSE
         while not stop.is_set():
             wait = pause
             try:
+                if not self._mine():
+                    if stop.wait(LEASE_WAIT):
+                        break
+                    continue
                 self._listen(stop)
                 pause = PAUSE
                 continue

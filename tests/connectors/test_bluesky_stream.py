@@ -19,12 +19,14 @@ import pytest
 
 from alerts.slack import SlackChannel, SlackConfig
 from connectors.bluesky_stream import BlueskyStreamConfig, BlueskyStreamConnector
+from monitor import streams
 from monitor.config import BrandConfig, Config
 from monitor.errors import AuthError, FetchTimeout, RateLimited, SourceUnavailable
 from monitor.pipeline import ALL_BRANDS
 from monitor.service import Service
 from monitor.store import Store
 from monitor.streams import StreamListener
+from monitor.workers import Worker
 from tests.standins.jetstream import Jetstream
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, texts
@@ -161,22 +163,27 @@ def test_a_dropped_connection_is_an_error(jetstream: Jetstream) -> None:
 # ---------------------------------------------------------------------- in the service
 
 
+def stream_config(tmp_path: Path, hosts: list[str], slack_url: str) -> Config:
+    return Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'stream.db'}",
+        brands=[ACME],
+        sources={
+            "bluesky_stream": BlueskyStreamConfig(
+                base_url=hosts[0], more_hosts=hosts[1:], timeout="2s"
+            )
+        },
+        channels=[SlackConfig(webhook_url=slack_url, name="slack")],
+    )
+
+
 class Live:
     """The service listening to a stream, with a Slack webhook stand-in."""
 
     def __init__(self, tmp_path: Path, hosts: list[str], slack_url: str) -> None:
-        slack = SlackConfig(webhook_url=slack_url, name="slack")
-        self.config = Config(
-            path=None,
-            database=f"sqlite:///{tmp_path / 'stream.db'}",
-            brands=[ACME],
-            sources={
-                "bluesky_stream": BlueskyStreamConfig(
-                    base_url=hosts[0], more_hosts=hosts[1:], timeout="2s"
-                )
-            },
-            channels=[slack],
-        )
+        self.config = stream_config(tmp_path, hosts, slack_url)
+        slack = self.config.channels[0]
+        assert isinstance(slack, SlackConfig)
         self.http = httpx.Client(timeout=10)
         self.store = Store(self.config.database)
         channel = SlackChannel(slack, http=self.http, sleep=lambda _: None)
@@ -260,3 +267,41 @@ def test_a_stream_down_raises_the_source_health_notice(
             assert "HTTP 500" in notice
         finally:
             live.close()
+
+
+def test_two_workers_listen_once_and_the_second_takes_over(
+    tmp_path: Path,
+    jetstream: Jetstream,
+    slack: tuple[StandIn, SlackWebhook],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Several `run` workers on one database: the stream's lease picks one listener."""
+    monkeypatch.setattr(streams, "LEASE_WAIT", 0.2)
+    server, webhook = slack
+    config = stream_config(tmp_path, [jetstream.url], server.url + webhook.path)
+    service = Service(config, store=Store(config.database), http=httpx.Client())
+    first, second = Worker(service.store), Worker(service.store)
+    stops = [threading.Event(), threading.Event()]
+    try:
+        for worker, stop in zip((first, second), stops, strict=True):
+            worker.start()
+            connector = BlueskyStreamConnector(config.sources["bluesky_stream"], service.http)
+            StreamListener(service, "bluesky_stream", connector, worker).start(stop)
+        assert jetstream.wait_connected(1)
+        time.sleep(1.0)
+        assert len(jetstream.connections) == 1  # the other worker waits for the lease
+        jetstream.post(DID, COMPLAINT)
+        assert wait_for(lambda: len(service.store.mentions()) == 1)
+
+        stops[0].set()  # the holder stops (its lease is freed as it says so)
+        first.stop()
+        jetstream.drop()
+        assert jetstream.wait_connected(2)
+        jetstream.post(DID, "Acme Coffee lost my order. Awful.")
+        assert wait_for(lambda: len(service.store.mentions()) == 2)
+        assert len(jetstream.connections) == 2
+    finally:
+        for stop in stops:
+            stop.set()
+        second.stop()
+        service.close()
