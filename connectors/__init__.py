@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "google_play": "connectors.google_play:GooglePlayConnector",
 }
 
 

@@ -162,6 +162,10 @@ class Pipeline:
                 report.new,
                 report.negative,
             )
+        for notice in connector.take_notices():
+            self._health_notice(
+                name, f"notice:{name}:{notice.key}", notice.title, notice.text, "negative"
+            )
         self._check_budget(name, connector, exhausted=report.budget_exhausted)
         return report
 

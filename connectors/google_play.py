@@ -1,0 +1,468 @@
+"""Google Play: the reviews of the owner's own Android apps.
+
+API: Google Play Developer API, ``reviews.list`` (https://developers.google.com/
+android-publisher/api-ref/rest/v3/reviews/list; the wire and its errors: google_play_api.py),
+with a service account's access token (google_service_account.py: a JWT signed RS256 with the
+account's JSON key, scope ``https://www.googleapis.com/auth/androidpublisher``). The service
+account must be invited in Play Console (Users and permissions) for the app.
+
+The answer is ``{"reviews": [Review], "tokenPagination": {"nextPageToken"}, "pageInfo"}``, the
+most recently created or modified first. A Review is ``reviewId``, ``authorName`` and
+``comments[]``, each either a ``userComment`` (``text``: the title and the body joined by a
+tab where the reviewer wrote both; ``lastModified`` ``{"seconds", "nanos"}``, ``starRating``
+1-5, ``reviewerLanguage``, ``device``, ``androidOsVersion``, ``appVersionName``,
+``thumbsUpCount``, ``originalText`` when translated) or a ``developerComment`` (the owner's
+reply: ``text``, ``lastModified``).
+
+Limits that bite: **only reviews created or modified in the last 7 days are listed**, and only
+those with words (a bare star rating is not), of the production app. A source polled less
+often than that, or that could not poll for a week, misses reviews for good: the owner is told
+once (a notice) and can read them in Play Console. 200 GET requests an hour per app: counted
+per app and UTC hour (``hourly_quota``), warned of at 80% and stopped at 100% like X's budget.
+
+The API gives no creation time: a review's first ``lastModified`` seen is its time, and a later
+different one is an edit (``edited_at``); a reply's ``lastModified`` is ``owner_replied_at``.
+
+Cursor: ``{"v": 1, "at": <epoch of the poll>, "apps": {<package>: {"newest": <epoch>, "seen":
+{<reviewId>: [<first lastModified>, <fingerprint>]}}}}``. Each poll reads an app's reviews
+newest first down to the newest one the poll before saw (at most ``max_pages`` pages) and
+returns a review when it is new or its fingerprint (its ``lastModified``, stars, words and the
+reply's ``lastModified``) changed, so an edit or a reply on the pages read comes again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
+
+from connectors.base import (
+    Connector,
+    FetchResult,
+    Notice,
+    SourceConfig,
+    SourceState,
+    Usage,
+    one_item,
+    response_limit,
+)
+from connectors.google_play_api import HourlyBudget, PlayAPI
+from connectors.google_service_account import (
+    AccessTokens,
+    ServiceAccount,
+    read_account,
+    read_key_file,
+)
+from monitor.config import Duration, StrictModel, format_duration
+from monitor.errors import AuthError, BudgetExhausted
+from monitor.models import Mention
+from monitor.wording import count
+
+log = logging.getLogger(__name__)
+
+SCOPE = "https://www.googleapis.com/auth/androidpublisher"
+#: How far back reviews.list reaches: reviews created or modified in the last week.
+WINDOW = timedelta(days=7)
+#: Polling less often than this leaves too little of the week for a few failed polls.
+SAFE_EVERY = timedelta(days=1)
+PAGE_SIZE = 100  # the API's maximum (10 when not asked)
+REMEMBER = 5000  # reviews remembered per app
+STORE_URL = "https://play.google.com/store/apps/details?id={}"
+CONSOLE = "Play Console > your app > Ratings and reviews > Reviews"
+ANONYMOUS = "A Google user"
+
+
+class App(StrictModel):
+    """One of the owner's apps on Google Play."""
+
+    package: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$",
+        description="the app's package name, like `com.acme.app` (the `id=` of its Play Store"
+        " address)",
+    )
+    brand: str = Field(description="the brand (its `name` under `brands:`) the app belongs to")
+    link: str | None = Field(
+        default=None,
+        description="the address each review opens, e.g. the app's Reviews page in Play"
+        " Console; unset: the app's Play Store page",
+    )
+
+    @field_validator("link")
+    @classmethod
+    def _web(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("write the whole link, starting with https://")
+        return value
+
+
+class GooglePlayConfig(SourceConfig):
+    base_url: str = Field(
+        default="https://androidpublisher.googleapis.com",
+        description="the API's address; change it only for a proxy or a test stand-in",
+    )
+    every: Duration = Field(
+        default=timedelta(minutes=30),
+        description="how often to poll (1 request an app a poll: 30m is 2 an hour of the 200"
+        " Google allows). Google keeps a review in the API for 7 days only: keep this well"
+        " under a day",
+    )
+    token_url: str | None = Field(
+        default=None,
+        description="Google's OAuth token address; unset: the key file's `token_uri`. Change it"
+        " only for a proxy or a test stand-in",
+    )
+    service_account_file: Path | None = Field(
+        default=None,
+        description="the path of the service account's JSON key file (keep it readable by"
+        " mention-monitor only); or give `service_account_json`",
+    )
+    service_account_json: SecretStr | None = Field(
+        default=None,
+        description="the JSON key itself, for setups that pass files as variables; write"
+        " `${GOOGLE_PLAY_SERVICE_ACCOUNT}`",
+    )
+    apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
+    translation_language: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="a language like `en` or `de-DE`: Google translates the reviews into it"
+        " (the original stays in the stored copy); unset: as written",
+    )
+    hourly_quota: int = Field(
+        default=200,
+        ge=1,
+        description="requests this source may make an hour per app (Google allows 200); polling"
+        " that app stops there until the next hour",
+    )
+    max_pages: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="at most this many requests (of 100 reviews) per app and poll",
+    )
+    lookback: Duration = Field(
+        default=WINDOW,
+        description="how far back the first poll reports reviews (at most the API's 7 days)",
+    )
+    #: A page is 100 reviews of at most a few kB each.
+    max_response: ByteSize = response_limit(5_000_000)
+
+    @field_validator("service_account_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_account(read_key_file(value, "service_account_file"), f"the file {value}")
+        return value
+
+    @field_validator("service_account_json")
+    @classmethod
+    def _parsable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            read_account(value.get_secret_value(), "service_account_json")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> GooglePlayConfig:
+        given = self.service_account_file is not None, self.service_account_json is not None
+        if all(given):
+            raise ValueError("give `service_account_file` or `service_account_json`, not both")
+        if not any(given):
+            raise ValueError(
+                "give `service_account_file:` (the path of the service account's JSON key)"
+                " or `service_account_json: ${GOOGLE_PLAY_SERVICE_ACCOUNT}`"
+            )
+        packages = [a.package for a in self.apps]
+        if len(set(packages)) != len(packages):
+            raise ValueError("an app is listed twice under `apps:`")
+        return self
+
+    def account(self) -> ServiceAccount:
+        """The key's service account; AuthError if it cannot be read (any more)."""
+        try:
+            if self.service_account_file is not None:
+                text = read_key_file(self.service_account_file, "service_account_file")
+                return read_account(text, f"the file {self.service_account_file}")
+            secret = (
+                self.service_account_json.get_secret_value() if self.service_account_json else ""
+            )
+            if not secret.strip():
+                raise ValueError(
+                    "service_account_json is empty (is GOOGLE_PLAY_SERVICE_ACCOUNT set?)"
+                )
+            return read_account(secret, "service_account_json")
+        except ValueError as exc:
+            raise AuthError(
+                "google_play", str(exc), hint="docs/sources/google_play.md, How to get"
+            ) from None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def moment(stamp: Any) -> datetime:
+    """A protobuf Timestamp as JSON gives it: ``{"seconds": "1443676826", "nanos": 713000000}``."""
+    return datetime.fromtimestamp(int(stamp["seconds"]) + int(stamp.get("nanos") or 0) / 1e9, UTC)
+
+
+class GooglePlayConnector(Connector):
+    """Reviews of the owner's Android apps on Google Play, edits and replies included."""
+
+    name = "google_play"
+    Config = GooglePlayConfig
+    config: GooglePlayConfig
+    per_brand = False
+
+    def __init__(
+        self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
+    ) -> None:
+        super().__init__(config, http, state)
+        self.clock: Callable[[], datetime] = _utcnow
+        self.budget = HourlyBudget(self.state, self.config.hourly_quota, lambda: self.clock())
+        self._api: PlayAPI | None = None
+        self._said_every = False
+
+    @property
+    def api(self) -> PlayAPI:
+        if self._api is None:
+            tokens = AccessTokens(
+                self.name,
+                self.config.account(),
+                SCOPE,
+                self.http,
+                token_url=self.config.token_url,
+                timeout=self.config.timeout.total_seconds(),
+            )
+            self._api = PlayAPI(
+                self.name,
+                self.base_url,
+                tokens,
+                self.budget,
+                timeout=self.config.timeout.total_seconds(),
+                max_response=self.config.max_response,
+                translation=self.config.translation_language,
+            )
+        return self._api
+
+    # ------------------------------------------------------------ fetch
+
+    def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:
+        state = self._read_cursor(cursor)
+        now = self.clock()
+        self._warn_window(state, now)
+        if all(self.budget.left(a.package) < 1 for a in self.config.apps):
+            raise self._exhausted()
+        self.behind = None
+        found: list[Mention] = []
+        apps = state.setdefault("apps", {})
+        for app in self.config.apps:
+            mentions, apps[app.package] = self._read_app(app, apps.get(app.package), now)
+            found.extend(mentions)
+        state["at"] = now.timestamp()
+        found.sort(key=lambda m: m.edited_at or m.created_at)
+        return found, json.dumps(state, separators=(",", ":"))
+
+    def _read_app(
+        self, app: App, previous: Any, now: datetime
+    ) -> tuple[list[Mention], dict[str, Any]]:
+        first = not isinstance(previous, dict) or not isinstance(previous.get("seen"), dict)
+        seen: dict[str, list[Any]] = {} if first else dict(previous["seen"])
+        before = 0.0 if first else float(previous.get("newest") or 0)
+        floor = (now - min(self.config.lookback, WINDOW)).timestamp()
+        newest = before
+        found: dict[str, Mention] = {}
+        token: str | None = None
+        for page in range(self.config.max_pages):
+            if self.budget.left(app.package) < 1:
+                log.warning(
+                    "google_play: this hour's quota for %s is used up; the rest waits for the"
+                    " next hour",
+                    app.package,
+                )
+                break
+            body = self.api.reviews(app.package, app.brand, token, PAGE_SIZE)
+            reviews = body.get("reviews") or []
+            oldest = now.timestamp()
+            for review in reviews:
+                read = self._to_mention(app, review, seen)
+                if read is None:
+                    continue
+                mention, modified, fingerprint = read
+                oldest, newest = min(oldest, modified), max(newest, modified)
+                known = seen.get(mention.external_id)
+                first_seen = float(known[0]) if known else modified
+                seen[mention.external_id] = [first_seen, fingerprint]
+                if known is not None and known[1] == fingerprint:
+                    continue
+                if first and modified < floor:
+                    continue  # older than the first poll reports: remembered only
+                found.setdefault(mention.external_id, mention)
+            token = (body.get("tokenPagination") or {}).get("nextPageToken") or None
+            if not token or not reviews or oldest < (floor if first else before):
+                break
+            if page == self.config.max_pages - 1:
+                self.behind = max(self.behind or timedelta(0), now - _at(oldest))
+                log.warning(
+                    "google_play: more new or changed reviews of %s than %d pages in one poll;"
+                    " the older ones were not read (raise max_pages or poll more often)",
+                    app.package,
+                    self.config.max_pages,
+                )
+        keep_from = (now - WINDOW - timedelta(days=1)).timestamp()
+        kept = sorted(
+            ((k, v) for k, v in seen.items() if float(v[0]) >= keep_from or k in found),
+            key=lambda kv: -float(kv[1][0]),
+        )[:REMEMBER]
+        return list(found.values()), {"newest": newest, "seen": dict(kept)}
+
+    @one_item
+    def _to_mention(
+        self, app: App, review: dict[str, Any], seen: dict[str, list[Any]]
+    ) -> tuple[Mention, float, str]:
+        """The review as a Mention, its ``lastModified`` (epoch) and its fingerprint."""
+        rid = str(review["reviewId"])
+        comments = review.get("comments") or []
+        user = next((c["userComment"] for c in comments if c.get("userComment")), None)
+        if not isinstance(user, dict):
+            raise ValueError("a review without the reviewer's comment")
+        reply = next((c["developerComment"] for c in comments if c.get("developerComment")), None)
+        modified = moment(user["lastModified"])
+        replied = moment(reply["lastModified"]) if reply and reply.get("lastModified") else None
+        known = seen.get(rid)
+        first = datetime.fromtimestamp(float(known[0]), UTC) if known else modified
+        said = str(user.get("text") or "")
+        title, tab, body = said.partition("\t")
+        stars = user.get("starRating")
+        rating = float(stars) if isinstance(stars, int) and 1 <= stars <= 5 else None
+        mention = Mention(
+            source=self.name,
+            external_id=rid,
+            url=app.link or STORE_URL.format(app.package),
+            author=str(review.get("authorName") or "").strip() or ANONYMOUS,
+            title=title.strip() if tab else None,
+            text=body if tab else said,
+            created_at=first,
+            raw={
+                "package": app.package,
+                "starRating": stars,
+                "lastModified": modified.isoformat(),
+                "reviewerLanguage": str(user.get("reviewerLanguage") or ""),
+                "appVersionName": str(user.get("appVersionName") or ""),
+                "device": str(user.get("device") or ""),
+                "androidOsVersion": user.get("androidOsVersion"),
+                "thumbsUpCount": int(user.get("thumbsUpCount") or 0),
+                "originalText": str(user.get("originalText") or ""),
+                "reply": str(reply.get("text") or "") if reply else "",
+            },
+            brand_hint=app.brand,
+            own_page=True,
+            rating=rating,
+            edited_at=modified if modified - first > timedelta(seconds=1) else None,
+            owner_replied_at=replied,
+        )
+        said_all = f"{modified.timestamp()}|{stars}|{said}|{replied.timestamp() if replied else ''}"
+        return mention, modified.timestamp(), f"{zlib.crc32(said_all.encode()):08x}"
+
+    # ------------------------------------------------------------ the week
+
+    def _warn_window(self, state: dict[str, Any], now: datetime) -> None:
+        """Tell the owner once when reviews may have been missed, or may be."""
+        every = self.config.every
+        if every > SAFE_EVERY and not self._said_every:
+            self._said_every = True
+            self.notices.append(
+                Notice(
+                    f"every:{int(every.total_seconds())}",
+                    "google_play polls too rarely for Google Play's 7 days",
+                    f"google_play polls every {format_duration(every)}, but Google lists a"
+                    " review for 7 days only after it was written or changed: a few failed"
+                    " polls and reviews are missed for good. Set `sources.google_play.every`"
+                    f" to a few hours at most (1 request an app each). {CONSOLE} shows every"
+                    " review.",
+                )
+            )
+        last = state.get("at")
+        if isinstance(last, int | float) and now.timestamp() - last > WINDOW.total_seconds():
+            since = datetime.fromtimestamp(last, UTC)
+            self.notices.append(
+                Notice(
+                    f"gap:{int(last)}",
+                    "google_play may have missed reviews",
+                    f"google_play last read the reviews on {since:%Y-%m-%d %H:%M} UTC, more than"
+                    " the 7 days Google keeps them in the API: reviews written or changed before"
+                    f" {now - WINDOW:%Y-%m-%d %H:%M} UTC and not since cannot be read here any"
+                    f" more. Read them in {CONSOLE}.",
+                )
+            )
+            log.warning("google_play: last poll %s, more than 7 days ago", since.isoformat())
+
+    # ------------------------------------------------------------ budget
+
+    def usage(self) -> Usage:
+        busiest = max(self.budget.used(a.package) for a in self.config.apps)
+        return Usage(
+            period=f"the hour {self.clock():%Y-%m-%d %H}:00 UTC",
+            used=busiest,
+            limit=self.config.hourly_quota,
+            unit="reviews requests (the busiest app)",
+            setting="hourly_quota",
+            resets="the next hour",
+        )
+
+    def _exhausted(self) -> BudgetExhausted:
+        u = self.usage()
+        return BudgetExhausted(
+            self.name,
+            f"this hour's Google Play quota is used up: {u.used} of {u.limit} requests in"
+            f" {u.period}; polling resumes in {self.budget.seconds_to_reset() / 60:.0f} min",
+            hint="poll less often (`every`), or raise `hourly_quota` if Google granted more",
+        )
+
+    # ------------------------------------------------------------ check
+
+    def check(self, online: bool = False) -> list[str]:
+        account = self.config.account()
+        apps = count(len(self.config.apps), "app")
+        lines = [f"service account {account.client_email}; {apps}"]
+        every = self.config.every
+        lines.append(
+            f"Google lists reviews for 7 days only; polling every {format_duration(every)}"
+            + (" is too rare: set `every` to a few hours at most" if every > SAFE_EVERY else "")
+        )
+        if online:
+            for app in self.config.apps:
+                body = self.api.reviews(app.package, app.brand, None, 1)
+                listed = "reviews listed" if body.get("reviews") else "no review in the last 7 days"
+                lines.append(f"{app.brand} ({app.package}): OK, {listed}")
+        per_day = len(self.config.apps) * max(1, round(86_400 / max(every.total_seconds(), 1)))
+        u = self.usage()
+        lines.append(
+            f"a poll costs 1 request an app (more after a burst of reviews): about {per_day:,} a"
+            f" day; Google allows {self.config.hourly_quota} an hour per app; used in"
+            f" {u.period}: {u.used}"
+        )
+        return lines
+
+    # ------------------------------------------------------------ cursor
+
+    def _read_cursor(self, cursor: str | None) -> dict[str, Any]:
+        if cursor:
+            try:
+                state = json.loads(cursor)
+                if isinstance(state, dict) and state.get("v") == 1:
+                    return state
+            except ValueError:
+                pass
+            log.warning("google_play: ignoring an unreadable cursor")
+        return {"v": 1}
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
