@@ -49,6 +49,7 @@ SOURCE_NAMES = {
     "google_reviews": "Google",
     "trustpilot": "Trustpilot",
     "youtube": "YouTube",
+    "google_play": "Google Play",
 }
 
 ENGAGEMENT_WORDS = {

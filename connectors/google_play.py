@@ -118,7 +118,7 @@ class GooglePlayConfig(SourceConfig):
         description="Google's OAuth token address; unset: the key file's `token_uri`. Change it"
         " only for a proxy or a test stand-in",
     )
-    service_account_file: Path | None = Field(
+    service_account_file: str | None = Field(
         default=None,
         description="the path of the service account's JSON key file (keep it readable by"
         " mention-monitor only); or give `service_account_json`",
@@ -156,9 +156,9 @@ class GooglePlayConfig(SourceConfig):
 
     @field_validator("service_account_file")
     @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
+    def _readable(cls, value: str | None) -> str | None:
         if value is not None:
-            read_account(read_key_file(value, "service_account_file"), f"the file {value}")
+            read_account(read_key_file(Path(value), "service_account_file"), f"the file {value}")
         return value
 
     @field_validator("service_account_json")
@@ -187,7 +187,7 @@ class GooglePlayConfig(SourceConfig):
         """The key's service account; AuthError if it cannot be read (any more)."""
         try:
             if self.service_account_file is not None:
-                text = read_key_file(self.service_account_file, "service_account_file")
+                text = read_key_file(Path(self.service_account_file), "service_account_file")
                 return read_account(text, f"the file {self.service_account_file}")
             secret = (
                 self.service_account_json.get_secret_value() if self.service_account_json else ""
@@ -368,7 +368,8 @@ class GooglePlayConnector(Connector):
             owner_replied_at=replied,
         )
         said_all = f"{modified.timestamp()}|{stars}|{said}|{replied.timestamp() if replied else ''}"
-        return mention, modified.timestamp(), f"{zlib.crc32(said_all.encode()):08x}"
+        digest = zlib.crc32(said_all.encode("utf-8", "replace"))
+        return mention, modified.timestamp(), f"{digest:08x}"
 
     # ------------------------------------------------------------ the week
 

@@ -109,7 +109,10 @@ def read_key_file(path: Path, where: str) -> str:
     try:
         return path.expanduser().read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValueError(f"there is no file {path} ({where})") from None
+        raise ValueError(
+            f"there is no file {path}: write the key file's whole path, like"
+            " /etc/mention-monitor/play-key.json"
+        ) from None
     except IsADirectoryError:
         raise ValueError(f"{path} is a folder, not the key file ({where})") from None
     except PermissionError:

@@ -74,7 +74,7 @@ def key_file(token_uri: str, *, key: rsa.RSAPrivateKey = KEY, email: str = EMAIL
 
 def stamp(epoch: float) -> dict[str, Any]:
     """A protobuf Timestamp in JSON: int64 seconds as a string, nanos as a number."""
-    return {"seconds": str(int(epoch)), "nanos": int(round((epoch - int(epoch)) * 1e9))}
+    return {"seconds": str(int(epoch)), "nanos": round((epoch - int(epoch)) * 1e9)}
 
 
 @dataclass
