@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
@@ -48,7 +47,6 @@ from connectors.base import (
     FetchResult,
     Notice,
     SourceConfig,
-    SourceState,
     Usage,
     one_item,
     response_limit,
@@ -90,16 +88,10 @@ class App(StrictModel):
     brand: str = Field(description="the brand (its `name` under `brands:`) the app belongs to")
     link: str | None = Field(
         default=None,
-        description="the address each review opens, e.g. the app's Reviews page in Play"
-        " Console; unset: the app's Play Store page",
+        pattern=r"^https?://\S+$",
+        description="the address each review opens (starting with https://), e.g. the app's"
+        " Reviews page in Play Console; unset: the app's Play Store page",
     )
-
-    @field_validator("link")
-    @classmethod
-    def _web(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("write the whole link, starting with https://")
-        return value
 
 
 class GooglePlayConfig(SourceConfig):
@@ -220,17 +212,18 @@ class GooglePlayConnector(Connector):
     config: GooglePlayConfig
     per_brand = False
 
-    def __init__(
-        self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
-    ) -> None:
-        super().__init__(config, http, state)
-        self.clock: Callable[[], datetime] = _utcnow
-        self.budget = HourlyBudget(self.state, self.config.hourly_quota, lambda: self.clock())
-        self._api: PlayAPI | None = None
-        self._said_every = False
+    #: What "now" is (tests set their own).
+    clock: Callable[[], datetime] = staticmethod(_utcnow)
+    _api: PlayAPI | None = None
+    _said_every = False
+
+    @property
+    def budget(self) -> HourlyBudget:
+        return HourlyBudget(self.state, self.config.hourly_quota, lambda: self.clock())
 
     @property
     def api(self) -> PlayAPI:
+        """The wire, made at first use: reading the key may fail, and only a poll should."""
         if self._api is None:
             tokens = AccessTokens(
                 self.name,
@@ -261,7 +254,7 @@ class GooglePlayConnector(Connector):
             raise self._exhausted()
         self.behind = None
         found: list[Mention] = []
-        apps = state.setdefault("apps", {})
+        apps = state["apps"]
         for app in self.config.apps:
             mentions, apps[app.package] = self._read_app(app, apps.get(app.package), now)
             found.extend(mentions)
@@ -454,15 +447,16 @@ class GooglePlayConnector(Connector):
     # ------------------------------------------------------------ cursor
 
     def _read_cursor(self, cursor: str | None) -> dict[str, Any]:
+        """The cursor's state; a fresh one (a first poll) when there is none or it is unreadable."""
+        try:
+            state = json.loads(cursor) if cursor else None
+        except ValueError:
+            state = None
+        if isinstance(state, dict) and state.get("v") == 1 and isinstance(state.get("apps"), dict):
+            return state
         if cursor:
-            try:
-                state = json.loads(cursor)
-                if isinstance(state, dict) and state.get("v") == 1:
-                    return state
-            except ValueError:
-                pass
-            log.warning("google_play: ignoring an unreadable cursor")
-        return {"v": 1}
+            log.warning("google_play: ignoring an unreadable cursor; this poll is a first one")
+        return {"v": 1, "apps": {}}
 
 
 def _at(epoch: float) -> datetime:

@@ -30,9 +30,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from connectors.google_errors import RETRY_AFTER_QUOTA, _body, _said
-from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited, SourceUnavailable
-from monitor.http import json_of, retry_after_of, send
+from connectors.google_errors import _body, _said
+from connectors.google_errors import token_error as refresh_token_error
+from monitor.errors import AuthError, ConnectorError, ParseError
+from monitor.http import json_of, send
 from monitor.redact import REDACTOR
 
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -181,16 +182,16 @@ class AccessTokens:
             )
             if response.status_code >= 400:
                 raise token_error(self.source, response, self.account.client_email)
-            body = json_of(self.source, response, "the token request")
-            value = body.get("access_token") if isinstance(body, dict) else None
-            if not isinstance(value, str) or not value:
-                raise ParseError(self.source, "Google's token answer has no access_token")
-            try:
-                life = float(body.get("expires_in") or 3600)
-            except (TypeError, ValueError):
-                life = 3600.0
-            self._token = _Token(value, time.monotonic() + max(0.0, life - EARLY))
-            return value
+            self._token = self._read(json_of(self.source, response, "the token request"))
+            return self._token.value
+
+    def _read(self, body: Any) -> _Token:
+        """The token answer: ``access_token``, and ``expires_in`` seconds (an hour if unsaid)."""
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise ParseError(self.source, "Google's token answer has no access_token")
+        life = body.get("expires_in")
+        seconds = float(life) if isinstance(life, int | float) and life > 0 else float(LIFE)
+        return _Token(str(body["access_token"]), time.monotonic() + max(0.0, seconds - EARLY))
 
 
 def token_error(source: str, response: httpx.Response, email: str) -> ConnectorError:
@@ -220,13 +221,8 @@ def token_error(source: str, response: httpx.Response, email: str) -> ConnectorE
             f"Google refused the service account's key ({email}){said}",
             hint=f"the key was deleted or disabled in Google Cloud: {NEW_KEY}",
         )
-    if status == 429:
-        wait = retry_after_of(response) or RETRY_AFTER_QUOTA
-        return RateLimited(
-            source, f"Google's sign-in asks us to slow down (HTTP 429){said}", retry_after=wait
-        )
-    if status >= 500:
-        return SourceUnavailable(source, f"Google's sign-in had a server error (HTTP {status})")
+    if status == 429 or status >= 500:
+        return refresh_token_error(source, response)  # the same for every Google sign-in
     return AuthError(
         source,
         f"Google refused to sign in the service account {email} (HTTP {status},"

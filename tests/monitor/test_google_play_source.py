@@ -16,6 +16,7 @@ from monitor.pipeline import ALL_BRANDS
 from monitor.store import Store
 from monitor.store.tables import AlertRow
 from tests.conftest import ConfigWriter
+from tests.monitor.test_review_sources import stored
 from tests.standins import google_play as g
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook
@@ -56,14 +57,6 @@ def config_path(
                   webhook_url: {server.url + webhook.path}
             """
         )
-
-
-def stored(path: Path) -> list[tuple[str, str, float | None, bool]]:
-    store = Store(load_config(path, secrets=False).database)
-    try:
-        return [(m.external_id, m.status, m.rating, m.negative) for m in store.mentions()]
-    finally:
-        store.close()
 
 
 def health_notices(path: Path) -> list[dict[str, str]]:

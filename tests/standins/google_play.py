@@ -40,6 +40,15 @@ SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 PACKAGE = "com.acme.app"
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 WEEK = 7 * 86_400
+UNAUTHENTICATED = (
+    "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie"
+    " or other valid authentication credential."
+)
+DISABLED = (
+    "Google Play Android Developer API has not been used in project 555 before or it is"
+    " disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+    "androidpublisher.googleapis.com/overview?project=555 then retry."
+)
 _PATH = re.compile(r"^/androidpublisher/v3/applications/([^/]+)/reviews$")
 
 
@@ -232,22 +241,11 @@ class PlayAPI:
             self.list_requests += 1
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         if self.tokens.get(bearer, 0) < time.time():
-            return error(
-                401,
-                "UNAUTHENTICATED",
-                "Request had invalid authentication credentials. Expected OAuth 2 access token,"
-                " login cookie or other valid authentication credential.",
-                "ACCESS_TOKEN_EXPIRED" if bearer in self.tokens else "CREDENTIALS_MISSING",
-            )
+            expired = bearer in self.tokens
+            why = "ACCESS_TOKEN_EXPIRED" if expired else "CREDENTIALS_MISSING"
+            return error(401, "UNAUTHENTICATED", UNAUTHENTICATED, why)
         if self.disabled:
-            return error(
-                403,
-                "PERMISSION_DENIED",
-                "Google Play Android Developer API has not been used in project 555 before or"
-                " it is disabled. Enable it by visiting https://console.developers.google.com/"
-                "apis/api/androidpublisher.googleapis.com/overview?project=555 then retry.",
-                "SERVICE_DISABLED",
-            )
+            return error(403, "PERMISSION_DENIED", DISABLED, "SERVICE_DISABLED")
         if package not in self.apps:
             return error(404, "NOT_FOUND", "No application was found for the given package name.")
         if package not in self.invited:
