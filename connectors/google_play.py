@@ -37,37 +37,20 @@ import logging
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
-
-from connectors.base import (
-    Connector,
-    FetchResult,
-    Notice,
-    SourceConfig,
-    Usage,
-    one_item,
-    response_limit,
-)
+from connectors.base import Connector, FetchResult, Notice, Usage, one_item
 from connectors.google_play_api import HourlyBudget, PlayAPI
-from connectors.google_service_account import (
-    AccessTokens,
-    ServiceAccount,
-    read_account,
-    read_key_file,
-)
-from monitor.config import Duration, StrictModel, format_duration
-from monitor.errors import AuthError, BudgetExhausted
+from connectors.google_play_config import WINDOW, App, GooglePlayConfig
+from connectors.google_service_account import AccessTokens
+from monitor.config import format_duration
+from monitor.errors import BudgetExhausted
 from monitor.models import Mention
 from monitor.wording import count
 
 log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
-#: How far back reviews.list reaches: reviews created or modified in the last week.
-WINDOW = timedelta(days=7)
 #: Polling less often than this leaves too little of the week for a few failed polls.
 SAFE_EVERY = timedelta(days=1)
 PAGE_SIZE = 100  # the API's maximum (10 when not asked)
@@ -75,124 +58,6 @@ REMEMBER = 5000  # reviews remembered per app
 STORE_URL = "https://play.google.com/store/apps/details?id={}"
 CONSOLE = "Play Console > your app > Ratings and reviews > Reviews"
 ANONYMOUS = "A Google user"
-
-
-class App(StrictModel):
-    """One of the owner's apps on Google Play."""
-
-    package: str = Field(
-        pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$",
-        description="the app's package name, like `com.acme.app` (the `id=` of its Play Store"
-        " address)",
-    )
-    brand: str = Field(description="the brand (its `name` under `brands:`) the app belongs to")
-    link: str | None = Field(
-        default=None,
-        pattern=r"^https?://\S+$",
-        description="the address each review opens (starting with https://), e.g. the app's"
-        " Reviews page in Play Console; unset: the app's Play Store page",
-    )
-
-
-class GooglePlayConfig(SourceConfig):
-    base_url: str = Field(
-        default="https://androidpublisher.googleapis.com",
-        description="the API's address; change it only for a proxy or a test stand-in",
-    )
-    every: Duration = Field(
-        default=timedelta(minutes=30),
-        description="how often to poll (1 request an app a poll: 30m is 2 an hour of the 200"
-        " Google allows). Google keeps a review in the API for 7 days only: keep this well"
-        " under a day",
-    )
-    token_url: str | None = Field(
-        default=None,
-        description="Google's OAuth token address; unset: the key file's `token_uri`. Change it"
-        " only for a proxy or a test stand-in",
-    )
-    service_account_file: str | None = Field(
-        default=None,
-        description="the path of the service account's JSON key file (keep it readable by"
-        " mention-monitor only); or give `service_account_json`",
-    )
-    service_account_json: SecretStr | None = Field(
-        default=None,
-        description="the JSON key itself, for setups that pass files as variables; write"
-        " `${GOOGLE_PLAY_SERVICE_ACCOUNT}`",
-    )
-    apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
-    translation_language: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
-        description="a language like `en` or `de-DE`: Google translates the reviews into it"
-        " (the original stays in the stored copy); unset: as written",
-    )
-    hourly_quota: int = Field(
-        default=200,
-        ge=1,
-        description="requests this source may make an hour per app (Google allows 200); polling"
-        " that app stops there until the next hour",
-    )
-    max_pages: int = Field(
-        default=5,
-        ge=1,
-        le=50,
-        description="at most this many requests (of 100 reviews) per app and poll",
-    )
-    lookback: Duration = Field(
-        default=WINDOW,
-        description="how far back the first poll reports reviews (at most the API's 7 days)",
-    )
-    #: A page is 100 reviews of at most a few kB each.
-    max_response: ByteSize = response_limit(5_000_000)
-
-    @field_validator("service_account_file")
-    @classmethod
-    def _readable(cls, value: str | None) -> str | None:
-        if value is not None:
-            read_account(read_key_file(Path(value), "service_account_file"), f"the file {value}")
-        return value
-
-    @field_validator("service_account_json")
-    @classmethod
-    def _parsable(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value().strip():
-            read_account(value.get_secret_value(), "service_account_json")
-        return value
-
-    @model_validator(mode="after")
-    def _one_key(self) -> GooglePlayConfig:
-        given = self.service_account_file is not None, self.service_account_json is not None
-        if all(given):
-            raise ValueError("give `service_account_file` or `service_account_json`, not both")
-        if not any(given):
-            raise ValueError(
-                "give `service_account_file:` (the path of the service account's JSON key)"
-                " or `service_account_json: ${GOOGLE_PLAY_SERVICE_ACCOUNT}`"
-            )
-        packages = [a.package for a in self.apps]
-        if len(set(packages)) != len(packages):
-            raise ValueError("an app is listed twice under `apps:`")
-        return self
-
-    def account(self) -> ServiceAccount:
-        """The key's service account; AuthError if it cannot be read (any more)."""
-        try:
-            if self.service_account_file is not None:
-                text = read_key_file(Path(self.service_account_file), "service_account_file")
-                return read_account(text, f"the file {self.service_account_file}")
-            secret = (
-                self.service_account_json.get_secret_value() if self.service_account_json else ""
-            )
-            if not secret.strip():
-                raise ValueError(
-                    "service_account_json is empty (is GOOGLE_PLAY_SERVICE_ACCOUNT set?)"
-                )
-            return read_account(secret, "service_account_json")
-        except ValueError as exc:
-            raise AuthError(
-                "google_play", str(exc), hint="docs/sources/google_play.md, How to get"
-            ) from None
 
 
 def _utcnow() -> datetime:
@@ -252,7 +117,6 @@ class GooglePlayConnector(Connector):
         self._warn_window(state, now)
         if all(self.budget.left(a.package) < 1 for a in self.config.apps):
             raise self._exhausted()
-        self.behind = None
         found: list[Mention] = []
         apps = state["apps"]
         for app in self.config.apps:
@@ -301,7 +165,6 @@ class GooglePlayConnector(Connector):
             if not token or not reviews or oldest < (floor if first else before):
                 break
             if page == self.config.max_pages - 1:
-                self.behind = max(self.behind or timedelta(0), now - _at(oldest))
                 log.warning(
                     "google_play: more new or changed reviews of %s than %d pages in one poll;"
                     " the older ones were not read (raise max_pages or poll more often)",
@@ -457,7 +320,3 @@ class GooglePlayConnector(Connector):
         if cursor:
             log.warning("google_play: ignoring an unreadable cursor; this poll is a first one")
         return {"v": 1, "apps": {}}
-
-
-def _at(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)

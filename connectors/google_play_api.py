@@ -29,8 +29,9 @@ from typing import Any
 import httpx
 
 from connectors.base import SourceState
-from connectors.google_errors import _api_fault, _said
+from connectors.google_errors import _api_fault, _body, _said
 from connectors.google_service_account import AccessTokens
+from connectors.youtube_api import reasons_of
 from monitor.errors import AuthError, ConnectorError, ParseError, RateLimited, SourceUnavailable
 from monitor.http import json_of, retry_after_of, send
 
@@ -117,8 +118,8 @@ class PlayAPI:
                 timeout=self.timeout,
                 max_response=self.max_response,
             )
-            _, _, reasons = _api_fault(response)
-            if response.status_code == 401 and attempt == 1 and "permissionDenied" not in reasons:
+            refused = response.status_code == 401 and "permissionDenied" in _reasons(response)
+            if response.status_code == 401 and attempt == 1 and not refused:
                 self.tokens.drop()  # expired early, or revoked: one new token, once
                 continue
             if response.status_code >= 400:
@@ -136,7 +137,8 @@ class PlayAPI:
 
     def _refused(self, response: httpx.Response, package: str, label: str) -> ConnectorError:
         status = response.status_code
-        kind, message, reasons = _api_fault(response)
+        kind, message, _ = _api_fault(response)
+        reasons = _reasons(response)
         said = _said(message)
         where = f"{label} ({package})"
         email = self.tokens.account.client_email
@@ -184,3 +186,9 @@ class PlayAPI:
                 self.source, f"Google Play had a server error (HTTP {status}) reading {where}"
             )
         return ConnectorError(self.source, f"Google Play answered HTTP {status} for {where}{said}")
+
+
+def _reasons(response: httpx.Response) -> set[str]:
+    """Google's reasons, from ``errors[]`` (androidpublisher's ``permissionDenied``) and
+    ``details[]`` (``SERVICE_DISABLED``) alike."""
+    return reasons_of(_body(response))[0]

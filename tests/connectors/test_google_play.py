@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.google_play import GooglePlayConfig, GooglePlayConnector, moment
+from connectors.google_play import GooglePlayConnector, moment
+from connectors.google_play_config import GooglePlayConfig
 from monitor.errors import AuthError, BudgetExhausted, ConfigError, ConnectorError, RateLimited
 from monitor.redact import redact, remember_config
 from tests.standins import google_play as g
-from tests.standins.server import StandIn
+from tests.standins.server import Response, StandIn
 
 HOUR = datetime(2026, 12, 3, 10, 20, tzinfo=UTC)
 
@@ -268,6 +269,38 @@ def test_a_deleted_service_account_is_named(
     with pytest.raises(AuthError) as info:
         connector(server, client).fetch([], None)
     assert g.EMAIL in str(info.value) and "deleted" in (info.value.hint or "")
+
+
+def test_androidpublishers_401_permission_denied_is_the_invitation_not_the_token(
+    server: StandIn, client: httpx.Client
+) -> None:
+    said = "The current user has insufficient permissions to perform the requested operation."
+    body = {
+        "error": {
+            "code": 401,
+            "message": said,
+            "errors": [
+                {"domain": "androidpublisher", "message": said, "reason": "permissionDenied"}
+            ],
+        }
+    }
+    conn = connector(server, client)
+    conn.fetch([], None)  # signed in
+    server.fail_next(Response(401, body))
+    with pytest.raises(AuthError) as info:
+        conn.fetch([], None)
+    assert said in str(info.value) and "Users and permissions" in (info.value.hint or "")
+    assert len([r for r in server.requests if "reviews" in r.path]) == 2, "no second try"
+
+
+def test_the_translation_language_is_asked_for(
+    api: g.PlayAPI, server: StandIn, client: httpx.Client
+) -> None:
+    api.add("r1", "ok", 3)
+    connector(server, client, translation_language="de-DE").fetch([], None)
+    assert {
+        r.params.get("translationLanguage") for r in server.requests if "reviews" in r.path
+    } == {"de-DE"}
 
 
 def test_an_expired_access_token_is_renewed_once(
