@@ -8,6 +8,7 @@ that is not a service account's key is a config error naming ``service_account_f
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from connectors.google_service_account import ServiceAccount, read_account, read
 from monitor.config import Duration, StrictModel
 from monitor.errors import AuthError
 
+#: An Android package name (application id): two or more dot-separated Java-like names.
+PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
 #: How far back reviews.list reaches: reviews created or modified in the last week.
 WINDOW = timedelta(days=7)
 
@@ -26,17 +29,32 @@ class App(StrictModel):
     """One of the owner's apps on Google Play."""
 
     package: str = Field(
-        pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$",
         description="the app's package name, like `com.acme.app` (the `id=` of its Play Store"
         " address)",
     )
     brand: str = Field(description="the brand (its `name` under `brands:`) the app belongs to")
     link: str | None = Field(
         default=None,
-        pattern=r"^https?://\S+$",
         description="the address each review opens (starting with https://), e.g. the app's"
         " Reviews page in Play Console; unset: the app's Play Store page",
     )
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, value: str) -> str:
+        if not PACKAGE.fullmatch(value.strip()):
+            raise ValueError(
+                f"'{value}' is not a package name: write the app's id, like `com.acme.app` (the"
+                " `id=` part of its Play Store address)"
+            )
+        return value.strip()
+
+    @field_validator("link")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(r"https?://\S+", value.strip()):
+            return value
+        raise ValueError("write the whole address, starting with https://")
 
 
 class GooglePlayConfig(SourceConfig):
@@ -68,7 +86,6 @@ class GooglePlayConfig(SourceConfig):
     apps: list[App] = Field(min_length=1, description="the apps whose reviews are read")
     translation_language: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
         description="a language like `en` or `de-DE`: Google translates the reviews into it"
         " (the original stays in the stored copy); unset: as written",
     )
@@ -90,6 +107,13 @@ class GooglePlayConfig(SourceConfig):
     )
     #: A page is 100 reviews of at most a few kB each.
     max_response: ByteSize = response_limit(5_000_000)
+
+    @field_validator("translation_language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value is None or re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
+            return value
+        raise ValueError(f"'{value}' is not a language code: write one like `en` or `de-DE`")
 
     @field_validator("service_account_file")
     @classmethod

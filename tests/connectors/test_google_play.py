@@ -408,3 +408,38 @@ def test_the_private_key_never_leaks(
     with pytest.raises(AuthError) as info:
         conn.fetch([], None)
     assert not any(line in str(info.value) + caplog.text for line in lines)
+
+
+def test_wrong_app_settings_are_said_in_owner_words(write_config: Any, tmp_path: Path) -> None:
+    from monitor.config import load_config
+
+    key = tmp_path / "play-key.json"
+    key.write_text(json.dumps(g.key_file("https://oauth2.googleapis.com/token")), "utf-8")
+    path = write_config(
+        f"""
+        database: sqlite:///mentions.db
+        brands:
+          - name: Acme App
+            keywords: ["Acme"]
+        sources:
+          google_play:
+            service_account_file: {key}
+            translation_language: "english!"
+            apps:
+              - {{package: acme, brand: Acme App, link: www.acme.com}}
+              - {{package: com.acme.app, brand: Acme Ap}}
+        alerts:
+          channels:
+            - type: console
+        """
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert "'english!' is not a language code" in text
+    assert "'acme' is not a package name" in text and "starting with https://" in text
+    fixed = path.read_text().replace('"english!"', "en").replace("package: acme,", "package: a.b,")
+    path.write_text(fixed.replace(", link: www.acme.com", ""))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "unknown brand 'Acme Ap' (did you mean 'Acme App'?)" in str(info.value)
