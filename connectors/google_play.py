@@ -24,10 +24,11 @@ The API gives no creation time: a review's first ``lastModified`` seen is its ti
 different one is an edit (``edited_at``); a reply's ``lastModified`` is ``owner_replied_at``.
 
 Cursor: ``{"v": 1, "at": <epoch of the poll>, "apps": {<package>: {"newest": <epoch>, "seen":
-{<reviewId>: [<first lastModified>, <fingerprint>]}}}}``. Each poll reads an app's reviews
-newest first down to the newest one the poll before saw (at most ``max_pages`` pages) and
-returns a review when it is new or its fingerprint (its ``lastModified``, stars, words and the
-reply's ``lastModified``) changed, so an edit or a reply on the pages read comes again.
+{<reviewId>: [<first lastModified>, <fingerprint>, <lastModified>]}}}}`` (reviews changed in
+the last 8 days). Each poll reads an app's reviews newest first down to the newest one the
+poll before saw (at most ``max_pages`` pages) and returns a review when it is new or its
+fingerprint (its ``lastModified``, stars, words and the reply's ``lastModified``) changed, so
+an edit or a reply on the pages read comes again.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ class GooglePlayConnector(Connector):
                 oldest, newest = min(oldest, modified), max(newest, modified)
                 known = seen.get(mention.external_id)
                 first_seen = float(known[0]) if known else modified
-                seen[mention.external_id] = [first_seen, fingerprint]
+                seen[mention.external_id] = [first_seen, fingerprint, modified]
                 if known is not None and known[1] == fingerprint:
                     continue
                 if first and modified < floor:
@@ -173,8 +174,8 @@ class GooglePlayConnector(Connector):
                 )
         keep_from = (now - WINDOW - timedelta(days=1)).timestamp()
         kept = sorted(
-            ((k, v) for k, v in seen.items() if float(v[0]) >= keep_from or k in found),
-            key=lambda kv: -float(kv[1][0]),
+            ((k, v) for k, v in seen.items() if float(v[-1]) >= keep_from or k in found),
+            key=lambda kv: -float(kv[1][-1]),
         )[:REMEMBER]
         return list(found.values()), {"newest": newest, "seen": dict(kept)}
 

@@ -124,6 +124,19 @@ def test_the_first_poll_reports_only_lookback_but_remembers_the_rest(
     assert edited.external_id == "old" and edited.edited_at is not None
 
 
+def test_a_review_first_seen_long_ago_and_changed_lately_is_kept_as_an_edit(
+    api: g.PlayAPI, server: StandIn, client: httpx.Client
+) -> None:
+    api.add("r1", "Now it crashes", 1, ago=2 * 86_400)
+    long_ago = time.time() - 9 * 86_400
+    state = {"v": 1, "at": time.time() - 600, "apps": {g.PACKAGE: {"newest": time.time() - 600}}}
+    state["apps"][g.PACKAGE]["seen"] = {"r1": [long_ago, "00000000", long_ago], "gone": [1, "x", 1]}
+    [mention], cursor = connector(server, client).fetch([], json.dumps(state))
+    assert mention.created_at.timestamp() == pytest.approx(long_ago)
+    assert mention.edited_at is not None and mention.rating == 1.0
+    assert set(json.loads(cursor or "")["apps"][g.PACKAGE]["seen"]) == {"r1"}
+
+
 def test_hostile_text_is_kept_as_text(
     api: g.PlayAPI, server: StandIn, client: httpx.Client
 ) -> None:
