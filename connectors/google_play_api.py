@@ -42,8 +42,8 @@ LIST_KEYS = {"reviews", "tokenPagination", "pageInfo"}
 INVITE = (
     "in Play Console (play.google.com/console) > Users and permissions > Invite new users,"
     " enter the service account's e-mail ({email}), and under App permissions add this app"
-    " with 'View app information (read-only)' and 'Reply to reviews'; Google can take up to"
-    f" a day to apply it ({PAGE}, How to get)"
+    " with 'View app information (read-only)' and 'Reply to reviews'; Google can take a day"
+    f" or two to apply it ({PAGE}, How to get)"
 )
 ENABLE = (
     "Google Cloud console > APIs & Services > Library: pick the service account's project,"
