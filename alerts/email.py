@@ -325,8 +325,8 @@ class EmailChannel(Channel):
             ("Author", alert.author),
             ("Posted", f"{ago(alert.created_at)} ({when:%Y-%m-%d %H:%M %Z})"),
         ]
-        if alert.engagement:
-            rows.append(("Engagement", engagement(alert)))
+        if counts := engagement(alert):
+            rows.append(("Engagement", counts))
         if alert.title:
             rows.append(("Title", alert.title))
         said = _line(alert.text, cfg.max_text)

@@ -49,6 +49,7 @@ SOURCE_NAMES = {
     "google_reviews": "Google",
     "trustpilot": "Trustpilot",
     "youtube": "YouTube",
+    "app_store": "App Store",
     "google_play": "Google Play",
 }
 
@@ -244,19 +245,21 @@ def follow_up(alert: Alert, config: str | None = None) -> str | None:
     configuration file the command must name (``-c``) to reach the same database, when
     it is not the one a command finds by default (the demo's).
     """
+    config = config or alert.config_hint
+    where = f" -c {shlex.quote(config)}" if config else ""
     if alert.mention_id is not None:
         n = alert.mention_id
         status = f" ({alert.status})" if alert.status not in (None, "new") else ""
         if alert.inbox_url:
             return f"mention #{n}{status} · acknowledge, resolve or ignore it in the inbox"
-        where = f" -c {shlex.quote(config)}" if config else ""
         return (
             f"mention #{n}{status} · when handled: `mention-monitor mentions ack {n}{where}` "
             "(or resolve / ignore)"
         )
     if alert.kind == SPIKE:
         brand = shlex.quote(alert.brand)
-        return f"list them all: `mention-monitor mentions --negative --brand {brand} --since 1h`"
+        command = f"mention-monitor mentions --negative --brand {brand} --since 1h{where}"
+        return f"list them all: `{command}`"
     return None
 
 

@@ -326,8 +326,8 @@ class SlackChannel(Channel):
             plain(ago(alert.created_at), 100),
             plain(f"why: {shorten(why(alert), 300)}", 1500),
         ]
-        if alert.engagement:
-            facts.append(plain(engagement(alert), 1000))
+        if counts := engagement(alert):  # a new post's counters may all be zero
+            facts.append(plain(counts, 1000))
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": stranger(body or "(no text)")},
             {"type": "context", "elements": facts},

@@ -215,8 +215,8 @@ def _mention_lines(alert: Alert, text_chars: int) -> list[str]:
         f"{esc(ago(alert.created_at))}"
     )
     lines.append(f"why: {show(why(alert), 300)}")
-    if alert.engagement:
-        lines.append(show(engagement(alert), 300))
+    if counts := engagement(alert):
+        lines.append(show(counts, 300))
     return lines
 
 

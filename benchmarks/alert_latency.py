@@ -17,13 +17,26 @@ up into one message).
 
 Floor: p95 < 300 ms.
 
-Run: ``.venv/bin/python benchmarks/alert_latency.py [--count N] [--gap S] [--burst N]``.
+``--stream``: a stream instead (issue 15). A stand-in Jetstream sends ``--rate`` posts a
+second (default 500) for ``--seconds`` (default 120); one post in ``--nth`` (default 600,
+so one every 1.2 s: Slack takes one message a second) is a complaint naming the brand, the
+rest are chatter that does not. The real ``mention-monitor run`` listens to it in its own
+process with a Slack stand-in as its channel. Per complaint, the time from the stand-in
+sending it on the socket to the Slack receiver holding the alert; and the ``run``
+process's peak RSS (VmHWM), sampled each second. Floors: p95 < 2 s, peak RSS < 150 MB.
+
+Run: ``.venv/bin/python benchmarks/alert_latency.py [--count N] [--gap S] [--burst N]``
+or ``... --stream [--rate 500] [--seconds 120] [--nth 600]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -99,12 +112,116 @@ def wait_for(webhook: TimedWebhook, count: int, timeout: float = 30.0) -> None:
         time.sleep(0.001)
 
 
+CHATTER = (
+    "good morning everyone, the coffee here is fine",
+    "just posted a new photo of my dog at the beach",
+    "anyone watching the game tonight? terrible refereeing",
+    "the new album is out and it is great",
+    "shipping delays again, my parcel is lost somewhere",
+)
+STREAM_FLOOR_S, RSS_FLOOR_MB = 2.0, 150.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stream(args: argparse.Namespace) -> int:
+    from tests.standins.jetstream import Jetstream
+
+    webhook = TimedWebhook()
+    sent: dict[int, float] = {}
+    rng = random.Random(7)
+    with (
+        tempfile.TemporaryDirectory(prefix="mm-stream-") as tmp,
+        Jetstream(keep=False) as js,
+        StandIn(webhook) as slack_server,
+    ):
+        config = Path(tmp) / "config.yaml"
+        config.write_text(
+            f"database: sqlite:///{tmp}/stream.db\n"
+            "brands:\n  - name: Acme Coffee\n    keywords: [Acme Coffee]\n"
+            f"sources:\n  bluesky_stream:\n    base_url: {js.url}\n    more_hosts: []\n"
+            "alerts:\n  console: false\n  channels:\n    - type: slack\n"
+            f"      webhook_url: {slack_server.url + webhook.path}\n"
+            "web:\n  enabled: false\n"
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "-c", str(config)],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        try:
+            if not js.wait_connected(timeout=60):
+                print("run did not connect:", run.stderr.read() if run.stderr else "")
+                return 1
+            peak = 0.0
+            interval = 1.0 / args.rate
+            start = next_sample = time.perf_counter()
+            n = 0
+            while time.perf_counter() - start < args.seconds:
+                due = start + n * interval
+                now = time.perf_counter()
+                if due > now:
+                    time.sleep(due - now)
+                if n % args.nth == args.nth // 2:
+                    k = len(sent)
+                    sent[k] = time.perf_counter()
+                    js.post(f"did:plc:bench{n}", NEGATIVE.format(n=k))
+                else:
+                    js.post(f"did:plc:bench{n % 5000}", f"{rng.choice(CHATTER)} {n}")
+                n += 1
+                if time.perf_counter() >= next_sample:
+                    peak, next_sample = max(peak, peak_rss_mb(run.pid)), next_sample + 1.0
+            wait_for(webhook, len(sent), timeout=30)
+            peak = max(peak, peak_rss_mb(run.pid))
+            took = time.perf_counter() - start
+        finally:
+            run.terminate()
+            run.wait(30)
+    latencies = []
+    for payload, arrived in zip(webhook.payloads, webhook.arrivals, strict=False):
+        for k in set(map(int, re.findall(r"Terrible service #(\d+)", str(payload)))):
+            latencies.append(arrived - sent[k])
+    latencies.sort()
+    print(
+        f"{n} posts in {took:.0f} s ({n / took:.0f} a second), {len(sent)} complaints, "
+        f"{len(latencies)} alerts received"
+    )
+    if latencies:
+        p50 = statistics.median(latencies)
+        p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+        print(
+            f"  sent on the socket -> Slack receiver: p50 {p50 * 1000:.0f} ms   "
+            f"p95 {p95 * 1000:.0f} ms   max {latencies[-1] * 1000:.0f} ms"
+        )
+        print(f"  floor p95 < {STREAM_FLOOR_S:.0f} s: {'PASS' if p95 < STREAM_FLOOR_S else 'FAIL'}")
+    print(
+        f"  run's peak RSS {peak:.1f} MB (floor < {RSS_FLOOR_MB:.0f} MB: "
+        f"{'PASS' if peak < RSS_FLOOR_MB else 'FAIL'})"
+    )
+    return 0 if len(latencies) == len(sent) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--count", type=int, default=100, help="cycles with one new mention")
     parser.add_argument("--gap", type=float, default=1.05, help="seconds between cycles")
     parser.add_argument("--burst", type=int, default=1000, help="mentions in the burst")
+    parser.add_argument("--stream", action="store_true", help="a Jetstream stream instead")
+    parser.add_argument("--rate", type=int, default=500, help="stream: posts a second")
+    parser.add_argument("--seconds", type=float, default=120, help="stream: for how long")
+    parser.add_argument("--nth", type=int, default=600, help="stream: one complaint in N")
     args = parser.parse_args(argv)
+    if args.stream:
+        return stream(args)
 
     api, webhook = HackerNewsAPI(), TimedWebhook()
     with (

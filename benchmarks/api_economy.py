@@ -96,6 +96,27 @@ RULES = {
         10_000,
         "comments on the owner's channels; the video search (100 units) is opt-in, every 6h",
     ),
+    "facebook": Rule(
+        lambda r: False,
+        "Page token: about 4,800 calls per engaged user of the Page a day (Meta's BUC limit)",
+        None,
+        "not searched: per Page, its newest posts with their comments, visitor posts, tags "
+        "and recommendations (4 requests); backs off at 80% of Meta's usage headers",
+    ),
+    "instagram": Rule(
+        lambda r: False,
+        "the same Meta Page token's limits",
+        None,
+        "not searched: per account, its newest media with comments, and media tagging it "
+        "(2 requests); @mentions only come by Meta's webhooks",
+    ),
+    "app_store": Rule(
+        lambda r: False,
+        "App Store Connect: 3,600 requests/hour per key (X-Rate-Limit); the feed: none published",
+        86_400,
+        "not searched: the newest 200 reviews of each own app (one request), one feed page "
+        "per competitor's app and country",
+    ),
     "rss": Rule(
         lambda r: False,
         "none published; conditional GET (304) when unchanged",

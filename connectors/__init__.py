@@ -17,11 +17,16 @@ REGISTRY: dict[str, str] = {
     "x": "connectors.x:XConnector",
     "reddit": "connectors.reddit:RedditConnector",
     "bluesky": "connectors.bluesky:BlueskyConnector",
+    "bluesky_stream": "connectors.bluesky_stream:BlueskyStreamConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
+    "mastodon_stream": "connectors.mastodon_stream:MastodonStreamConnector",
     "rss": "connectors.rss:RSSConnector",
     "google_reviews": "connectors.google_reviews:GoogleReviewsConnector",
     "trustpilot": "connectors.trustpilot:TrustpilotConnector",
     "youtube": "connectors.youtube:YouTubeConnector",
+    "app_store": "connectors.app_store:AppStoreConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
+    "instagram": "connectors.instagram:InstagramConnector",
     "google_play": "connectors.google_play:GooglePlayConnector",
 }
 

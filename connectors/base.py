@@ -41,14 +41,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Concatenate, ParamSpec, Protocol, TypeVar
 
 import httpx
-from pydantic import ByteSize, Field, field_validator, model_validator
+from pydantic import ByteSize, Field, ValidationInfo, field_validator, model_validator
 
 from monitor.config import Duration, StrictModel
 from monitor.models import Mention
@@ -135,6 +137,15 @@ class SpreadRule(StrictModel):
         if self.viral <= self.spreading:
             raise ValueError("`viral` must be above `spreading` (both are engagement per hour)")
         return self
+
+
+def config_file(value: str, info: ValidationInfo) -> Path:
+    """A file a source's settings name (a key file): ``~`` expanded, and a relative path
+    taken from the config file's folder, as the database's is (the loader passes it as the
+    validation context's ``base_dir``), not from wherever the service was started."""
+    path = Path(value).expanduser()
+    base = (info.context or {}).get("base_dir")
+    return path if path.is_absolute() or base is None else Path(base) / path
 
 
 def response_limit(default: int) -> Any:
@@ -279,6 +290,27 @@ class Connector(ABC):
         keeps its progress even if a later request fails. The default is one step.
         """
         yield self.fetch(queries, cursor)
+
+    #: A source that listens (Jetstream, Mastodon's streaming API): ``run`` gives it a
+    #: thread (monitor/streams.py) that reads ``listen`` until stopped. One that
+    #: ``resumes`` from its cursor is not polled by ``run`` (``poll`` replays from the
+    #: cursor to now); one that does not (Mastodon) is polled as well, at ``every`` and
+    #: right after each (re)connection, to fill the gaps.
+    streaming: ClassVar[bool] = False
+    resumes: ClassVar[bool] = True
+
+    def listen(
+        self, queries: Sequence[str], cursor: str | None, stop: threading.Event
+    ) -> Iterator[FetchResult]:
+        """A streaming source's batches of new mentions for these keywords, each with its
+        cursor, as they come, until ``stop`` is set; raises a ConnectorError when the
+        stream breaks. A source that does not resume yields an empty batch once it is
+        connected (the moment the listener reads the gap)."""
+        raise NotImplementedError(f"{self.name} is polled, not streamed")
+
+    def next_host(self) -> None:
+        """After a failure, a streaming source with several hosts moves to the next one."""
+        return None
 
     def take_notices(self) -> list[Notice]:
         """The notices raised since the last call (the pipeline sends each once)."""

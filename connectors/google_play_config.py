@@ -12,9 +12,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
+from pydantic import ByteSize, Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from connectors.base import SourceConfig, response_limit
+from connectors.base import SourceConfig, config_file, response_limit
 from connectors.google_service_account import ServiceAccount, read_account, read_key_file
 from monitor.config import Duration, StrictModel
 from monitor.errors import AuthError
@@ -75,8 +75,9 @@ class GooglePlayConfig(SourceConfig):
     )
     service_account_file: str | None = Field(
         default=None,
-        description="the path of the service account's JSON key file (keep it readable by"
-        " mention-monitor only); or give `service_account_json`",
+        description="the path of the service account's JSON key file (a relative one is taken"
+        " from the config file's folder; keep the file readable by mention-monitor only); or"
+        " give `service_account_json`",
     )
     service_account_json: SecretStr | None = Field(
         default=None,
@@ -117,10 +118,13 @@ class GooglePlayConfig(SourceConfig):
 
     @field_validator("service_account_file")
     @classmethod
-    def _readable(cls, value: str | None) -> str | None:
-        if value is not None:
-            read_account(read_key_file(Path(value), "service_account_file"), f"the file {value}")
-        return value
+    def _readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The key file's whole path (relative: from the config file's folder), read once."""
+        if value is None:
+            return None
+        path = config_file(value, info)
+        read_account(read_key_file(path, "service_account_file"), f"the file {path}")
+        return str(path)
 
     @field_validator("service_account_json")
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from connectors import load_connector
 from monitor.config import Config
 from monitor.text import terminal_safe
 from monitor.wording import as_written, count
@@ -66,7 +67,13 @@ def describe(config: Config, config_path: Path) -> None:
         state = "" if source.enabled else "  (enabled: false)"
         where = f" from {source.base_url}" if source.base_url else ""
         every = shown(config, source.every, "sources", name, "every")
-        out(f"  {name}: every {every}{where}{state}")
+        how = f"every {every}"
+        connector = load_connector(name)
+        if connector.streaming and connector.resumes:
+            how = "live while `run` runs (`poll` reads what came since the last time)"
+        elif connector.streaming:
+            how += ", and live while `run` runs"
+        out(f"  {name}: {how}{where}{state}")
         _settings(config, source, _SOURCE_HEAD, "sources", name)
 
 

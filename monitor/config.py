@@ -717,7 +717,7 @@ def parse_config(
         for name, raw in _dict(data.get("sources")).items()
         if ("sources", name) not in left_out
     }
-    sources = _validate_sources(raw_sources, problems)
+    sources = _validate_sources(raw_sources, base_dir, problems)
     raw_channels = _dict(data.get("alerts")).get("channels")
     raw_brands = data.get("brands")
     brand_names = {str(b.get("name")) for b in _list(raw_brands) if isinstance(b, dict)}
@@ -798,7 +798,12 @@ def load_channel_config(kind: str, raw: dict[str, Any]) -> Any:
     return load_channel(kind).Config.model_validate(raw)
 
 
-def _validate_sources(raw_sources: dict[str, Any], problems: _Problems) -> dict[str, Any]:
+def _validate_sources(
+    raw_sources: dict[str, Any], base_dir: Path | None, problems: _Problems
+) -> dict[str, Any]:
+    """Each source's settings; ``base_dir`` (the config file's folder) reaches validators
+    as the context's ``base_dir``, for files a source names (connectors/base.py
+    ``config_file``)."""
     from connectors import REGISTRY, load_connector
 
     sources: dict[str, Any] = {}
@@ -811,7 +816,7 @@ def _validate_sources(raw_sources: dict[str, Any], problems: _Problems) -> dict[
             problems.add(("sources", name), "must be a mapping of settings (or empty)")
             continue
         try:
-            sources[name] = model.model_validate(raw or {})
+            sources[name] = model.model_validate(raw or {}, context={"base_dir": base_dir})
         except ValidationError as exc:
             problems.add_validation(exc, ("sources", name), model)
     return sources

@@ -255,7 +255,7 @@ def run_demo(
         http = httpx.Client()  # the service's, handed to the story's sources: none is used
         connectors = story.sources(lambda: clock_now[0], http)
         config = Config(
-            path=path,
+            path=path if then is not None else None,  # no commands to give without it
             database=f"sqlite:///{Path(tmp) / 'demo.db'}",
             brands=DEMO_BRANDS,
             sources={name: c.config for name, c in connectors.items()},

@@ -91,9 +91,11 @@ class Dispatcher:
         rng: random.Random | None = None,
         strict: bool = False,
         links: InboxLinks | None = None,
+        config_hint: str | None = None,
     ) -> None:
         self.store = store
         self.links = links  # web.public_url: each alert then links to its page in the inbox
+        self.config_hint = config_hint  # the -c its follow-up commands need (links.py)
         self.channels = channels
         self.config = config
         self.clock = clock
@@ -233,6 +235,8 @@ class Dispatcher:
         name = channel.config.name
         if self.links is not None:
             alerts = [self.links.attach(a) for a in alerts]
+        if self.config_hint is not None:
+            alerts = [replace(a, config_hint=self.config_hint) for a in alerts]
         if channel.interactive:
             alerts = self._threaded(name, alerts)
         try:

@@ -17,7 +17,9 @@ answer from the command line instead.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import quote
 
 from monitor.models import HEALTH, SPIKE, Alert
@@ -60,3 +62,15 @@ class InboxLinks:
         if alert.kind == HEALTH:
             return replace(alert, inbox_url=self.sources())
         return replace(alert, inbox_url=self.home())
+
+
+def command_config(path: Path | None) -> str | None:
+    """What ``-c`` the commands an alert suggests need to reach this configuration: None
+    for ./config.yaml (what a command reads by default), else the file's absolute path,
+    since the owner types the command later and maybe elsewhere."""
+    if path is None:
+        return None
+    absolute = Path(os.path.abspath(path))
+    if absolute == Path(os.path.abspath("config.yaml")):
+        return None
+    return str(absolute)

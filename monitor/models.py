@@ -49,6 +49,10 @@ class Mention:
     #: ``owner_replied_at``: when the business answered it publicly (its reply on Google,
     #: Trustpilot, an app store, a Page comment), where the API shows it.
     own_page: bool = False
+    #: Posted on a page about ``brand_hint`` that is not the owner's (a competitor's app
+    #: listing): it belongs to that brand whatever its words, as on an own page, but the
+    #: business's replies there are not the owner's.
+    listing: bool = False
     rating: float | None = None
     edited_at: datetime | None = None
     owner_replied_at: datetime | None = None
@@ -174,6 +178,9 @@ class Alert:
     #: The first message this channel posted about the alert's mention (``Posted.ref``),
     #: for channels that thread: escalations and reminders go as replies under it.
     thread_ref: str | None = None
+    #: The configuration file a command in the alert must name (``-c``) to reach the same
+    #: database, when it is not ./config.yaml (monitor/links.py ``command_config``).
+    config_hint: str | None = None
     #: A review's stars (1-5) and when its author last edited it; None for other posts.
     rating: float | None = None
     edited_at: datetime | None = None

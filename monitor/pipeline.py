@@ -57,6 +57,8 @@ class SourceReport:
     new: int = 0
     negative: int = 0
     queued_alerts: int = 0
+    #: Known items (reviews, edited posts) seen again changed: they may have queued alerts.
+    changed: int = 0
     error: str | None = None
     deferred_until: datetime | None = None
     budget_exhausted: bool = False
@@ -73,6 +75,7 @@ class BatchResult:
     new_ids: list[int]
     negative: int
     queued_alerts: int
+    changed: int = 0  # known items revised (an edit that turned negative alerts)
 
 
 class Pipeline:
@@ -130,6 +133,7 @@ class Pipeline:
                     report.new += len(batch.new_ids)
                     report.negative += batch.negative
                     report.queued_alerts += batch.queued_alerts
+                    report.changed += batch.changed
                 report.behind = max(report.behind, connector.behind or timedelta(0))
         except StorageError:
             raise  # the database, not this source: the service raises its alarm
@@ -141,33 +145,45 @@ class Pipeline:
             if self.strict:
                 raise
         else:
-            self._reached(name)
-            failures, episode = self.store.record_success(name, report.new, self.clock())
-            if report.new == 0:
-                self._check_silence(name)
-            self._check_behind(name, report.behind)
-            if failures >= self.config.alerts.health_after:
-                self._health_notice(
-                    name,
-                    f"recovered:{name}:{episode}",
-                    f"{name} works again",
-                    f"{name} is polling again after {failures} failed polls in a row. "
-                    "Mentions posted meanwhile are fetched as far back as the source allows.",
-                    "info",
-                )
-            log.info(
-                "%s: %d fetched, %d new, %d negative",
-                name,
-                report.fetched,
-                report.new,
-                report.negative,
-            )
+            self._succeeded(report)
         for notice in connector.take_notices():
             self._health_notice(
                 name, f"notice:{name}:{notice.key}", notice.title, notice.text, "negative"
             )
         self._check_budget(name, connector, exhausted=report.budget_exhausted)
         return report
+
+    def streamed(self, report: SourceReport, error: Exception | None = None) -> None:
+        """A streaming source's health (monitor/streams.py): what it brought since its last
+        report, or the error that broke its connection; the same notices as a poll's."""
+        if error is None:
+            self._succeeded(report)
+        else:
+            self._failed(report, error, self.clock())
+
+    def _succeeded(self, report: SourceReport) -> None:
+        name = report.source
+        self._reached(name)
+        failures, episode = self.store.record_success(name, report.new, self.clock())
+        if report.new == 0:
+            self._check_silence(name)
+        self._check_behind(name, report.behind)
+        if failures >= self.config.alerts.health_after:
+            self._health_notice(
+                name,
+                f"recovered:{name}:{episode}",
+                f"{name} works again",
+                f"{name} is polling again after {failures} failed polls in a row. "
+                "Mentions posted meanwhile are fetched as far back as the source allows.",
+                "info",
+            )
+        log.info(
+            "%s: %d fetched, %d new, %d negative",
+            name,
+            report.fetched,
+            report.new,
+            report.negative,
+        )
 
     def _check_budget(self, name: str, connector: Connector, *, exhausted: bool = False) -> None:
         """Warn the owner once at 80% and once at 100% of a metered monthly budget.
@@ -434,7 +450,7 @@ class Pipeline:
             try:
                 matches = (
                     [m for m in [self.matcher.own_page(mention.full_text, mention.brand_hint)] if m]
-                    if mention.own_page and mention.brand_hint
+                    if (mention.own_page or mention.listing) and mention.brand_hint
                     else self.matcher.match(mention.full_text, among)
                 )
             except Exception:
@@ -455,7 +471,9 @@ class Pipeline:
 
         # Known reviews with new stars or words are revised (and alert if worse) before the
         # new ones and the cursor are written: a crash between the two repeats no alert.
-        self.reviews.revisit(source, [m for key, (m, _) in matched.items() if key in known], now)
+        changed = self.reviews.revisit(
+            source, [m for key, (m, _) in matched.items() if key in known], now
+        )
         track_at = self._first_reading(source, now)
         items: list[NewMention] = []
         scores: dict[tuple[str, str], bool] = {}
@@ -495,4 +513,5 @@ class Pipeline:
             new_ids=[mention_id for mention_id, _ in written],
             negative=sum(1 for _, item in written if item.score.negative),
             queued_alerts=sum(len(item.channels) for _, item in written),
+            changed=changed,
         )

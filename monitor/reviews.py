@@ -10,9 +10,10 @@ different about a review or a comment on the owner's own page:
   was ("edited: changed from 4 to 1 stars", by "the reviewer"). One that turned
   negative, or worse by stars while negative, queues a ``changed`` alert to the
   brand's channels ("changed from 4 to 1 stars"), once per edit; one that got better
-  is shown as ``improved`` in the history and alerts nobody. Only items that carry a
-  rating, an edit time or a reply time are compared: an edited Hacker News comment is
-  not a review.
+  is shown as ``improved`` in the history and alerts nobody. One that alerts after it
+  was acknowledged or answered is reopened (``new`` again, until a new answer). Only
+  items that carry a rating, an edit time or a reply time are compared: an edited
+  Hacker News comment is not a review.
 - **Deleted reviews** (``Mention.deleted``, set by a source that can tell) are marked
   ``deleted_at`` and kept; ``Store.mark_deleted`` is the call for a source that learns
   of ids gone some other way.
@@ -113,9 +114,13 @@ class Reviews:
                 changed += 1
             elif mention.edited_at and (old.edited_at is None or mention.edited_at > old.edited_at):
                 self.store.note_edit_time(old.id, mention.edited_at)
-            # Newly answered, or answered when first seen but not yet marked (a crash).
+            # Newly answered, or answered when first seen but not yet marked (a crash); not
+            # a review reopened by an edit after that answer (it waits for a new one).
             replied = mention.owner_replied_at
-            if replied and (old.owner_replied_at != replied or old.status == NEW):
+            reopened = old.edited_at is not None and replied is not None and old.edited_at > replied
+            if replied and (
+                old.owner_replied_at != replied or (old.status == NEW and not reopened)
+            ):
                 self.answered(old.id, source, replied)
         return changed
 

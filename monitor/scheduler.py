@@ -1,6 +1,7 @@
 """The long-running service: APScheduler 3, one job per source, plus the dispatcher.
 
-Each source polls at its own ``every`` with a little jitter, never overlaps
+Each source polls at its own ``every`` (a streaming one listens instead, in its own
+thread: monitor/streams.py) with a little jitter, never overlaps
 itself (``max_instances=1``; a missed run is coalesced, not queued), and
 dispatches right after it polls. The dispatcher also runs on its own timer
 (``alerts.dispatch_every``) so retries go out while sources are quiet. A
@@ -61,7 +62,7 @@ class Scheduler:
     def _poll_then_dispatch(self, name: str) -> None:
         def job() -> None:
             report = self.service.pipeline.poll_source(name)
-            if report.new or not report.ok:
+            if report.new or report.changed or not report.ok:
                 self.service.dispatch()
 
         self._guarded(f"the job for {name}", job, writes=True)
@@ -79,6 +80,8 @@ class Scheduler:
     def start(self) -> None:
         now = datetime.now(UTC)
         for name, connector in self.service.connectors.items():
+            if connector.streaming and connector.resumes:
+                continue  # listened to all the time, in its own thread (service.listen)
             every = connector.config.every.total_seconds()
             self.scheduler.add_job(
                 self._poll_then_dispatch,
@@ -119,7 +122,10 @@ class Scheduler:
             self.start()
             self.service.listen(self._stop)  # Slack and Telegram buttons, if configured
             sources = ", ".join(
-                f"{n} every {format_duration(c.config.every)}"
+                f"{n} live"
+                if c.streaming and c.resumes
+                else f"{n} every {format_duration(c.config.every)}"
+                + (" and live" if c.streaming else "")
                 for n, c in self.service.connectors.items()
             )
             log.info("mention-monitor running: %s", sources or "no sources enabled")

@@ -25,12 +25,13 @@ from monitor.dispatcher import Dispatcher, DispatchReport
 from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
-from monitor.links import InboxLinks
+from monitor.links import InboxLinks, command_config
 from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
 from monitor.spread import Tracker, TrackReport
 from monitor.store import Store, StoreState
+from monitor.streams import StreamListener
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,6 +113,7 @@ class Service:
             clock=clock,
             strict=strict,
             links=InboxLinks.of(config.web.public_url),
+            config_hint=command_config(config.path),
         )
         self.clock = clock
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
@@ -156,9 +158,14 @@ class Service:
         return answer(self.config, self.store, press, self.clock())
 
     def listen(self, stop: threading.Event) -> list[threading.Thread]:
-        """Start a thread per interactive channel receiving its button presses until
-        ``stop`` is set; a failure is logged and the channel listens again after a pause."""
-        threads = []
+        """Start a thread per streaming source (monitor/streams.py) and per interactive
+        channel receiving its button presses, until ``stop`` is set; a failure is logged
+        and the source or channel listens again after a pause."""
+        threads = [
+            StreamListener(self, name, connector).start(stop)
+            for name, connector in self.connectors.items()
+            if connector.streaming
+        ]
         for name, channel in self.channels.items():
             if channel.interactive:
                 thread = threading.Thread(

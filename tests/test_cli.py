@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,33 @@ def test_poll_alerts_once_then_nothing_new(hn_items: HackerNewsAPI, hn_config_pa
     assert second.exit_code == 0
     assert alerts_in(second.stdout) == []
     assert "0 new" in second.stderr
+
+
+def test_the_ack_hint_names_the_config_and_works_as_printed(
+    hn_items: HackerNewsAPI, hn_config_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config that is not ./config.yaml: the alert's command says `-c` with its full path,
+    so it reaches the same database typed from anywhere."""
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(here)
+    polled = invoke("poll", "-c", os.path.relpath(hn_config_path, here))
+    (hint,) = re.findall(r"`(mention-monitor mentions ack (\d+) -c (\S+))`", polled.stdout)
+    assert hint[2] == str(hn_config_path.resolve())
+    monkeypatch.chdir(elsewhere)
+    acked = invoke(*hint[0].split()[1:])
+    assert acked.exit_code == 0, acked.output
+    assert f"mention #{hint[1]}: new -> acknowledged" in acked.output
+
+
+def test_the_ack_hint_of_the_default_config_needs_no_option(
+    hn_items: HackerNewsAPI, hn_config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert hn_config_path.name == "config.yaml"
+    monkeypatch.chdir(hn_config_path.parent)
+    polled = invoke("poll")
+    assert re.search(r"`mention-monitor mentions ack \d+` \(or resolve / ignore\)", polled.stdout)
 
 
 def test_mentions_lists_what_was_stored(hn_items: HackerNewsAPI, hn_config_path: Path) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from monitor.models import Mention, Score, Severity
 from monitor.store.base import _chunks
-from monitor.store.tables import IGNORED, RESOLVED, MentionRow, StatusChangeRow
+from monitor.store.tables import ACKNOWLEDGED, IGNORED, NEW, RESOLVED, MentionRow, StatusChangeRow
 from monitor.store.verdicts import OWNER_PREFIX, VerdictStore
 
 #: History words of a review (in ``status_changes.status``; no status uses them).
@@ -99,7 +99,11 @@ class ReviewStore(VerdictStore):
         """Keep a review's new stars and words and their new score, the change in its
         history (``word``: ``edited`` or ``improved``, with ``note``), and queue ``alert``,
         in one transaction. An owner's verdict on it stands: ``negative`` keeps following
-        it, and its reason stays first."""
+        it, and its reason stays first.
+
+        A review that alerts again after it was acknowledged or answered is reopened
+        (``new`` again, "reopened: ..." in its history): the reviewer is unhappy again and
+        nobody has answered that yet. One the owner ignored stays ignored."""
         with self.session() as s:
             row = s.get(MentionRow, mention_id)
             if row is None:
@@ -119,6 +123,21 @@ class ReviewStore(VerdictStore):
                     mention_id=mention_id, at=at, status=word, note=note, actor=REVIEWER
                 )
             )
+            if alert is not None and row.status in (ACKNOWLEDGED, RESOLVED):
+                # Kept as the edit's time, so the reply before it does not resolve it again.
+                row.edited_at = at
+                was = "answered" if row.status == RESOLVED else row.status
+                row.status, row.status_at = NEW, at
+                row.status_note = f"reopened: {note} after it was {was}"
+                s.add(
+                    StatusChangeRow(
+                        mention_id=mention_id,
+                        at=at,
+                        status=NEW,
+                        note=row.status_note,
+                        actor=REVIEWER,
+                    )
+                )
             if alert is not None and alert.channels:
                 payload: dict[str, Any] = {"details": list(alert.details)}
                 self._queue(s, kind, alert.key, payload, severity, alert.channels, now, mention_id)

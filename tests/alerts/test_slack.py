@@ -129,6 +129,16 @@ def test_a_message_has_every_part(hook: Hook) -> None:
     assert payload["unfurl_links"] is False and payload["unfurl_media"] is False
 
 
+def test_a_new_post_with_every_counter_at_zero_is_still_valid(hook: Hook) -> None:
+    """Bluesky, Mastodon and X give a fresh post's counters as zeros: Slack refuses an
+    empty text object, and the alert was lost ("invalid_blocks", not retried)."""
+    zero = {"likes": 0, "reposts": 0, "replies": 0, "quotes": 0}
+    hook.channel().send(alert(source="bluesky", engagement=zero))
+    assert hook.route.problems == []
+    facts = of_type(hook.last, "context")[0]["elements"]
+    assert all(e["text"] for e in facts) and len(facts) == 4
+
+
 def test_colour_cue_and_title(hook: Hook) -> None:
     hook.channel().send(alert(severity="negative", title="Worst café & bar"))
     header, section = hook.last["blocks"][:2]

@@ -38,7 +38,10 @@ CASES = all_cases()
 
 
 def test_every_registered_connector_has_a_contract_case() -> None:
-    assert set(CASES) == set(REGISTRY)
+    """A streaming source has no request to answer 200 or 401 to: its own tests cover the
+    same faults over its WebSocket (tests/connectors/test_bluesky_stream.py)."""
+    polled = {name for name in REGISTRY if not load_connector(name).streaming}
+    assert set(CASES) == polled and polled != set(REGISTRY)
 
 
 @pytest.fixture(params=sorted(CASES))

@@ -47,7 +47,7 @@ def config_path(
             sources:
               google_play:
                 base_url: {play.url}
-                service_account_file: {key}
+                service_account_file: {key.name}  # beside config.yaml
                 apps:
                   - {{package: {g.PACKAGE}, brand: Acme App}}
             alerts:

@@ -218,3 +218,45 @@ def test_a_reply_stored_but_not_yet_marked_is_marked_at_the_next_poll(
     row = world.review("r1")
     assert (row.status, row.acked_at) == (RESOLVED, replied_at)
     assert world.sent() == []
+
+
+def test_an_answered_review_that_turns_worse_is_reopened_until_answered_again(
+    world: World, api: ReviewsAPI
+) -> None:
+    api.post(PLACE, "r1", 3, "Coffee was fine, the wait was long.", "Jo")
+    api.reply(PLACE, "r1", "Thanks Jo, we added a second barista.")
+    world.poll()
+    assert world.review("r1").status == RESOLVED and world.sent() == []
+
+    api.edit(PLACE, "r1", 1, "Went back: worse. Cold coffee and rude staff.")
+    world.poll()
+    (message,) = world.sent()
+    assert "This review changed from 3 to 1 stars, new words." in message
+    row = world.review("r1")
+    assert (row.status, row.status_note) == (
+        "new",
+        "reopened: changed from 3 to 1 stars, new words after it was answered",
+    )
+    assert world.store.status_changes(row.id)[-1].actor == "the reviewer"
+
+    world.poll()  # the old answer does not resolve the new complaint
+    assert world.review("r1").status == "new" and len(world.sent()) == 1
+
+    again = api.reply(PLACE, "r1", "Jo, we are sorry: please ask for Sam next time.")
+    world.poll()
+    row = world.review("r1")
+    assert (row.status, row.owner_replied_at) == (RESOLVED, again)
+    assert len(world.sent()) == 1
+
+
+def test_an_ignored_review_that_turns_worse_alerts_but_stays_ignored(
+    world: World, api: ReviewsAPI
+) -> None:
+    api.post(PLACE, "r1", 3, "It was ok.", "Kim")
+    world.poll()
+    row = world.review("r1")
+    world.store.set_status(row.id, "ignored", None, row.first_seen_at, actor="the inbox")
+    api.edit(PLACE, "r1", 1, "Terrible, never again.")
+    world.poll()
+    assert len(world.sent()) == 1
+    assert world.review("r1").status == "ignored"

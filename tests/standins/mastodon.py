@@ -19,6 +19,8 @@ Serves, from an in-memory list of Status entities in the documented format:
 - ``GET /api/v1/statuses/:id``, and ``GET /api/v1/statuses?id[]=`` (4.3+; at most 20 ids;
   ``batch=False`` answers 404 like an older server).
 - ``GET /api/v1/accounts/verify_credentials``.
+- ``GET /api/v2/instance`` (only ``domain`` and ``configuration.urls.streaming``) when
+  ``streaming_url`` is set.
 
 A token that is sent but unknown is refused with 401, as Doorkeeper does on every method.
 Every answer has ``X-RateLimit-Limit/Remaining/Reset``; past ``rate_limit`` requests the
@@ -155,6 +157,9 @@ class MastodonAPI:
         self.feeds_need_login = feeds_need_login
         self.missing_tag_404 = missing_tag_404
         self.extra_tags: set[str] = set()  # tags that exist with no status here (e.g. deleted)
+        #: ``configuration.urls.streaming`` of ``GET /api/v2/instance`` (the streaming
+        #: stand-in's address, tests/standins/mastodon_streaming.py); None: no such method.
+        self.streaming_url: str | None = None
         self.rate_limit: int | None = None  # requests allowed before 429
         self.reset_at = datetime.now(UTC) + timedelta(minutes=5)
         self.calls = 0
@@ -195,6 +200,9 @@ class MastodonAPI:
         if path.startswith("/api/v1/statuses/"):
             found = self._by_id(path.rsplit("/", 1)[1])
             return Response(200, found) if found else Response(404, {"error": "Record not found"})
+        if path == "/api/v2/instance" and self.streaming_url is not None:
+            urls = {"streaming": self.streaming_url}
+            return Response(200, {"domain": DOMAIN, "configuration": {"urls": urls}})
         if path == "/api/v1/accounts/verify_credentials":
             if not logged_in:
                 return Response(401, {"error": "The access token is invalid"})
