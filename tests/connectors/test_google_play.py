@@ -347,7 +347,7 @@ def test_check_offline_and_online(api: g.PlayAPI, server: StandIn, client: httpx
 # ---------------------------------------------------------------- the key
 
 
-def _config(write: Any, source: str) -> Path:
+def _config(write: Any, source: str, app: str = "{package: com.acme.app, brand: Acme App}") -> Path:
     return write(
         f"""
         database: sqlite:///mentions.db
@@ -358,7 +358,7 @@ def _config(write: Any, source: str) -> Path:
           google_play:
 {source}
             apps:
-              - {{package: com.acme.app, brand: Acme App}}
+              - {app}
         alerts:
           channels:
             - type: console
@@ -428,24 +428,10 @@ def test_wrong_app_settings_are_said_in_owner_words(write_config: Any, tmp_path:
 
     key = tmp_path / "play-key.json"
     key.write_text(json.dumps(g.key_file("https://oauth2.googleapis.com/token")), "utf-8")
-    path = write_config(
-        f"""
-        database: sqlite:///mentions.db
-        brands:
-          - name: Acme App
-            keywords: ["Acme"]
-        sources:
-          google_play:
-            service_account_file: {key}
-            translation_language: "english!"
-            apps:
-              - {{package: acme, brand: Acme App, link: www.acme.com}}
-              - {{package: com.acme.app, brand: Acme Ap}}
-        alerts:
-          channels:
-            - type: console
-        """
+    source = (
+        f'            service_account_file: {key}\n            translation_language: "english!"'
     )
+    path = _config(write_config, source, "{package: acme, brand: Acme Ap, link: www.acme.com}")
     with pytest.raises(ConfigError) as info:
         load_config(path)
     text = str(info.value)
