@@ -50,6 +50,7 @@ SOURCE_NAMES = {
     "trustpilot": "Trustpilot",
     "youtube": "YouTube",
     "app_store": "App Store",
+    "google_play": "Google Play",
 }
 
 ENGAGEMENT_WORDS = {

@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "app_store": "connectors.app_store:AppStoreConnector",
     "facebook": "connectors.facebook:FacebookConnector",
     "instagram": "connectors.instagram:InstagramConnector",
+    "google_play": "connectors.google_play:GooglePlayConnector",
 }
 
 

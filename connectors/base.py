@@ -225,6 +225,17 @@ class MemoryState:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """A word to the owner about a source that works but has a limit biting (a gap it
+    cannot read back, a setting that risks one): sent once per ``key`` to every channel,
+    like the health notices (the pipeline takes them after each poll)."""
+
+    key: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """A metered budget: ``used`` of ``limit`` units in ``period`` (e.g. posts read in 2026-11)."""
 
@@ -260,6 +271,8 @@ class Connector(ABC):
         self.config = config
         self.http = http
         self.state: SourceState = state if state is not None else MemoryState()
+        #: Notices raised by the last polls, not yet taken by the pipeline.
+        self.notices: list[Notice] = []
 
     @property
     def base_url(self) -> str:
@@ -298,6 +311,11 @@ class Connector(ABC):
     def next_host(self) -> None:
         """After a failure, a streaming source with several hosts moves to the next one."""
         return None
+
+    def take_notices(self) -> list[Notice]:
+        """The notices raised since the last call (the pipeline sends each once)."""
+        taken, self.notices = self.notices, []
+        return taken
 
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""

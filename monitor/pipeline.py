@@ -146,6 +146,10 @@ class Pipeline:
                 raise
         else:
             self._succeeded(report)
+        for notice in connector.take_notices():
+            self._health_notice(
+                name, f"notice:{name}:{notice.key}", notice.title, notice.text, "negative"
+            )
         self._check_budget(name, connector, exhausted=report.budget_exhausted)
         return report
 
