@@ -117,6 +117,13 @@ RULES = {
         "not searched: the newest 200 reviews of each own app (one request), one feed page "
         "per competitor's app and country",
     ),
+    "google_play": Rule(
+        lambda r: r.path.endswith("/reviews"),
+        "200 reads/hour per app (Play Developer API reviews quota)",
+        4_800,
+        "not searched: the reviews of the last week, newest-changed first, one request per app "
+        "(and per further 100 changes), plus a sign-in about once an hour",
+    ),
     "rss": Rule(
         lambda r: False,
         "none published; conditional GET (304) when unchanged",
