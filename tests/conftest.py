@@ -122,3 +122,22 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield s
     s.close()
     server.drop(url)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A Store on a new SQLite database, for what only SQLite does (its query plans)."""
+    s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def pg_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A Store on a new PostgreSQL database, for what only PostgreSQL does (row locks)."""
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.create(migrated=True)
+    s = Store(url)
+    yield s
+    s.close()
+    server.drop(url)

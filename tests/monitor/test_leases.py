@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from monitor.models import Mention, Score
@@ -146,12 +145,12 @@ def test_a_worker_taken_for_dead_counts_again_and_old_ones_are_forgotten(store: 
 
 
 def test_a_row_another_worker_is_claiming_is_skipped_not_waited_for(
-    store: Store,
+    pg_store: Store,
 ) -> None:
     """PostgreSQL: while another transaction holds a row's lock (a worker claiming it at this
-    moment), claim_many passes it over at once and takes the rest."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite writes one transaction at a time")
+    moment), claim_many passes it over at once and takes the rest (SQLite writes one
+    transaction at a time)."""
+    store = pg_store
     store.ingest("hackernews", "Acme", [_mention(1), _mention(2)], None, now=T0)
     first, second = (r.id for r in store.due_alerts(T0))
     with store.engine.connect() as other:

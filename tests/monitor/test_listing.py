@@ -330,12 +330,12 @@ WEEK_AGO = NOW - timedelta(days=7)
     ],
 )
 def test_every_typical_page_is_an_index_range_not_a_sort(
-    store: Store, flt: MentionFilter, order: str
+    sqlite_store: Store, flt: MentionFilter, order: str
 ) -> None:
     """SQLite has no statistics in a real database (nothing runs ANALYZE): the plan it
-    picks here is the plan it picks at a million rows (benchmarks/inbox.py times those)."""
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's plans; PostgreSQL's are in tests/monitor/test_query_plans.py")
+    picks here is the plan it picks at a million rows (benchmarks/inbox.py times those).
+    PostgreSQL's plans are in tests/monitor/test_store_plans.py."""
+    store = sqlite_store
     put(store, [new(severity="negative"), new()], NOW)
     first = list_mentions(store, flt, order=order, limit=1)
     lines = _plans(store, lambda: list_mentions(store, flt, order=order, cursor=first.next_cursor))
