@@ -42,14 +42,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from pydantic import ByteSize, Field
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from connectors.base import Connector, FetchResult, SourceConfig, one_item, response_limit
 from connectors.bluesky import POST_URL, _answers
+from connectors.sockets import open_stream
 from monitor.config import Duration
-from monitor.errors import AuthError, ConnectorError, FetchTimeout, RateLimited, SourceUnavailable
-from monitor.http import parse_retry_after
+from monitor.errors import FetchTimeout, SourceUnavailable
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -213,46 +213,17 @@ class BlueskyStreamConnector(Connector):
         if since is not None:
             params.append(("cursor", str(since)))
         url = f"{self.host}/subscribe?{urlencode(params)}"
-        timeout = self.config.timeout.total_seconds()
-        try:
-            socket = connect(
-                url,
-                open_timeout=timeout,
-                max_size=int(self.config.max_response),
-                max_queue=64,
-                compression=None,
-                proxy=None,
-                user_agent_header="mention-monitor (Jetstream)",
-            )
-        except InvalidStatus as exc:
-            raise self._refused(exc) from None
-        except InvalidURI:
-            raise SourceUnavailable(
-                self.name, f"{self.host} is not a WebSocket address", hint="use wss://host"
-            ) from None
-        except TimeoutError:
-            raise FetchTimeout(
-                self.name, f"{self.host} did not answer in {timeout:.0f} s"
-            ) from None
-        except (OSError, InvalidHandshake) as exc:
-            # Chained: a connection refused or a name that does not resolve is how the
-            # pipeline tells that this machine may be offline (monitor/offline.py).
-            raise SourceUnavailable(
-                self.name, f"cannot connect to {self.host}: {type(exc).__name__}: {exc}"
-            ) from exc
+        socket = open_stream(
+            self.name,
+            url,
+            self.host,
+            timeout=self.config.timeout.total_seconds(),
+            max_size=int(self.config.max_response),
+            auth_hint="Jetstream needs no key: check `base_url`",
+        )
         with self._lock:
             self._socket = socket
         return socket
-
-    def _refused(self, exc: InvalidStatus) -> ConnectorError:
-        status = exc.response.status_code
-        where = f"{self.host} refused the stream (HTTP {status})"
-        if status == 429:
-            retry = parse_retry_after(exc.response.headers.get("Retry-After"))
-            return RateLimited(self.name, where, retry_after=retry)
-        if status in (401, 403):
-            return AuthError(self.name, where, hint="Jetstream needs no key: check `base_url`")
-        return SourceUnavailable(self.name, where)
 
     def _event(self, message: str | bytes) -> tuple[int, Mention | None] | None:
         """(time_us, the post as a Mention or None) of one message; None if unreadable."""

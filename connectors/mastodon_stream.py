@@ -37,14 +37,14 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from pydantic import Field, model_validator
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from connectors.base import FetchResult
 from connectors.mastodon import Instance, MastodonConfig, MastodonConnector, hashtags
+from connectors.sockets import open_stream
 from monitor.config import Duration
-from monitor.errors import AuthError, ConnectorError, RateLimited, SourceUnavailable
-from monitor.http import parse_retry_after
+from monitor.errors import ConnectorError, SourceUnavailable
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
@@ -177,42 +177,17 @@ class MastodonStreamConnector(MastodonConnector):
             hand(SourceUnavailable(self.name, f"{server.host} closed the stream ({said})"))
 
     def _connect(self, server: Instance) -> ClientConnection:
-        url = self._streaming_url(server)
         token = server.access_token.get_secret_value() if server.access_token else ""
-        timeout = self.config.timeout.total_seconds()
-        try:
-            return connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=timeout,
-                max_size=int(self.config.max_response),
-                max_queue=64,
-                compression=None,
-                proxy=None,
-                user_agent_header="mention-monitor (Mastodon streaming)",
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            where = f"{server.host} refused the stream (HTTP {status})"
-            if status == 401:
-                raise AuthError(
-                    self.name,
-                    where,
-                    hint="make a new token with the `read:statuses` scope in Preferences >"
-                    " Development on that server",
-                ) from None
-            if status == 429:
-                retry = parse_retry_after(exc.response.headers.get("Retry-After"))
-                raise RateLimited(self.name, where, retry_after=retry) from None
-            raise SourceUnavailable(self.name, where) from None
-        except (InvalidURI, TimeoutError) as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot open the stream of {server.host}: {type(exc).__name__}"
-            ) from None
-        except (OSError, InvalidHandshake) as exc:
-            raise SourceUnavailable(
-                self.name, f"cannot connect to {server.host}'s stream: {type(exc).__name__}"
-            ) from exc
+        return open_stream(
+            self.name,
+            self._streaming_url(server),
+            server.host,
+            timeout=self.config.timeout.total_seconds(),
+            max_size=int(self.config.max_response),
+            auth_hint="make a new token with the `read:statuses` scope in Preferences >"
+            " Development on that server",
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
     def _streaming_url(self, server: Instance) -> str:
         """The server's streaming host (``configuration.urls.streaming`` of

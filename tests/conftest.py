@@ -111,17 +111,8 @@ def hn_config(hn_config_path: Path) -> Config:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A Store on a new database: each test using it runs on SQLite, then on PostgreSQL
     (skipped, saying how to enable it, where there is none: tests/pg.py)."""
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
-        yield s
-        s.close()
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    url = server.create(migrated=True)
-    s = Store(url)
-    yield s
-    s.close()
-    server.drop(url)
+    which = "sqlite_store" if request.param == "sqlite" else "pg_store"
+    yield request.getfixturevalue(which)
 
 
 @pytest.fixture

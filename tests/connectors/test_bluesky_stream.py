@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,6 +30,7 @@ from monitor.workers import Worker
 from tests.standins.jetstream import Jetstream
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, texts
+from tests.waiting import wait_for
 
 ACME = BrandConfig(name="Acme Coffee", keywords=["Acme Coffee"])
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
@@ -41,15 +42,6 @@ def connector(*hosts: str, **settings: object) -> BlueskyStreamConnector:
         base_url=hosts[0], more_hosts=list(hosts[1:]), timeout="2s", **settings
     )
     return BlueskyStreamConnector(config, httpx.Client())
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture

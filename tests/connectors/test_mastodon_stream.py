@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,18 +26,10 @@ from tests.standins.mastodon import MastodonAPI, serve, status
 from tests.standins.mastodon_streaming import MastodonStreaming
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, texts
+from tests.waiting import wait_for
 
 TOKEN = "tok-stream-4f2a"
 ACME = BrandConfig(name="Acme Coffee", keywords=["Acme Coffee", "#acmecoffee"])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture

@@ -21,23 +21,13 @@ from alerts.slack import SlackChannel
 from monitor.config import Config, load_config
 from monitor.models import Mention
 from monitor.service import Service
+from tests.clock import Clock
 from tests.conftest import ConfigWriter
 from tests.standins.hackernews import HackerNewsAPI, comment, story
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, message_problems
 
 ANGRY = "Acme Coffee charged me twice and support never answered, awful"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 @dataclass

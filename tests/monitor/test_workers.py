@@ -18,19 +18,9 @@ from monitor.scheduler import Scheduler
 from monitor.service import Service
 from monitor.store import Leases, Store, Workers
 from monitor.workers import Worker
+from tests.clock import Clock
 from tests.standins.hackernews import HackerNewsAPI, story
 from tests.standins.server import StandIn
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 def searches(server: StandIn) -> int:

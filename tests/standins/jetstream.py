@@ -16,7 +16,6 @@ upgrade), ``drop()`` the connections, ``silent`` (accept and send nothing), ``se
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
+
+from tests.standins.ws import WebSocketStandIn
 
 POST = "app.bsky.feed.post"
 
@@ -34,7 +35,7 @@ def now_us() -> int:
 
 
 @dataclass
-class Jetstream:
+class Jetstream(WebSocketStandIn):
     events: list[dict[str, Any]] = field(default_factory=list)
     connections: list[dict[str, list[str]]] = field(default_factory=list)
     refuse: int | None = None
@@ -43,39 +44,8 @@ class Jetstream:
     keep: bool = True  # keep the history a cursor replays (a long benchmark turns it off)
 
     def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._clients: dict[ServerConnection, set[str]] = {}
-        self._joined = threading.Condition(self._lock)
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._seq = 0
-
-    # ------------------------------------------------------------ life
-
-    def __enter__(self) -> Jetstream:
-        self._server = serve(
-            self._handle,
-            "127.0.0.1",
-            0,
-            compression=None,
-            ping_interval=None,
-            process_request=self._process_request,
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.drop()
-        if self._server is not None:
-            self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if urlsplit(request.path).path != "/subscribe":
@@ -179,19 +149,6 @@ class Jetstream:
                 "identity": {"did": did, "handle": handle, "seq": 1, "time": "2026-01-01"},
             }
         )
-
-    def send_raw(self, message: str) -> None:
-        for connection in self._open():
-            connection.send(message)
-
-    def drop(self) -> None:
-        """Close every connection without a word, as a network failure would."""
-        for connection in self._open():
-            connection.close()
-
-    def _open(self) -> list[ServerConnection]:
-        with self._lock:
-            return list(self._clients)
 
     def _publish(self, event: dict[str, Any]) -> None:
         with self._lock:

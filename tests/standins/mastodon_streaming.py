@@ -17,52 +17,27 @@ connection asked for.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from tests.standins.mastodon import MastodonAPI
+from tests.standins.ws import WebSocketStandIn
 
 
-class MastodonStreaming:
+class MastodonStreaming(WebSocketStandIn):
     def __init__(self, api: MastodonAPI) -> None:
         self.api = api
         self.subscriptions: list[list[dict[str, Any]]] = []
         self.refuse: int | None = None
-        self._lock = threading.Lock()
-        self._clients: dict[ServerConnection, list[dict[str, Any]]] = {}
-        self._joined = threading.Condition(self._lock)
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def __enter__(self) -> MastodonStreaming:
-        self._server = serve(
-            self._handle,
-            "127.0.0.1",
-            0,
-            compression=None,
-            ping_interval=None,
-            process_request=self._process_request,
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        super().__enter__()
         self.api.streaming_url = self.url
         return self
-
-    def __exit__(self, *_: object) -> None:
-        self.drop()
-        if self._server is not None:
-            self._server.shutdown()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.split("?")[0] != "/api/v1/streaming":
@@ -116,18 +91,6 @@ class MastodonStreaming:
 
     def edit(self, status: dict[str, Any]) -> None:
         self._send("status.update", status)
-
-    def send_raw(self, message: str) -> None:
-        for connection in self._open():
-            connection.send(message)
-
-    def drop(self) -> None:
-        for connection in self._open():
-            connection.close()
-
-    def _open(self) -> list[ServerConnection]:
-        with self._lock:
-            return list(self._clients)
 
     def _send(self, event: str, status: dict[str, Any]) -> None:
         tags = {t["name"].casefold() for t in status.get("tags", [])}
