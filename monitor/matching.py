@@ -19,14 +19,21 @@ every mention is matched again here, the same way for every source:
   character (zero-width joiner and non-joiner, word joiner, soft hyphen, BOM, bidi
   marks, variation selectors, tag characters, ...) vanishes ("A\u200dcme" is "Acme").
   Only matching sees through them: the text is stored and shown as written.
+
+Speed: one Aho-Corasick pass (pyahocorasick) over the folded text finds which brands
+could match (a needle of theirs is in it); only those brands' patterns run. A thousand
+keywords cost about what ten do (benchmarks/matching.py).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
 
 from monitor.config import BrandConfig
 
@@ -100,12 +107,13 @@ def keyword_needles(keywords: Iterable[str]) -> set[str]:
     A text that contains none cannot match, so the matcher (and a source that reads
     everything, like RSS or Hacker News) can rule it out with a substring test.
     """
-    needles = set()
-    for keyword in keywords:
-        words = normalise(keyword).lstrip("@#").split()
-        if words:
-            needles.add(max(words, key=len))
-    return needles
+    return {needle for keyword in keywords if (needle := _needle(keyword))}
+
+
+def _needle(keyword: str) -> str:
+    """The longest word of ``keyword`` as matching sees it ("" when it has none)."""
+    words = normalise(keyword).lstrip("@#").split()
+    return max(words, key=len) if words else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +123,11 @@ class Match:
 
 
 class _BrandMatcher:
+    """One brand's exact rules: a text that contains one of its ``needles`` is confirmed
+    (or not) here, keyword by keyword, with the whole-word patterns."""
+
     def __init__(self, brand: BrandConfig) -> None:
         self.name = brand.name
-        # Every match contains the longest word of some keyword: a cheap substring test
-        # rules most texts out before any regular expression runs.
         self.needles = keyword_needles(brand.keywords)
         self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
         self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
@@ -128,8 +137,9 @@ class _BrandMatcher:
             else None
         )
 
-    def match(self, text: str) -> Match | None:
-        if not any(needle in text for needle in self.needles) or not self.any.search(text):
+    def confirm(self, text: str) -> Match | None:
+        """The match in ``text`` (already ``normalise``d), which holds one of the needles."""
+        if not self.any.search(text):
             return None
         if self.exclude is not None and self.exclude.search(text):
             return None
@@ -137,28 +147,64 @@ class _BrandMatcher:
 
 
 class Matcher:
-    """Matches texts against every configured brand."""
+    """Matches texts against every configured brand.
+
+    One Aho-Corasick automaton (pyahocorasick) holds the needles of every brand (the
+    longest word of each keyword): one pass over a text names the brands it could be
+    about, whatever their number, and only those are confirmed with their whole-word
+    patterns. A brand none of whose needles is in the text cannot match, so the result
+    is what trying every brand's patterns would give.
+    """
 
     def __init__(self, brands: Iterable[BrandConfig]) -> None:
         self._brands = [_BrandMatcher(b) for b in brands]
+        self._by_name: dict[str, _BrandMatcher] = {}
+        for b in self._brands:
+            self._by_name.setdefault(b.name, b)
+        needles: dict[str, list[int]] = {}
+        for index, brand in enumerate(self._brands):
+            for needle in brand.needles:
+                needles.setdefault(needle, []).append(index)
+        self._automaton: Any = ahocorasick.Automaton()
+        for needle, indexes in needles.items():
+            self._automaton.add_word(needle, tuple(indexes))
+        self._empty = not needles
+        if not self._empty:
+            self._automaton.make_automaton()
 
     def own_page(self, text: str, brand: str) -> Match | None:
         """A post on ``brand``'s own page or listing (a review of its Google location, a
         comment under its video) is about it whether or not it names it; its ``exclude``
         terms do not apply there (they drop other people's things of the same name, and
         this is the owner's own page). None for a brand not configured."""
+        b = self._by_name.get(brand)
+        if b is None:
+            return None
         folded = normalise(text)
-        for b in self._brands:
-            if b.name == brand:
-                return Match(b.name, tuple(kw for kw, rx in b.terms if rx.search(folded)))
-        return None
+        return Match(b.name, tuple(kw for kw, rx in b.terms if rx.search(folded)))
 
-    def match(self, text: str, brands: Sequence[str] | None = None) -> list[Match]:
-        """Every brand the text is about (optionally only among ``brands``), in config order."""
+    def candidates(self, folded: str) -> list[int]:
+        """The brands (by position) with a needle in ``folded`` (a ``normalise``d text)."""
+        if self._empty:
+            return []
+        found: set[int] = set()
+        for _, indexes in self._automaton.iter(folded):
+            found.update(indexes)
+        return sorted(found)
+
+    def match(self, text: str, brands: Collection[str] | None = None) -> list[Match]:
+        """Every brand the text is about (optionally only among ``brands``), in config order.
+
+        ``brands`` is best a set (the pipeline passes one per batch): it is only asked
+        about the few brands the text could be about.
+        """
         folded = normalise(text)
-        return [
-            m
-            for b in self._brands
-            if brands is None or b.name in brands
-            if (m := b.match(folded)) is not None
-        ]
+        out = []
+        for index in self.candidates(folded):
+            b = self._brands[index]
+            if brands is not None and b.name not in brands:
+                continue
+            m = b.confirm(folded)
+            if m is not None:
+                out.append(m)
+        return out
