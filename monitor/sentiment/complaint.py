@@ -41,6 +41,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.config import BrandConfig, BrandSentiment, Sensitivity, SentimentConfig
 from monitor.models import Score
+from monitor.sentiment.names import NameStripper
 from monitor.sentiment.scan import Hit, find_cues, normalise, sarcasm_frame
 from monitor.sentiment.vader import label_for, negative_words
 
@@ -162,7 +163,7 @@ class ComplaintScorer:
         self._vader = SentimentIntensityAnalyzer()
         self._polite = _without(self._vader, POLITE_WORDS)
         brands = list(brands)
-        self._names = _terms_pattern(k for b in brands for k in (b.name, *b.keywords))
+        self._names = NameStripper(k for b in brands for k in (b.name, *b.keywords))
         self._tuning: dict[str, BrandTuning] = {}
         for brand in brands:
             settings = brand.sentiment or BrandSentiment()
@@ -228,8 +229,7 @@ class ComplaintScorer:
         What is left keeps its case: VADER reads capitals as emphasis of its own words.
         """
         stripped = _NOT_WORDS.sub(" ", text.replace("\u2019", "'").replace("\u2018", "'"))
-        if self._names is not None:
-            stripped = self._names.sub(" ", stripped)
+        stripped = self._names.sub(stripped)
         if tuning is not None and tuning.not_trouble is not None:
             ignored = tuning.not_trouble.findall(stripped)
             if ignored:
