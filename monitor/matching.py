@@ -21,7 +21,8 @@ every mention is matched again here, the same way for every source:
   Only matching sees through them: the text is stored and shown as written.
 
 Speed: one Aho-Corasick pass (pyahocorasick) over the folded text finds which brands
-could match (a needle of theirs is in it); only those brands' patterns run. A thousand
+could match (one of their keywords is in it, give or take spaces, hyphens and word
+boundaries); only those brands' patterns run. A thousand
 keywords cost about what ten do (benchmarks/matching.py).
 """
 
@@ -122,13 +123,36 @@ class Match:
     terms: tuple[str, ...]
 
 
+def _scan_form(text: str) -> str:
+    """What the candidate scan reads: hyphens and runs of spaces as one space. A match of
+    a keyword's pattern in a text leaves its scan form in the text's scan form."""
+    return " ".join(text.replace("-", " ").split())
+
+
+def _scan_needles(keyword: str) -> set[str]:
+    """The scan forms one of which every match of ``keyword`` contains ("" if none)."""
+    words = normalise(keyword).lstrip("@#").split()
+    found = {_scan_form(" ".join(words))}
+    if len(words) > 1 and not keyword.startswith(("@", "#")):
+        found.add(_scan_form("".join(words)))  # the joined handle and tag: #acmecoffee
+    return found
+
+
 class _BrandMatcher:
-    """One brand's exact rules: a text that contains one of its ``needles`` is confirmed
-    (or not) here, keyword by keyword, with the whole-word patterns."""
+    """One brand's exact rules: a text whose scan holds one of its ``scan_needles`` is
+    confirmed (or not) here, keyword by keyword, with the whole-word patterns."""
 
     def __init__(self, brand: BrandConfig) -> None:
         self.name = brand.name
         self.needles = keyword_needles(brand.keywords)
+        self.scan_needles: set[str] = set()
+        for keyword in brand.keywords:
+            self.scan_needles |= _scan_needles(keyword)
+        #: A keyword with no word in it ("@", "#-") is only tried, as it always was, when
+        #: the longest word of a keyword is in the text: such a brand is not left to the
+        #: scan but confirmed for every text (config.yaml hardly ever has one).
+        self.wordless = "" in self.scan_needles
+        self.scan_needles.discard("")
         self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
         self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
         self.exclude = (
@@ -138,7 +162,9 @@ class _BrandMatcher:
         )
 
     def confirm(self, text: str) -> Match | None:
-        """The match in ``text`` (already ``normalise``d), which holds one of the needles."""
+        """The match in ``text`` (already ``normalise``d), whose scan holds a needle."""
+        if self.wordless and not any(needle in text for needle in self.needles):
+            return None
         if not self.any.search(text):
             return None
         if self.exclude is not None and self.exclude.search(text):
@@ -149,11 +175,12 @@ class _BrandMatcher:
 class Matcher:
     """Matches texts against every configured brand.
 
-    One Aho-Corasick automaton (pyahocorasick) holds the needles of every brand (the
-    longest word of each keyword): one pass over a text names the brands it could be
-    about, whatever their number, and only those are confirmed with their whole-word
-    patterns. A brand none of whose needles is in the text cannot match, so the result
-    is what trying every brand's patterns would give.
+    One Aho-Corasick automaton (pyahocorasick) holds every brand's keywords in their
+    scan form (words joined by one space; a phrase also joined up, for its tag): one
+    pass over the text's scan form names the brands it could be about, whatever their
+    number, and only those are confirmed with their whole-word patterns. A keyword's
+    match always leaves its scan form in the text's, so a brand the scan does not name
+    cannot match: the result is what trying every brand's patterns would give.
     """
 
     def __init__(self, brands: Iterable[BrandConfig]) -> None:
@@ -163,12 +190,13 @@ class Matcher:
             self._by_name.setdefault(b.name, b)
         needles: dict[str, list[int]] = {}
         for index, brand in enumerate(self._brands):
-            for needle in brand.needles:
+            for needle in brand.scan_needles:
                 needles.setdefault(needle, []).append(index)
         self._automaton: Any = ahocorasick.Automaton()
         for needle, indexes in needles.items():
             self._automaton.add_word(needle, tuple(indexes))
         self._empty = not needles
+        self._always = {i for i, b in enumerate(self._brands) if b.wordless}
         if not self._empty:
             self._automaton.make_automaton()
 
@@ -185,10 +213,10 @@ class Matcher:
 
     def candidates(self, folded: str) -> list[int]:
         """The brands (by position) with a needle in ``folded`` (a ``normalise``d text)."""
+        found = set(self._always)
         if self._empty:
-            return []
-        found: set[int] = set()
-        for _, indexes in self._automaton.iter(folded):
+            return sorted(found)
+        for _, indexes in self._automaton.iter(_scan_form(folded)):
             found.update(indexes)
         return sorted(found)
 

@@ -48,6 +48,7 @@ def _case_table() -> dict[int, int] | None:
         extra: dict[int, tuple[int, ...]] = casefix._EXTRA_CASES
     except (ImportError, AttributeError):
         return None
+
     def rep(point: int) -> int:
         low: int = tolower(point)
         return min((low, *extra.get(low, ())))

@@ -16,7 +16,7 @@ import re
 import pytest
 
 from monitor.config import BrandConfig
-from monitor.matching import Match, Matcher, _pattern, normalise
+from monitor.matching import Match, Matcher, _pattern, keyword_needles, normalise
 
 WORDS = [
     "acme",
@@ -46,6 +46,11 @@ WORDS = [
     "東京",
     "\uff21\uff23\uff2d\uff25",  # fullwidth ACME: NFKC makes it acme
     "mart",
+    "coca-cola",
+    "a--b",
+    "-",
+    "@",
+    "acme.io",
 ]
 GLUE = [" ", " ", " ", "  ", "-", "\n", "\u200b", "\u200d", "\u00ad", ", ", ".", "!", "'", "/"]
 CASES = [str, str.upper, str.title, str.lower, str.casefold]
@@ -71,11 +76,15 @@ def _text(rng: random.Random, terms: list[str]) -> str:
 
 
 def _reference(brands: list[BrandConfig], text: str, among: set[str] | None) -> list[Match]:
-    """Every brand's patterns tried on the text: the rules, without any shortcut."""
+    """Every brand's patterns tried on the text: the rules, without any shortcut but the
+    one that always was a rule for a keyword with no word in it ("@"): it counts only
+    when the longest word of another keyword of its brand is in the text."""
     folded = normalise(text)
     out = []
     for brand in brands:
         if among is not None and brand.name not in among:
+            continue
+        if not any(needle in folded for needle in keyword_needles(brand.keywords)):
             continue
         terms = tuple(k for k in brand.keywords if re.search(_pattern(k), folded))
         if not terms:
