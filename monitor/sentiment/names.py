@@ -112,14 +112,45 @@ class NameStripper:
         found = {key for _, key in self._automaton.iter(caseless(text, self._table))}
         if not found:
             return text
-        present = tuple(t for t in self.terms if self._keys[t] in found)
-        return _compiled(present).sub(" ", text)
+        present = [t for t in self.terms if self._keys[t] in found]
+        if len(present) == 1:
+            return _compiled(present[0]).sub(" ", text)
+        return _sub_each(present, text)
 
     def findall(self, text: str) -> list[str]:
         """The names in ``text`` (for tests and reasons)."""
         return self.pattern.findall(text) if self.pattern is not None else []
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(terms: tuple[str, ...]) -> re.Pattern[str]:
-    return _alternation(terms)
+def _sub_each(terms: list[str], text: str) -> str:
+    """What one alternation of ``terms`` (longest first) would replace, found term by term:
+    the leftmost match of any, the longest there, then on from its end. Compiling each
+    combination of names would cost more than the scan saves."""
+    patterns = [_compiled(t) for t in terms]
+    nexts = [p.search(text) for p in patterns]
+    out: list[str] = []
+    done = 0
+    while True:
+        best = None
+        for match in nexts:
+            if match is not None and (
+                best is None
+                or match.start() < best.start()
+                or (match.start() == best.start() and match.end() > best.end())
+            ):
+                best = match
+        if best is None:
+            break
+        out += [text[done : best.start()], " "]
+        done = best.end()
+        nexts = [
+            p.search(text, done) if m is not None and m.start() < done else m
+            for p, m in zip(patterns, nexts, strict=True)
+        ]
+    out.append(text[done:])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(term: str) -> re.Pattern[str]:
+    return _alternation((term,))
