@@ -96,12 +96,14 @@ class NameStripper:
         self._table = _case_table()
         self._automaton: Any = None
         if self.pattern is not None and self._table is not None:
+            # Each key (a name as the scan sees it) stands for the names that map to it,
+            # by their place in ``terms``.
+            keys: dict[str, list[int]] = {}
+            for index, term in enumerate(self.terms):
+                keys.setdefault(caseless(term, self._table), []).append(index)
             self._automaton = ahocorasick.Automaton()
-            for term in self.terms:
-                key = caseless(term, self._table)
-                if key:
-                    self._automaton.add_word(key, key)
-            self._keys = {term: caseless(term, self._table) for term in self.terms}
+            for key, indexes in keys.items():
+                self._automaton.add_word(key, tuple(indexes))
             self._automaton.make_automaton()
 
     def sub(self, text: str) -> str:
@@ -109,10 +111,12 @@ class NameStripper:
             return text
         if self._automaton is None or self._table is None:
             return self.pattern.sub(" ", text)
-        found = {key for _, key in self._automaton.iter(caseless(text, self._table))}
+        found: set[int] = set()
+        for _, indexes in self._automaton.iter(caseless(text, self._table)):
+            found.update(indexes)
         if not found:
             return text
-        present = [t for t in self.terms if self._keys[t] in found]
+        present = [self.terms[i] for i in sorted(found)]
         if len(present) == 1:
             return _compiled(present[0]).sub(" ", text)
         return _sub_each(present, text)
