@@ -36,12 +36,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from monitor.config import BrandConfig, BrandSentiment, Sensitivity, SentimentConfig
 from monitor.models import Score
 from monitor.sentiment.names import NameStripper
-from monitor.sentiment.polarity import Polarity
+from monitor.sentiment.polarity import Polarity, Vader
 from monitor.sentiment.scan import Hit, find_cues, normalise, sarcasm_frame
 from monitor.sentiment.vader import label_for, negative_words
 
@@ -160,7 +158,7 @@ class ComplaintScorer:
         self, config: SentimentConfig | None = None, brands: Iterable[BrandConfig] = ()
     ) -> None:
         self.config = config or SentimentConfig()
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = Vader()
         self._polarity = Polarity(self._vader, POLITE_WORDS)
         brands = list(brands)
         self._names = NameStripper(k for b in brands for k in (b.name, *b.keywords))

@@ -14,18 +14,42 @@ import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.sentiment.complaint import POLITE_WORDS
-from monitor.sentiment.polarity import Polarity
+from monitor.sentiment.polarity import Polarity, Vader, _without
 
 STEERING = [
     "no", "not", "never", "least", "at", "very", "but", "kind", "of", "sort", "so", "this",
     "extremely", "barely", "without", "doubt", "the", "bomb", "isn't", "nor", "or", "yeah",
+    "right", "kiss", "death", "to", "die", "for", "beating", "heart", "bad", "ass", "just",
+    "enough", "shit", "bus", "stop",
 ]  # fmt: skip
-MARKS = ["", "", "", "!", "!!", "?", "??", ".", ",", " :)", " :(", " 😡", " 👍", " 🙏", " 😂"]
+MARKS = [
+    "",
+    "",
+    "",
+    "!",
+    "!!",
+    "?",
+    "??",
+    ".",
+    ",",
+    " :)",
+    " :(",
+    " 😡",
+    " 👍",
+    " 🙏",
+    "😂",
+    "😂😂",
+]
 
 
 @pytest.fixture(scope="module")
 def polarity() -> Polarity:
-    return Polarity(SentimentIntensityAnalyzer(), POLITE_WORDS)
+    return Polarity(Vader(), POLITE_WORDS)
+
+
+#: The library's VADER, untouched, and the same without the courtesy words.
+LIBRARY = SentimentIntensityAnalyzer()
+POLITE = _without(LIBRARY, POLITE_WORDS)
 
 
 def _text(rng: random.Random, lexicon: list[str]) -> str:
@@ -46,8 +70,8 @@ def test_one_reading_gives_both_scores_vader_gives(polarity: Polarity, seed: int
     for _ in range(100):
         text = _text(rng, lexicon)
         reading = polarity.read(text)
-        assert reading.compound == polarity.vader.polarity_scores(text)["compound"], text
-        polite = polarity.polite.polarity_scores(text)["compound"]
+        assert reading.compound == LIBRARY.polarity_scores(text)["compound"], text
+        polite = POLITE.polarity_scores(text)["compound"]
         assert polarity.without_words(reading) == polite, text
         differ += polite != reading.compound
     assert differ > 10  # the courtesy words did change scores: the comparison meant something
@@ -63,9 +87,18 @@ def test_one_reading_gives_both_scores_vader_gives(polarity: Polarity, seed: int
         "Thank you 🙏 but it is kind of broken",
         "not like the least helpful ever",
         "PLEASE fix this, ok? 😡😡",
+        # VADER's idioms, read around the word they follow or lead
+        "oh well it was the kiss of death for us",
+        "not that the cake was to die for",
+        "so sad, yeah right, the bomb",
+        "my order from them is the shit honestly",
+        "they never so much as said sorry",
+        "without a doubt the worst",
+        "the help was kind of great but sort of late",
+        "a😂b 😂 😂😂c",
     ],
 )
 def test_plain_texts(polarity: Polarity, text: str) -> None:
     reading = polarity.read(text)
-    assert reading.compound == polarity.vader.polarity_scores(text)["compound"]
-    assert polarity.without_words(reading) == polarity.polite.polarity_scores(text)["compound"]
+    assert reading.compound == LIBRARY.polarity_scores(text)["compound"]
+    assert polarity.without_words(reading) == POLITE.polarity_scores(text)["compound"]
