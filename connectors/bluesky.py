@@ -26,15 +26,18 @@ times (timestamps only) are kept in ``self.state``, and beyond 5 logins in 5 min
 day, or while Bluesky's own 429 on login lasts, the connector raises RateLimited instead of
 logging in. 429 answers give ``retry_after`` from Retry-After or RateLimit-Reset (epoch seconds).
 
-Search: Bluesky documents quoted phrases but no OR (bluesky-social/atproto#3751), so a brand
-costs one request per distinct term (``@acme`` and ``#acme`` are one term, ``acme``; a keyword
-containing another, "Acme Coffee app", is covered by it), ``sort=latest``, paging with ``cursor`` up
-to ``max_pages``. ``since`` (inclusive) filters on a post's sortAt, the earlier of its createdAt
+Search: Bluesky documents quoted phrases but no OR (bluesky-social/atproto#3751: a query
+with OR finds nothing, search is AND over its words), so a poll costs one request per
+distinct term of every watched brand together (``per_brand = False``: ``@acme`` and ``#acme``
+are one term, ``acme``; a keyword containing another, "Acme Coffee app", is covered by it,
+whichever brand the other belongs to), ``sort=latest``, paging with ``cursor`` up to
+``max_pages``. The pipeline's matcher files each post under the brand it names. ``since``
+(inclusive) filters on a post's sortAt, the earlier of its createdAt
 and indexedAt. The cursor is ``{"since": newest sortAt seen, "seen": {uri: sortAt}}`` for the
 posts of the last ``overlap``: each poll asks from ``since - overlap`` (posts are indexed a little
 after they are written) and drops the URIs it already returned, so nothing is fetched twice.
-Cost per poll and brand: (distinct terms) x (pages needed, usually 1) requests; ``refresh`` reads
-25 posts per ``getPosts`` call.
+Cost per poll: (distinct terms of every brand) x (pages needed, usually 1) requests;
+``refresh`` reads 25 posts per ``getPosts`` call.
 """
 
 from __future__ import annotations
@@ -152,7 +155,8 @@ class _Session:
 
 
 def search_terms(keywords: Sequence[str]) -> list[str]:
-    """Distinct searchPosts queries for a brand: @handles and #tags become plain words.
+    """Distinct searchPosts queries for these keywords (of every brand): @handles and #tags
+    become plain words.
 
     Search is AND over words and phrases, so a keyword that contains another keyword's
     words in a row ("Acme Coffee app" holds "Acme Coffee") is covered by it and dropped.
@@ -246,6 +250,9 @@ class BlueskyConnector(Connector):
     name = "bluesky"
     Config = BlueskyConfig
     config: BlueskyConfig
+    #: One round for every brand: searchPosts has no OR, but a term two brands share (or
+    #: one that covers another brand's keyword) is then asked once.
+    per_brand = False
 
     def __init__(
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None

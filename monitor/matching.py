@@ -19,14 +19,22 @@ every mention is matched again here, the same way for every source:
   character (zero-width joiner and non-joiner, word joiner, soft hyphen, BOM, bidi
   marks, variation selectors, tag characters, ...) vanishes ("A\u200dcme" is "Acme").
   Only matching sees through them: the text is stored and shown as written.
+
+Speed: one Aho-Corasick pass (pyahocorasick) over the folded text finds which brands
+could match (one of their keywords is in it, give or take spaces, hyphens and word
+boundaries); only those brands' patterns run. A thousand
+keywords cost about what ten do (benchmarks/matching.py).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import ahocorasick
 
 from monitor.config import BrandConfig
 
@@ -100,12 +108,13 @@ def keyword_needles(keywords: Iterable[str]) -> set[str]:
     A text that contains none cannot match, so the matcher (and a source that reads
     everything, like RSS or Hacker News) can rule it out with a substring test.
     """
-    needles = set()
-    for keyword in keywords:
-        words = normalise(keyword).lstrip("@#").split()
-        if words:
-            needles.add(max(words, key=len))
-    return needles
+    return {needle for keyword in keywords if (needle := _needle(keyword))}
+
+
+def _needle(keyword: str) -> str:
+    """The longest word of ``keyword`` as matching sees it ("" when it has none)."""
+    words = normalise(keyword).lstrip("@#").split()
+    return max(words, key=len) if words else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +123,36 @@ class Match:
     terms: tuple[str, ...]
 
 
+def _scan_form(text: str) -> str:
+    """What the candidate scan reads: hyphens and runs of spaces as one space. A match of
+    a keyword's pattern in a text leaves its scan form in the text's scan form."""
+    return " ".join(text.replace("-", " ").split())
+
+
+def _scan_needles(keyword: str) -> set[str]:
+    """The scan forms one of which every match of ``keyword`` contains ("" if none)."""
+    words = normalise(keyword).lstrip("@#").split()
+    found = {_scan_form(" ".join(words))}
+    if len(words) > 1 and not keyword.startswith(("@", "#")):
+        found.add(_scan_form("".join(words)))  # the joined handle and tag: #acmecoffee
+    return found
+
+
 class _BrandMatcher:
+    """One brand's exact rules: a text whose scan holds one of its ``scan_needles`` is
+    confirmed (or not) here, keyword by keyword, with the whole-word patterns."""
+
     def __init__(self, brand: BrandConfig) -> None:
         self.name = brand.name
-        # Every match contains the longest word of some keyword: a cheap substring test
-        # rules most texts out before any regular expression runs.
         self.needles = keyword_needles(brand.keywords)
+        self.scan_needles: set[str] = set()
+        for keyword in brand.keywords:
+            self.scan_needles |= _scan_needles(keyword)
+        #: A keyword with no word in it ("@", "#-") is only tried, as it always was, when
+        #: the longest word of a keyword is in the text: such a brand is not left to the
+        #: scan but confirmed for every text (config.yaml hardly ever has one).
+        self.wordless = "" in self.scan_needles
+        self.scan_needles.discard("")
         self.terms = [(kw, re.compile(_pattern(kw))) for kw in brand.keywords]
         self.any = re.compile("|".join(f"(?:{_pattern(kw)})" for kw in brand.keywords))
         self.exclude = (
@@ -128,8 +161,11 @@ class _BrandMatcher:
             else None
         )
 
-    def match(self, text: str) -> Match | None:
-        if not any(needle in text for needle in self.needles) or not self.any.search(text):
+    def confirm(self, text: str) -> Match | None:
+        """The match in ``text`` (already ``normalise``d), whose scan holds a needle."""
+        if self.wordless and not any(needle in text for needle in self.needles):
+            return None
+        if not self.any.search(text):
             return None
         if self.exclude is not None and self.exclude.search(text):
             return None
@@ -137,28 +173,66 @@ class _BrandMatcher:
 
 
 class Matcher:
-    """Matches texts against every configured brand."""
+    """Matches texts against every configured brand.
+
+    One Aho-Corasick automaton (pyahocorasick) holds every brand's keywords in their
+    scan form (words joined by one space; a phrase also joined up, for its tag): one
+    pass over the text's scan form names the brands it could be about, whatever their
+    number, and only those are confirmed with their whole-word patterns. A keyword's
+    match always leaves its scan form in the text's, so a brand the scan does not name
+    cannot match: the result is what trying every brand's patterns would give.
+    """
 
     def __init__(self, brands: Iterable[BrandConfig]) -> None:
         self._brands = [_BrandMatcher(b) for b in brands]
+        self._by_name: dict[str, _BrandMatcher] = {}
+        for b in self._brands:
+            self._by_name.setdefault(b.name, b)
+        needles: dict[str, list[int]] = {}
+        for index, brand in enumerate(self._brands):
+            for needle in brand.scan_needles:
+                needles.setdefault(needle, []).append(index)
+        self._automaton: Any = ahocorasick.Automaton()
+        for needle, indexes in needles.items():
+            self._automaton.add_word(needle, tuple(indexes))
+        self._empty = not needles
+        self._always = {i for i, b in enumerate(self._brands) if b.wordless}
+        if not self._empty:
+            self._automaton.make_automaton()
 
     def own_page(self, text: str, brand: str) -> Match | None:
         """A post on ``brand``'s own page or listing (a review of its Google location, a
         comment under its video) is about it whether or not it names it; its ``exclude``
         terms do not apply there (they drop other people's things of the same name, and
         this is the owner's own page). None for a brand not configured."""
+        b = self._by_name.get(brand)
+        if b is None:
+            return None
         folded = normalise(text)
-        for b in self._brands:
-            if b.name == brand:
-                return Match(b.name, tuple(kw for kw, rx in b.terms if rx.search(folded)))
-        return None
+        return Match(b.name, tuple(kw for kw, rx in b.terms if rx.search(folded)))
 
-    def match(self, text: str, brands: Sequence[str] | None = None) -> list[Match]:
-        """Every brand the text is about (optionally only among ``brands``), in config order."""
+    def candidates(self, folded: str) -> list[int]:
+        """The brands (by position) with a needle in ``folded`` (a ``normalise``d text)."""
+        found = set(self._always)
+        if self._empty:
+            return sorted(found)
+        for _, indexes in self._automaton.iter(_scan_form(folded)):
+            found.update(indexes)
+        return sorted(found)
+
+    def match(self, text: str, brands: Collection[str] | None = None) -> list[Match]:
+        """Every brand the text is about (optionally only among ``brands``), in config order.
+
+        ``brands`` is best a set (the pipeline passes one per batch): it is only asked
+        about the few brands the text could be about.
+        """
         folded = normalise(text)
-        return [
-            m
-            for b in self._brands
-            if brands is None or b.name in brands
-            if (m := b.match(folded)) is not None
-        ]
+        out = []
+        for index in self.candidates(folded):
+            b = self._brands[index]
+            if brands is not None and b.name not in brands:
+                continue
+            m = b.confirm(folded)
+            if m is not None:
+                out.append(m)
+        return out

@@ -438,7 +438,8 @@ class Pipeline:
         ``prefer`` is the brand to file a mention under when it names several.
         """
         self._learn()
-        watching = [b.name for b in self.config.brands_for(source)]
+        # A set: the matcher asks it about each brand a text could be about.
+        watching = frozenset(b.name for b in self.config.brands_for(source))
         now = self.clock()
         self.reviews.deleted(source, mentions, now)
         matched: dict[tuple[str, str], tuple[Mention, list[Match]]] = {}
@@ -446,7 +447,7 @@ class Pipeline:
             key = (mention.source, mention.external_id)
             if key in matched or mention.deleted:
                 continue  # the same post twice in one batch; a deleted one is not kept
-            among = [mention.brand_hint] if mention.brand_hint else watching
+            among = (mention.brand_hint,) if mention.brand_hint else watching
             try:
                 matches = (
                     [m for m in [self.matcher.own_page(mention.full_text, mention.brand_hint)] if m]

@@ -32,15 +32,14 @@ characters (VADER alone 11,500); VADER is most of the cost, the cues the rest
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from monitor.config import BrandConfig, BrandSentiment, Sensitivity, SentimentConfig
 from monitor.models import Score
+from monitor.sentiment.names import NameStripper
+from monitor.sentiment.polarity import Polarity, Vader
 from monitor.sentiment.scan import Hit, find_cues, normalise, sarcasm_frame
 from monitor.sentiment.vader import label_for, negative_words
 
@@ -159,10 +158,10 @@ class ComplaintScorer:
         self, config: SentimentConfig | None = None, brands: Iterable[BrandConfig] = ()
     ) -> None:
         self.config = config or SentimentConfig()
-        self._vader = SentimentIntensityAnalyzer()
-        self._polite = _without(self._vader, POLITE_WORDS)
+        self._vader = Vader()
+        self._polarity = Polarity(self._vader, POLITE_WORDS)
         brands = list(brands)
-        self._names = _terms_pattern(k for b in brands for k in (b.name, *b.keywords))
+        self._names = NameStripper(k for b in brands for k in (b.name, *b.keywords))
         self._tuning: dict[str, BrandTuning] = {}
         for brand in brands:
             settings = brand.sentiment or BrandSentiment()
@@ -179,7 +178,8 @@ class ComplaintScorer:
         reasons: list[str] = []
         stripped = self._strip(text, tuning, reasons)
         low = normalise(stripped)
-        v = float(self._vader.polarity_scores(stripped)["compound"])
+        reading = self._polarity.read(stripped)
+        v = reading.compound
         hits = find_cues(low)
         if tuning is not None and tuning.trouble is not None:
             hits.extend(_trouble_hits(tuning.trouble, low))
@@ -195,7 +195,8 @@ class ComplaintScorer:
                 # ("please help", "thanks") not at all; only asked when it could matter.
                 adjusted = v * POSITIVE_KEEP
                 if _POLITE.search(low):
-                    polite = float(self._polite.polarity_scores(stripped)["compound"])
+                    # VADER without the courtesy words, from the same reading.
+                    polite = self._polarity.without_words(reading)
                     adjusted = min(adjusted, polite)
         evidence = _evidence(hits, scale)
         # Cues pull a positive or neutral score down; a score VADER already finds negative
@@ -228,8 +229,7 @@ class ComplaintScorer:
         What is left keeps its case: VADER reads capitals as emphasis of its own words.
         """
         stripped = _NOT_WORDS.sub(" ", text.replace("\u2019", "'").replace("\u2018", "'"))
-        if self._names is not None:
-            stripped = self._names.sub(" ", stripped)
+        stripped = self._names.sub(stripped)
         if tuning is not None and tuning.not_trouble is not None:
             ignored = tuning.not_trouble.findall(stripped)
             if ignored:
@@ -263,14 +263,6 @@ def _combine(hits: Iterable[Hit]) -> float:
 def _evidence(hits: Iterable[Hit], scale: float = 1.0) -> float:
     """What the cues take off VADER's score: their combined weight less the floor, capped."""
     return round(min(CUE_CAP, max(0.0, _combine(hits) * scale - CUE_FLOOR)), 4)
-
-
-def _without(base: SentimentIntensityAnalyzer, words: Iterable[str]) -> SentimentIntensityAnalyzer:
-    """A VADER sharing everything with ``base`` but its lexicon, which lacks ``words``."""
-    drop = set(words)
-    clone = copy.copy(base)
-    clone.lexicon = {w: v for w, v in base.lexicon.items() if w not in drop}
-    return clone
 
 
 def _trouble_hits(pattern: re.Pattern[str], low: str) -> list[Hit]:

@@ -43,7 +43,8 @@ from typing import Protocol
 
 from monitor.config import BrandSentiment, Config
 from monitor.models import Score
-from monitor.sentiment.complaint import SENSITIVITY, _terms_pattern
+from monitor.sentiment.complaint import SENSITIVITY
+from monitor.sentiment.names import NameStripper
 from monitor.sentiment.vader import Scorer, label_for
 from monitor.store.verdicts import VerdictText
 
@@ -96,11 +97,11 @@ class BrandModel:
     verdicts: int
 
 
-def features(text: str, names: re.Pattern[str] | None = None) -> set[str]:
+def features(text: str, names: NameStripper | None = None) -> set[str]:
     """The words and adjacent word pairs of a text, without handles, links and names."""
     low = _NOT_WORDS.sub(" ", text.replace("\u2019", "'")).casefold()
     if names is not None:
-        low = names.sub(" ", low)
+        low = names.sub(low)
     words = _WORD.findall(low)
     found = set(words)
     found.update(f"{a} {b}" for a, b in itertools.pairwise(words))
@@ -147,7 +148,7 @@ class LearningScorer:
     def __init__(self, base: Scorer, config: Config) -> None:
         self.base = base
         sentiment = config.sentiment
-        self._names = _terms_pattern(k for b in config.brands for k in (b.name, *b.keywords))
+        self._names = NameStripper(k for b in config.brands for k in (b.name, *b.keywords))
         self._default = sentiment.negative_below
         self._thresholds: dict[str, float] = {}
         if sentiment.scorer == "complaint":

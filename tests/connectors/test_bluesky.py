@@ -12,9 +12,11 @@ import pytest
 
 from connectors.base import MemoryState
 from connectors.bluesky import BlueskyConfig, BlueskyConnector, search_terms
-from monitor.config import load_config
+from monitor.config import BrandConfig, Config, load_config
 from monitor.errors import AuthError, RateLimited
 from monitor.http import USER_AGENT
+from monitor.pipeline import Pipeline
+from monitor.sentiment import VaderScorer
 from monitor.service import Service
 from monitor.store import Store, StoreState
 from tests.conftest import ConfigWriter
@@ -413,3 +415,44 @@ def test_twelve_polls_of_separate_processes_log_in_once_and_keep_no_secret_in_cl
     assert b"acme burnt my latte" in data  # the bytes really are the database's
     for clear in (b"eyJ", b"access-", b"refresh-", PASSWORD.encode()):
         assert clear not in data, (clear, [f.name for f in files])
+
+
+def test_brands_are_searched_together_and_each_post_reaches_its_brand(
+    api: BlueskyAPI, server: BlueskyStandIn, client: httpx.Client, tmp_path: Path
+) -> None:
+    """searchPosts has no OR, but one round for every brand asks a shared or covered term
+    once ("Acme Roastery" is covered by the other brand's "Acme"); the matcher files each
+    post under the brand it names."""
+    brands = [
+        BrandConfig(name="Acme", keywords=["Acme", "@acme"]),
+        BrandConfig(name="Roastery", keywords=["Roastery", "Acme Roastery", "#acme"]),
+    ]
+    api.add(
+        post("3kaaa", "Acme lost my parcel", did="did:plc:bob"),
+        post("3kbbb", "the roastery was closed again", did="did:plc:bob"),
+        post("3kccc", "Acme Roastery beans are stale", did="did:plc:bob"),
+    )
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'm.db'}",
+        brands=brands,
+        sources={
+            "bluesky": BlueskyConfig(base_url=server.url, handle=HANDLE, app_password=PASSWORD)
+        },
+        channels=[],
+    )
+    store = Store(config.database)
+    try:
+        pipeline = Pipeline(
+            config, store, VaderScorer(), {"bluesky": connector(server, client)}, strict=True
+        )
+        assert pipeline.poll_source("bluesky").new == 3
+        filed = {row.text: row.brand for row in store.mentions()}
+    finally:
+        store.close()
+    assert sorted(r.params["q"] for r in searches(server)) == ["Acme", "Roastery"]
+    assert filed == {
+        "Acme lost my parcel": "Acme",
+        "the roastery was closed again": "Roastery",
+        "Acme Roastery beans are stale": "Acme",  # names both: the first in config order
+    }

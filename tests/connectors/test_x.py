@@ -5,6 +5,7 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +20,11 @@ from connectors.x import (
     build_queries,
     search_terms,
 )
+from monitor.config import BrandConfig, Config
 from monitor.errors import AuthError, BudgetExhausted, ConnectorError, RateLimited
+from monitor.pipeline import Pipeline
+from monitor.sentiment import VaderScorer
+from monitor.store import Store
 from tests.standins import x
 from tests.standins.server import StandIn
 
@@ -375,3 +380,53 @@ def test_requests_reach_the_stand_in_not_the_real_host(
     assert conn.refresh([api.tweets[0]["id"]])
     assert [r.path for r in server.requests] == [SEARCH, "/2/tweets"]
     assert all(r.headers["host"] == server.url.removeprefix("http://") for r in server.requests)
+
+
+# ------------------------------------------------------------ every brand in few queries
+
+
+def test_brands_share_or_joined_queries_and_each_post_reaches_its_brand(
+    api: x.XAPI, server: StandIn, client: httpx.Client, tmp_path: Path
+) -> None:
+    """X is searched once for every brand (queries of at most 512 characters); the matcher
+    files each post under the brand it names."""
+    brands = [
+        BrandConfig(name=f"Shop {i}", keywords=[f"Shop {i}", f"@shop{i}", f"#shop{i}"])
+        for i in range(30)
+    ]
+    api.add(
+        x.post("Shop 3 lost my parcel, awful"),
+        x.post("@shop27 thanks, the order came early"),
+        x.post("Shop 3 and #shop12 both sold out"),
+        x.post("Shop 99 is not watched"),
+    )
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'm.db'}",
+        brands=brands,
+        sources={"x": XConfig.model_validate({"base_url": server.url, "bearer_token": x.TOKEN})},
+        channels=[],
+    )
+    store = Store(config.database)
+    try:
+        pipeline = Pipeline(
+            config, store, VaderScorer(), {"x": connector(server, client)}, strict=True
+        )
+        assert pipeline.poll_source("x").new == 3
+        filed = {row.text: row.brand for row in store.mentions()}
+    finally:
+        store.close()
+    asked = searches(server)
+    keywords = [k for b in brands for k in b.keywords]
+    assert len(asked) == len(build_queries(keywords)) < len(brands) / 2
+    assert all(len(p["query"]) <= MAX_QUERY for p in asked)
+    assert filed == {
+        "Shop 3 lost my parcel, awful": "Shop 3",
+        "@shop27 thanks, the order came early": "Shop 27",
+        "Shop 3 and #shop12 both sold out": "Shop 3",  # the first in config order
+    }
+
+
+def test_a_term_two_brands_share_is_asked_once() -> None:
+    (query,) = build_queries(["Acme", "@acme", "ACME", "Acme Coffee"])
+    assert query == '(Acme OR @acme OR "Acme Coffee") -is:retweet'
