@@ -317,6 +317,13 @@ class Connector(ABC):
         taken, self.notices = self.notices, []
         return taken
 
+    def carry_cursors(self, cursors: Sequence[str]) -> str | None:
+        """A source that kept a cursor per brand and now keeps one for every brand (X and
+        Bluesky since issue 15) makes that one from the old ones, so the first poll after
+        an upgrade goes on from where they were instead of looking back ``lookback`` again
+        (X bills every post it reads). None: no carry-over."""
+        return None
+
     def refresh(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current engagement of already-seen posts, by external id (for spread tracking)."""
         raise NotImplementedError(f"{self.name} cannot refresh engagement yet")

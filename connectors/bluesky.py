@@ -288,6 +288,16 @@ class BlueskyConnector(Connector):
         mentions = sorted((m for m, _ in found.values()), key=lambda m: m.created_at)
         return mentions, json.dumps(new_cursor)
 
+    def carry_cursors(self, cursors: Sequence[str]) -> str | None:
+        """The oldest of the brands' ``since``, with every post they had seen."""
+        read = [self._read_cursor(c) for c in cursors]
+        starts = [since for since, _ in read if since is not None]
+        if not starts:
+            return None
+        seen = {uri: t for _, each in read for uri, t in each.items()}
+        kept = sorted(((t, u) for u, t in seen.items()), reverse=True)[:MAX_SEEN]
+        return json.dumps({"since": iso(min(starts)), "seen": {u: iso(t) for t, u in kept}})
+
     def _read_cursor(self, cursor: str | None) -> tuple[datetime | None, dict[str, datetime]]:
         if not cursor:
             return None, {}

@@ -307,6 +307,12 @@ class XConnector(Connector):
             return mentions, None if stale else cursor
         return mentions, json.dumps({"since_id": str(newest)})
 
+    def carry_cursors(self, cursors: Sequence[str]) -> str | None:
+        """The oldest of the brands' ``since_id``: nothing after any of them is missed; the
+        few posts between the oldest and the newest are read again (and not stored twice)."""
+        ids = [i for i in map(self._read_cursor, cursors) if i is not None]
+        return json.dumps({"since_id": str(min(ids))}) if ids else None
+
     def _read_cursor(self, cursor: str | None) -> int | None:
         if not cursor:
             return None

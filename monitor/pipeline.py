@@ -125,6 +125,8 @@ class Pipeline:
         try:
             for cursor_key, keywords, prefer in rounds:
                 cursor = self.store.get_cursor(name, cursor_key)
+                if cursor is None and cursor_key == ALL_BRANDS:
+                    cursor = self._carried(name, connector)
                 # Each step is stored with its cursor as it comes: a long catch-up keeps
                 # its progress even when a later request fails.
                 for mentions, new_cursor in connector.fetch_pages(keywords, cursor):
@@ -184,6 +186,14 @@ class Pipeline:
             report.new,
             report.negative,
         )
+
+    def _carried(self, name: str, connector: Connector) -> str | None:
+        """The cursor for every brand, made from the per-brand ones an older version kept."""
+        old = [v for brand, v in self.store.cursors_of(name).items() if brand != ALL_BRANDS]
+        carried = connector.carry_cursors(old) if old else None
+        if carried is not None:
+            log.info("%s: goes on from where each brand's last poll was (after an upgrade)", name)
+        return carried
 
     def _check_budget(self, name: str, connector: Connector, *, exhausted: bool = False) -> None:
         """Warn the owner once at 80% and once at 100% of a metered monthly budget.

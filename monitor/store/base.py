@@ -206,6 +206,12 @@ class StoreBase:
                 )
         return found
 
+    def cursors_of(self, source: str) -> dict[str, str]:
+        """Every cursor a source keeps, by brand (or ALL_BRANDS), that has a value."""
+        with self.session() as s:
+            rows = s.scalars(select(CursorRow).where(CursorRow.source == source))
+            return {r.brand: r.value for r in rows if r.value}
+
     def get_cursor(self, source: str, brand: str) -> str | None:
         with self.session() as s:
             row = s.get(CursorRow, (source, brand))

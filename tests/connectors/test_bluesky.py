@@ -456,3 +456,21 @@ def test_brands_are_searched_together_and_each_post_reaches_its_brand(
         "the roastery was closed again": "Roastery",
         "Acme Roastery beans are stale": "Acme",  # names both: the first in config order
     }
+
+
+def test_an_upgrade_carries_the_brands_cursors_over(
+    server: BlueskyStandIn, client: httpx.Client
+) -> None:
+    """Older versions kept a cursor per brand: the one for every brand starts at the oldest
+    and keeps every post they had seen, so nothing is read as new twice."""
+    conn = connector(server, client)
+    acme = json.dumps(
+        {"since": "2026-12-01T10:00:00.000Z", "seen": {"at://a": "2026-12-01T09:59:00.000Z"}}
+    )
+    roast = json.dumps(
+        {"since": "2026-12-01T09:00:00.000Z", "seen": {"at://r": "2026-12-01T08:58:00.000Z"}}
+    )
+    carried = json.loads(conn.carry_cursors([acme, roast, "not json"]) or "")
+    assert carried["since"].startswith("2026-12-01T09:00:00")
+    assert set(carried["seen"]) == {"at://a", "at://r"}
+    assert conn.carry_cursors(["not json"]) is None

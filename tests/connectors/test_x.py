@@ -22,7 +22,7 @@ from connectors.x import (
 )
 from monitor.config import BrandConfig, Config
 from monitor.errors import AuthError, BudgetExhausted, ConnectorError, RateLimited
-from monitor.pipeline import Pipeline
+from monitor.pipeline import ALL_BRANDS, Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
 from tests.standins import x
@@ -430,3 +430,35 @@ def test_brands_share_or_joined_queries_and_each_post_reaches_its_brand(
 def test_a_term_two_brands_share_is_asked_once() -> None:
     (query,) = build_queries(["Acme", "@acme", "ACME", "Acme Coffee"])
     assert query == '(Acme OR @acme OR "Acme Coffee") -is:retweet'
+
+
+def test_an_upgrade_goes_on_from_the_brands_cursors_instead_of_looking_back(
+    api: x.XAPI, server: StandIn, client: httpx.Client, tmp_path: Path
+) -> None:
+    """An older version kept a cursor per brand; the one search for every brand starts from
+    the oldest of them (X bills each post read: a look back of `lookback` would cost)."""
+    now = time.time()
+    old, new = x.post("acme old", created=now - 300), x.post("roast new", created=now - 200)
+    api.add(old, new, x.post("acme after", created=now - 100))
+    brands = [
+        BrandConfig(name="Acme", keywords=["acme"]),
+        BrandConfig(name="Roast", keywords=["roast"]),
+    ]
+    conn = connector(server, client)
+    config = Config(
+        path=None,
+        database=f"sqlite:///{tmp_path / 'x.db'}",
+        brands=brands,
+        sources={"x": conn.config},
+        channels=[],
+    )
+    store = Store(config.database)
+    for brand, post in (("Acme", old), ("Roast", new)):
+        store.ingest("x", brand, [], json.dumps({"since_id": post["id"]}))
+    report = Pipeline(config, store, VaderScorer(), {"x": conn}).poll_source("x")
+    assert report.ok, report.error
+    (p,) = searches(server)
+    assert p["since_id"] == old["id"] and "start_time" not in p
+    assert [m.text for m in store.mentions()] == ["acme after", "roast new"]
+    assert store.get_cursor("x", ALL_BRANDS) is not None
+    store.close()
