@@ -25,7 +25,11 @@ the exit code and how long the stop took.
 
 Floor: peak RSS < 120 MB (decimal megabytes, 120,000,000 bytes); < 150 MB with a big answer.
 
-Run: ``.venv/bin/python benchmarks/memory.py [--seconds N] [--answer-mb 50 [--declared]]``.
+``--brands 100`` runs it with 100 brands of ten keywords each (issue 15's worker with 100
+brands).
+
+Run: ``.venv/bin/python benchmarks/memory.py [--seconds N] [--answer-mb 50 [--declared]]
+[--brands N]``.
 Linux only (/proc).
 """
 
@@ -179,10 +183,19 @@ class StandIn:
         self.server.server_close()
 
 
-def write_config(target: Path, stand_in_url: str, web: bool = True) -> None:
-    """The example config with a local database and every source kept off the network."""
+def write_config(target: Path, stand_in_url: str, web: bool = True, brands: int = 0) -> None:
+    """The example config with a local database and every source kept off the network;
+    with ``brands``, that many brands in all (the example's first, then made-up ones of
+    ten keywords each)."""
     yaml = YAML(typ="rt")
     data = yaml.load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    for n in range(1, brands):
+        name = f"Shop{n:04d} Roasters"
+        words = ["app", "delivery", "refund", "lisbon", "porto", "cafe", "beans"]
+        keywords = [name, f"@shop{n:04d}", f"#shop{n:04d}", *(f"{name} {w}" for w in words)]
+        data["brands"].append({"name": name, "keywords": keywords})
+    if brands:
+        del data["brands"][brands:]
     data["database"] = "sqlite:///mentions.db"  # relative to the copy: in the temp dir
     inbox = data.get("web") or {}
     inbox["enabled"] = web
@@ -290,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         "--declared", action="store_true", help="send the big page's Content-Length"
     )
     parser.add_argument("--no-web", action="store_true", help="run without the inbox")
+    parser.add_argument(
+        "--brands", type=int, default=0, help="this many brands (the example's, then made up)"
+    )
     args = parser.parse_args(argv)
     big = int(args.answer_mb * 1_000_000)
     floor = BIG_FLOOR_MB if big else FLOOR_MB
@@ -303,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         workdir = Path(tmp)
         config = workdir / "config.yaml"
-        write_config(config, stand_in.url, web=not args.no_web)
+        write_config(config, stand_in.url, web=not args.no_web, brands=args.brands)
         log = workdir / "service.log"
         with log.open("wb") as log_file:
             started = time.monotonic()
