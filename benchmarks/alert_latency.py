@@ -146,6 +146,7 @@ def stream(args: argparse.Namespace) -> int:
             f"database: sqlite:///{tmp}/stream.db\n"
             "brands:\n  - name: Acme Coffee\n    keywords: [Acme Coffee]\n"
             f"sources:\n  bluesky_stream:\n    base_url: {js.url}\n    more_hosts: []\n"
+            "    profiles_url: null\n"
             "alerts:\n  console: false\n  channels:\n    - type: slack\n"
             f"      webhook_url: {slack_server.url + webhook.path}\n"
             "web:\n  enabled: false\n"

@@ -49,10 +49,14 @@ from connectors.base import Connector, FetchResult, SourceConfig, one_item, resp
 from connectors.bluesky import POST_URL, _answers
 from connectors.sockets import open_stream
 from monitor.config import Duration
-from monitor.errors import FetchTimeout, SourceUnavailable
+from monitor.errors import ConnectorError, FetchTimeout, SourceUnavailable
+from monitor.http import send
 from monitor.models import Mention
 
 log = logging.getLogger(__name__)
+
+#: Authors' handles remembered (the cache starts again beyond this).
+PROFILES_KEPT = 5000
 
 POST = "app.bsky.feed.post"
 PUBLIC_HOSTS = (
@@ -90,6 +94,12 @@ class BlueskyStreamConfig(SourceConfig):
         default=timedelta(milliseconds=500),
         description="posts are matched and stored in batches gathered for at most this long",
     )
+    profiles_url: str | None = Field(
+        default="https://public.api.bsky.app",
+        description="Bluesky's public AppView, asked for the handle and followers of the"
+        " author of a post that names a brand (Jetstream sends only an account id); unset:"
+        " the id is shown",
+    )
     batch_size: int = Field(
         default=500, ge=1, le=10_000, description="or of at most this many posts"
     )
@@ -109,6 +119,7 @@ class BlueskyStreamConnector(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._host = 0
+        self._profiles: dict[str, tuple[str | None, int | None]] = {}
         self._socket: ClientConnection | None = None
         self._lock = threading.Lock()
 
@@ -139,14 +150,16 @@ class BlueskyStreamConnector(Connector):
         if cursor is None:
             yield [], str(start)  # nothing to replay: from now on
             return
-        yield from self._batches(cursor, threading.Event(), until=start)
+        for batch, last in self._batches(cursor, threading.Event(), until=start):
+            yield self._named(batch, queries), last
 
     def listen(
         self, queries: Sequence[str], cursor: str | None, stop: threading.Event
     ) -> Iterator[FetchResult]:
         """Batches of new posts with their cursor, as they come, until ``stop`` is set
         (every post: the keywords are matched by the pipeline)."""
-        yield from self._batches(cursor, stop, until=None)
+        for batch, last in self._batches(cursor, stop, until=None):
+            yield self._named(batch, queries), last
 
     def close(self) -> None:
         with self._lock:
@@ -154,6 +167,54 @@ class BlueskyStreamConnector(Connector):
         if socket is not None:
             with suppress(Exception):
                 socket.close()
+
+    def _named(self, batch: list[Mention], queries: Sequence[str]) -> list[Mention]:
+        """The posts that may name a brand (a keyword appears in them, before the exact
+        matching) get their author's handle and followers instead of the account id:
+        one ``app.bsky.actor.getProfiles`` request for up to 25 new authors, remembered.
+        A failure leaves the id: the post still comes."""
+        words = [k.lstrip("@#").casefold() for k in queries if k.lstrip("@#")]
+        likely = [m for m in batch if not m.deleted and any(w in m.text.casefold() for w in words)]
+        unknown = list(dict.fromkeys(m.author for m in likely if m.author not in self._profiles))
+        for i in range(0, len(unknown), 25):
+            self._profiles.update(self._lookup(unknown[i : i + 25]))
+        for m in likely:
+            handle, followers = self._profiles.get(m.author, (None, None))
+            if handle:
+                m.url = m.url.replace(f"/profile/{m.author}/", f"/profile/{handle}/")
+                m.author, m.author_followers = handle, followers
+        return batch
+
+    def _lookup(self, dids: list[str]) -> dict[str, tuple[str | None, int | None]]:
+        if not self.config.profiles_url:
+            return {}
+        url = f"{self.config.profiles_url.rstrip('/')}/xrpc/app.bsky.actor.getProfiles"
+        try:
+            answer = send(
+                self.http,
+                self.name,
+                "GET",
+                url,
+                params=[("actors", d) for d in dids],
+                timeout=self.config.timeout.total_seconds(),
+                max_response=int(self.config.max_response),
+            )
+            profiles = answer.json().get("profiles") if answer.status_code == 200 else None
+        except (ConnectorError, ValueError, AttributeError) as exc:
+            log.info("%s: authors' handles not found (%s); their ids are shown", self.name, exc)
+            return {}
+        found: dict[str, tuple[str | None, int | None]] = {d: (None, None) for d in dids}
+        for p in profiles if isinstance(profiles, list) else []:
+            if isinstance(p, dict) and isinstance(p.get("did"), str):
+                count = p.get("followersCount")
+                handle = p.get("handle")
+                found[p["did"]] = (
+                    handle if isinstance(handle, str) else None,
+                    count if isinstance(count, int) else None,
+                )
+        if len(self._profiles) > PROFILES_KEPT:
+            self._profiles.clear()
+        return found
 
     def _batches(
         self, cursor: str | None, stop: threading.Event, *, until: int | None

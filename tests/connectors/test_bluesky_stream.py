@@ -27,7 +27,7 @@ from monitor.service import Service
 from monitor.store import Store
 from monitor.streams import StreamListener
 from monitor.workers import Worker
-from tests.standins.jetstream import Jetstream
+from tests.standins.jetstream import Jetstream, Profiles
 from tests.standins.server import StandIn
 from tests.standins.slack import SlackWebhook, texts
 from tests.waiting import wait_for
@@ -39,7 +39,10 @@ COMPLAINT = "Acme Coffee charged me twice and the latte was cold. Terrible servi
 
 def connector(*hosts: str, **settings: object) -> BlueskyStreamConnector:
     config = BlueskyStreamConfig(
-        base_url=hosts[0], more_hosts=list(hosts[1:]), timeout="2s", **settings
+        base_url=hosts[0],
+        more_hosts=list(hosts[1:]),
+        timeout="2s",
+        **{"profiles_url": None, **settings},
     )
     return BlueskyStreamConnector(config, httpx.Client())
 
@@ -162,7 +165,7 @@ def stream_config(tmp_path: Path, hosts: list[str], slack_url: str) -> Config:
         brands=[ACME],
         sources={
             "bluesky_stream": BlueskyStreamConfig(
-                base_url=hosts[0], more_hosts=hosts[1:], timeout="2s"
+                base_url=hosts[0], more_hosts=hosts[1:], timeout="2s", profiles_url=None
             )
         },
         channels=[SlackConfig(webhook_url=slack_url, name="slack")],
@@ -297,3 +300,28 @@ def test_two_workers_listen_once_and_the_second_takes_over(
             stop.set()
         second.stop()
         service.close()
+
+
+def test_a_post_that_names_a_brand_is_shown_with_its_authors_handle(
+    jetstream: Jetstream,
+) -> None:
+    """Jetstream sends only the account id: the handle and followers of a likely match's
+    author come from the AppView, once per author; chatter costs no request."""
+    profiles = Profiles({DID: ("maria.bsky.social", 4200)})
+    with StandIn(profiles) as appview:
+        c = connector(jetstream.url, profiles_url=appview.url)
+        _, cursor = c.fetch(["Acme Coffee"], None)
+        jetstream.post(DID, COMPLAINT, rkey="3kone")
+        jetstream.post(DID, "Acme Coffee again: cold", rkey="3ktwo")
+        jetstream.post("did:plc:other", "nice weather today")
+        jetstream.post("did:plc:unknown", "Acme Coffee is fine")
+        mentions, _ = c.fetch(["Acme Coffee", "@acmecoffee"], cursor)
+        by = {m.text: (m.author, m.author_followers, m.url) for m in mentions}
+        assert by[COMPLAINT] == (
+            "maria.bsky.social",
+            4200,
+            "https://bsky.app/profile/maria.bsky.social/post/3kone",
+        )
+        assert by["nice weather today"][0] == "did:plc:other"  # not looked up
+        assert by["Acme Coffee is fine"][0] == "did:plc:unknown"  # the AppView does not know it
+        assert profiles.asked == [[DID, "did:plc:unknown"]]

@@ -25,6 +25,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection
 
+from tests.standins.server import Request as StandInRequest
+from tests.standins.server import Response as StandInResponse
 from tests.standins.ws import WebSocketStandIn
 
 POST = "app.bsky.feed.post"
@@ -170,3 +172,28 @@ def _wanted(event: dict[str, Any], wanted: set[str]) -> bool:
     if event.get("kind") != "commit" or not isinstance(commit, dict):
         return True  # identity and account events go to everyone
     return not wanted or commit.get("collection") in wanted
+
+
+class Profiles:
+    """Bluesky's public AppView, as far as the stream asks it: ``GET
+    /xrpc/app.bsky.actor.getProfiles?actors=...`` (up to 25) -> ``{"profiles": [...]}`` with
+    ``did``, ``handle`` and ``followersCount`` of the accounts it knows (unknown ones are
+    left out, as the AppView does). ``asked`` records each request's actors."""
+
+    def __init__(self, known: dict[str, tuple[str, int]] | None = None) -> None:
+        self.known = dict(known or {})
+        self.asked: list[list[str]] = []
+
+    def __call__(self, request: StandInRequest) -> StandInResponse:
+        if request.path != "/xrpc/app.bsky.actor.getProfiles":
+            return StandInResponse(404, {"error": "XRPCNotSupported"})
+        actors = request.multi.get("actors", [])
+        if len(actors) > 25:
+            return StandInResponse(400, {"error": "InvalidRequest", "message": "too many actors"})
+        self.asked.append(actors)
+        profiles = [
+            {"did": a, "handle": self.known[a][0], "followersCount": self.known[a][1]}
+            for a in actors
+            if a in self.known
+        ]
+        return StandInResponse(200, {"profiles": profiles})
