@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from monitor.models import (
     CHANGED,
@@ -36,6 +36,7 @@ from monitor.models import (
     VIRAL,
     Alert,
     Digest,
+    utcnow,
 )
 from monitor.reasons import why_text
 
@@ -63,13 +64,9 @@ ENGAGEMENT_WORDS = {
 }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 #: What "now" is for the ages in alerts: the wall clock, except in a replay on a clock of
 #: its own (`mention-monitor demo`), which sets it for its thread with ``clock``.
-_NOW: ContextVar[Callable[[], datetime]] = ContextVar("alerts_now", default=_utcnow)
+_NOW: ContextVar[Callable[[], datetime]] = ContextVar("alerts_now", default=utcnow)
 
 
 @contextmanager

@@ -18,43 +18,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.offline import OFFLINE  # noqa: E402
-
-
-@contextmanager
-def dropping_port() -> Iterator[int]:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        port = server.getsockname()[1]
-        waiting = []
-        for _ in range(3):
-            client = socket.socket()
-            client.setblocking(False)
-            try:
-                client.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            waiting.append(client)
-        time.sleep(0.1)
-        try:
-            yield port
-        finally:
-            for client in waiting:
-                client.close()
+from tests.standins.ports import dropping_port  # noqa: E402
 
 
 def seconds_to_notice(base_url: str, limit: float = 90.0) -> float | None:

@@ -46,7 +46,7 @@ from connectors.google_play_config import WINDOW, App, GooglePlayConfig
 from connectors.google_service_account import AccessTokens
 from monitor.config import format_duration
 from monitor.errors import BudgetExhausted
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.wording import count
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,6 @@ REMEMBER = 5000  # reviews remembered per app
 STORE_URL = "https://play.google.com/store/apps/details?id={}"
 CONSOLE = "Play Console > your app > Ratings and reviews > Reviews"
 ANONYMOUS = "A Google user"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def moment(stamp: Any) -> datetime:
@@ -79,7 +75,7 @@ class GooglePlayConnector(Connector):
     per_brand = False
 
     #: What "now" is (tests set their own).
-    clock: Callable[[], datetime] = staticmethod(_utcnow)
+    clock: Callable[[], datetime] = staticmethod(utcnow)
     _api: PlayAPI | None = None
     _said_every = False
 

@@ -71,7 +71,7 @@ from monitor.errors import (
     SourceUnavailable,
 )
 from monitor.http import BoundedAdapter, describe_unreachable, parse_retry_after
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -235,10 +235,6 @@ class _ToBaseURL(BoundedAdapter):
         return super().send(request, stream, timeout, verify, cert, proxies)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class XConnector(Connector):
     """Posts on X that mention a brand, within a monthly budget of posts read."""
 
@@ -252,7 +248,7 @@ class XConnector(Connector):
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
     ) -> None:
         super().__init__(config, http, state)
-        self.clock: Callable[[], datetime] = _utcnow
+        self.clock: Callable[[], datetime] = utcnow
         self._counting = threading.Lock()  # polls and engagement refreshes may overlap
         self._client = tweepy.Client(
             bearer_token=self.config.bearer_token.get_secret_value(),

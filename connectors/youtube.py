@@ -51,7 +51,7 @@ from connectors.base import Connector, FetchResult, SourceConfig, SourceState, U
 from connectors.youtube_api import YouTubeAPI, units_for_poll
 from monitor.config import Duration, StrictModel
 from monitor.errors import AuthError, BudgetExhausted
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.wording import count
 
 log = logging.getLogger(__name__)
@@ -149,10 +149,6 @@ def _time(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class YouTubeConnector(Connector):
     """Comments on the owner's YouTube channels, and new videos naming the brands."""
 
@@ -165,7 +161,7 @@ class YouTubeConnector(Connector):
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None
     ) -> None:
         super().__init__(config, http, state)
-        self.clock: Callable[[], datetime] = _utcnow
+        self.clock: Callable[[], datetime] = utcnow
         self._counting = threading.Lock()
         self.api = YouTubeAPI(self, self.config, http)
 

@@ -8,6 +8,12 @@ from typing import Any, Literal
 
 from monitor.text import safe_data, safe_text
 
+
+def utcnow() -> datetime:
+    """Now, in UTC: every time we keep or compare is aware and in UTC."""
+    return datetime.now(UTC)
+
+
 Label = Literal["negative", "neutral", "positive"]
 Severity = Literal["info", "negative", "high"]
 

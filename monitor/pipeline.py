@@ -12,7 +12,7 @@ import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from connectors.base import Connector
 from monitor.config import Config, format_duration
@@ -25,7 +25,7 @@ from monitor.errors import (
 )
 from monitor.http import cannot_connect
 from monitor.matching import Match, Matcher
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.offline import OFFLINE, Reachability
 from monitor.redact import redact
 from monitor.reviews import Reviews
@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 ALL_BRANDS = "*"
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

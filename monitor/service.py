@@ -26,7 +26,8 @@ from monitor.errors import ConfigError, MonitorError, StorageError
 from monitor.followup import queue_reminders
 from monitor.http import make_client
 from monitor.links import InboxLinks, command_config
-from monitor.pipeline import Clock, Pipeline, SourceReport, utcnow
+from monitor.models import utcnow
+from monitor.pipeline import Clock, Pipeline, SourceReport
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
 from monitor.spread import Tracker, TrackReport

@@ -19,10 +19,11 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from monitor import __version__
 from monitor.errors import MonitorError
+from monitor.models import utcnow
 from monitor.store import Lease, Leases, StoreBase, WorkerInfo, Workers
 from monitor.store.workers import DEAD_AFTER, claim_key
 from monitor.wording import count
@@ -33,10 +34,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = timedelta(seconds=10)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Worker:
     """One `run` process's identity, heartbeat and leases."""
 
@@ -44,7 +41,7 @@ class Worker:
         self,
         store: StoreBase,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         heartbeat_every: timedelta = HEARTBEAT_EVERY,
     ) -> None:
         self.host = socket.gethostname()

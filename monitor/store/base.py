@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, create_engine, event, func, insert, select, update
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
-from monitor.models import Alert, Posted
+from monitor.models import Alert, Posted, utcnow
 from monitor.redact import redact, redact_data
 from monitor.store.opening import (
     engine_url,
@@ -55,10 +55,6 @@ from monitor.store.tables import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fitted(**values: str) -> dict[str, str]:
@@ -232,7 +228,7 @@ class StoreBase:
         batch that races another process is written once. Returns what was
         written, each with its new id.
         """
-        now = now or _utcnow()
+        now = now or utcnow()
         try:
             # The pipeline has already left out what it knew; the unique key catches the rest.
             return self._ingest(source, brand, items, cursor, now, check_known=False)
@@ -719,9 +715,9 @@ class StoreBase:
         with self.session() as s:
             row = s.get(SourceStateRow, (source, key))
             if row is None:
-                s.add(SourceStateRow(source=source, key=key, value=value, updated_at=_utcnow()))
+                s.add(SourceStateRow(source=source, key=key, value=value, updated_at=utcnow()))
             else:
-                row.value, row.updated_at = value, _utcnow()
+                row.value, row.updated_at = value, utcnow()
 
     # ------------------------------------------------------------ health
 

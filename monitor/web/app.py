@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.config import Config
+from monitor.models import utcnow
 from monitor.store import Store
 from monitor.web import charts, words
 from monitor.web.auth import Guard, LoginLimiter, PasswordCheck, csrf_field, new_session_key
@@ -54,10 +55,6 @@ ROUTE_MODULES = (
     "monitor.web.charts",
     "monitor.web.slack_actions",
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SecurityHeaders:

@@ -12,7 +12,6 @@ import gzip
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +36,7 @@ from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
 from tests.standins.hackernews import PREFIX, HackerNewsAPI, story
+from tests.standins.ports import dropping_port
 from tests.standins.server import Response, StandIn
 
 FIFTY_MB = 50_000_000
@@ -162,27 +162,9 @@ def silent_port() -> Iterator[int]:
 
 @pytest.fixture
 def full_port() -> Iterator[int]:
-    """A listening port whose queue is full and never read: a new connection gets no
-    answer at all, as behind a firewall that drops it."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(0)
-        port = server.getsockname()[1]
-        waiting = []
-        for _ in range(3):
-            client = socket.socket()
-            client.setblocking(False)
-            try:
-                client.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
-            waiting.append(client)
-        time.sleep(0.1)
-        try:
-            yield port
-        finally:
-            for client in waiting:
-                client.close()
+    """A listening port whose queue is full and never read (tests/standins/ports.py)."""
+    with dropping_port() as port:
+        yield port
 
 
 def test_a_port_that_never_answers_says_so_and_what_setting_to_raise(silent_port: int) -> None:
