@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import ByteSize, Field
 from websockets.exceptions import ConnectionClosed
@@ -52,6 +52,7 @@ from monitor.config import Duration
 from monitor.errors import ConnectorError, FetchTimeout, SourceUnavailable
 from monitor.http import send
 from monitor.models import Mention
+from monitor.text import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +182,10 @@ class BlueskyStreamConnector(Connector):
         for m in likely:
             handle, followers = self._profiles.get(m.author, (None, None))
             if handle:
-                m.url = m.url.replace(f"/profile/{m.author}/", f"/profile/{handle}/")
-                m.author, m.author_followers = handle, followers
+                # A stranger's words, set after the Mention made its own fields safe.
+                path = quote(safe_text(handle), safe="")
+                m.url = m.url.replace(f"/profile/{m.author}/", f"/profile/{path}/")
+                m.author, m.author_followers = safe_text(handle), followers
         return batch
 
     def _lookup(self, dids: list[str]) -> dict[str, tuple[str | None, int | None]]:

@@ -307,7 +307,8 @@ def test_a_post_that_names_a_brand_is_shown_with_its_authors_handle(
 ) -> None:
     """Jetstream sends only the account id: the handle and followers of a likely match's
     author come from the AppView, once per author; chatter costs no request."""
-    profiles = Profiles({DID: ("maria.bsky.social", 4200)})
+    hostile = "evil\u202e/../x\x00<b>"  # an AppView answering with a poisoned handle
+    profiles = Profiles({DID: ("maria.bsky.social", 4200), "did:plc:evil": (hostile, 1)})
     with StandIn(profiles) as appview:
         c = connector(jetstream.url, profiles_url=appview.url)
         _, cursor = c.fetch(["Acme Coffee"], None)
@@ -315,6 +316,7 @@ def test_a_post_that_names_a_brand_is_shown_with_its_authors_handle(
         jetstream.post(DID, "Acme Coffee again: cold", rkey="3ktwo")
         jetstream.post("did:plc:other", "nice weather today")
         jetstream.post("did:plc:unknown", "Acme Coffee is fine")
+        jetstream.post("did:plc:evil", "Acme Coffee sucks", rkey="3kevil")
         mentions, _ = c.fetch(["Acme Coffee", "@acmecoffee"], cursor)
         by = {m.text: (m.author, m.author_followers, m.url) for m in mentions}
         assert by[COMPLAINT] == (
@@ -324,4 +326,7 @@ def test_a_post_that_names_a_brand_is_shown_with_its_authors_handle(
         )
         assert by["nice weather today"][0] == "did:plc:other"  # not looked up
         assert by["Acme Coffee is fine"][0] == "did:plc:unknown"  # the AppView does not know it
-        assert profiles.asked == [[DID, "did:plc:unknown"]]
+        assert profiles.asked == [[DID, "did:plc:unknown", "did:plc:evil"]]
+        author, _, url = by["Acme Coffee sucks"]
+        assert "\x00" not in author  # storable here; each channel escapes it for display
+        assert url.startswith("https://bsky.app/profile/") and "/../" not in url
