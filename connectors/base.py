@@ -57,6 +57,9 @@ from monitor.models import Mention
 
 log = logging.getLogger(__name__)
 
+#: Brands one poll job carries for a source that ``splits_by_brand`` (its ``brands_per_job``).
+DEFAULT_BRANDS_PER_JOB = 50
+
 P = ParamSpec("P")
 R = TypeVar("R")
 C = TypeVar("C", bound="Connector")
@@ -260,6 +263,12 @@ class Connector(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[SourceConfig]]
     per_brand: ClassVar[bool] = True
+    #: A source whose poll costs a request per brand or per term (Mastodon, Bluesky) lets
+    #: several workers share it: the scheduler splits its brands into jobs of
+    #: ``brands_per_job`` brands (a config key), each polled under its own lease
+    #: (monitor/polljobs.py). False: one job for every brand, as most sources ask for every
+    #: brand in a few requests.
+    splits_by_brand: ClassVar[bool] = False
     #: Set by the last fetch: how long before now the newest item it read completely
     #: reaches, when it stopped short of the present (still catching up after a burst
     #: or an outage); None when it read everything new.
@@ -277,6 +286,13 @@ class Connector(ABC):
     @property
     def base_url(self) -> str:
         return self.config.base_url.rstrip("/")
+
+    @property
+    def brands_per_job(self) -> int | None:
+        """How many brands one scheduled poll of this source carries; None: all of them."""
+        if not self.splits_by_brand:
+            return None
+        return int(getattr(self.config, "brands_per_job", DEFAULT_BRANDS_PER_JOB))
 
     @abstractmethod
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:

@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from pydantic import ByteSize, Field, SecretStr, field_validator
 
 from connectors.base import (
+    DEFAULT_BRANDS_PER_JOB,
     Connector,
     FetchResult,
     SourceConfig,
@@ -118,6 +119,13 @@ class BlueskyConfig(SourceConfig):
     )
     lang: str | None = Field(
         default=None, description="only posts in this language, e.g. `en`; unset: every language"
+    )
+    brands_per_job: int = Field(
+        default=DEFAULT_BRANDS_PER_JOB,
+        ge=1,
+        le=10_000,
+        description="several workers (`run` on one PostgreSQL) share this source's brands in"
+        " jobs of this many brands each; with one worker, the jobs run one after the other",
     )
     limit: int = Field(default=100, ge=1, le=100, description="posts per search request")
     max_pages: int = Field(
@@ -253,6 +261,8 @@ class BlueskyConnector(Connector):
     #: One round for every brand: searchPosts has no OR, but a term two brands share (or
     #: one that covers another brand's keyword) is then asked once.
     per_brand = False
+    #: A request per term: several workers share the brands (``brands_per_job``).
+    splits_by_brand = True
 
     def __init__(
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None

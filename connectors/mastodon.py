@@ -60,6 +60,7 @@ import httpx
 from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
+    DEFAULT_BRANDS_PER_JOB,
     Connector,
     FetchResult,
     SourceConfig,
@@ -159,6 +160,13 @@ class MastodonConfig(SourceConfig):
         le=50,
         description="at most this many pages of new posts per request (hashtags or search)"
         " per poll; the rest comes at the next poll",
+    )
+    brands_per_job: int = Field(
+        default=DEFAULT_BRANDS_PER_JOB,
+        ge=1,
+        le=10_000,
+        description="several workers (`run` on one PostgreSQL) share this source's brands in"
+        " jobs of this many brands each; with one worker, the jobs run one after the other",
     )
     lookback: Duration = Field(
         default=timedelta(hours=24), description="how far back the very first poll looks"
@@ -285,6 +293,8 @@ class MastodonConnector(Connector):
     name = "mastodon"
     Config = MastodonConfig
     config: MastodonConfig
+    #: A request per brand and server: several workers share the brands (brands_per_job).
+    splits_by_brand = True
 
     def __init__(
         self, config: SourceConfig, http: httpx.Client, state: SourceState | None = None

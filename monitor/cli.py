@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -314,20 +314,30 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
     Exits 1 if a source failed or an alert could not be sent.
     """
     from monitor.runlock import RunLock
-    from monitor.service import Service
+    from monitor.service import Service, WatchReport
+    from monitor.workers import Worker, worker_name
 
     config = _load_warned(config_path)
     ctx.with_resource(RunLock(config.database, "poll"))  # waits for a poll, refuses a run
     service = Service(config)
+    # On a database that `run` workers share, a poll takes part as one more worker: it
+    # leaves a job that a running worker is doing now to that worker.
+    worker = Worker(service.store, clock=service.clock)
+    watching = False
     try:
-        reports = service.poll(sources or None)
-        watched = service.watch()
+        worker.start()
+        reports = service.poll(sources or None, worker)
+        watching = worker.claim("watch", timedelta(0), service.clock()).held
+        watched = service.watch() if watching else WatchReport()
         dispatched = service.dispatch()
     except StorageError as exc:
         service.alarm.failed(exc)  # the outbox is in that database: tell the channels directly
         raise
     finally:
-        service.close()
+        try:
+            worker.stop(forget=True)
+        finally:
+            service.close()
     for r in reports:
         if r.error:
             line = f"{r.source}: FAILED: {r.error}"
@@ -337,12 +347,16 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
             line = f"{r.source}: skipped, rate limited until {r.deferred_until:%H:%M:%S} UTC"
         else:
             line = f"{r.source}: {r.fetched} fetched, {r.new} new, {r.negative} negative"
+        if r.busy:
+            line += f" (left to {worker_name(r.busy)}, which was polling it at that moment)"
         click.echo(line, err=True)
     track = watched.track
     click.echo(
         f"follow-up: {track.read} of {count(track.due, 'due post')} re-read, "
         f"{count(track.escalations, 'escalation')}, {count(watched.spikes, 'spike')}, "
-        f"{count(watched.reminders, 'reminder')} queued",
+        f"{count(watched.reminders, 'reminder')} queued"
+        if watching
+        else "follow-up: left to a running worker, which was doing it at that moment",
         err=True,
     )
     for problem in [*watched.errors, *(f"{k}: {v}" for k, v in track.skipped.items())]:

@@ -27,6 +27,7 @@ from monitor.http import cannot_connect
 from monitor.matching import Match, Matcher
 from monitor.models import Mention, utcnow
 from monitor.offline import OFFLINE, Reachability
+from monitor.polljobs import PollJob, job_brands
 from monitor.redact import redact
 from monitor.reviews import Reviews
 from monitor.rules import decide
@@ -60,6 +61,10 @@ class SourceReport:
     budget_exhausted: bool = False
     #: How far behind the present the source still is after this poll (catching up).
     behind: timedelta = timedelta(0)
+    #: The group of the source's brands this poll was for; None: every brand.
+    job: PollJob | None = None
+    #: Another worker was polling it at that moment (`poll` beside `run`): who.
+    busy: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,8 +105,10 @@ class Pipeline:
         #: Which sources could not connect: all of them is this machine's connection.
         self.reach = Reachability(connectors)
 
-    def poll_source(self, name: str) -> SourceReport:
-        report = SourceReport(name)
+    def poll_source(self, name: str, job: PollJob | None = None) -> SourceReport:
+        """Poll source ``name`` for its brands, or for one group of them (``job``)."""
+        job = job if job is not None and job.group is not None else None
+        report = SourceReport(name, job=job)
         now = self.clock()
         health = self.store.health().get(name)
         if health and health.retry_after_until and health.retry_after_until > now:
@@ -109,20 +116,22 @@ class Pipeline:
             log.info("%s: rate limited; next poll after %s", name, health.retry_after_until)
             return report
         connector = self.connectors[name]
-        brands = self.config.brands_for(name)
-        # A per-brand source is asked once per brand; the others once for every brand together.
+        brands = job_brands(self.config, job) if job else self.config.brands_for(name)
+        # A per-brand source is asked once per brand; the others once for every brand
+        # together (or for every brand of this job: a cursor of the job's own).
+        together = ALL_BRANDS + (str(job.group) if job else "")
         rounds: list[tuple[str, list[str], str | None]] = (
             [(b.name, b.keywords, b.name) for b in brands]
             if connector.per_brand
-            else [(ALL_BRANDS, [k for b in brands for k in b.keywords], None)]
+            else [(together, [k for b in brands for k in b.keywords], None)]
             if brands
             else []
         )
         try:
             for cursor_key, keywords, prefer in rounds:
                 cursor = self.store.get_cursor(name, cursor_key)
-                if cursor is None and cursor_key == ALL_BRANDS:
-                    cursor = self._carried(name, connector)
+                if cursor is None and cursor_key == together:
+                    cursor = self._carried(name, connector, together)
                 # Each step is stored with its cursor as it comes: a long catch-up keeps
                 # its progress even when a later request fails.
                 for mentions, new_cursor in connector.fetch_pages(keywords, cursor):
@@ -162,10 +171,16 @@ class Pipeline:
     def _succeeded(self, report: SourceReport) -> None:
         name = report.source
         self._reached(name)
-        failures, episode = self.store.record_success(name, report.new, self.clock())
+        if self._others_failing(report, failing=False):
+            # Another group of this source's brands still fails: its run of failures goes
+            # on, so that its alert comes (a success here must not hide it).
+            self.store.record_progress(name, report.new, self.clock())
+            failures, episode = 0, ""
+        else:
+            failures, episode = self.store.record_success(name, report.new, self.clock())
         if report.new == 0:
             self._check_silence(name)
-        self._check_behind(name, report.behind)
+        self._check_behind(report)
         if failures >= self.config.alerts.health_after:
             self._health_notice(
                 name,
@@ -183,12 +198,22 @@ class Pipeline:
             report.negative,
         )
 
-    def _carried(self, name: str, connector: Connector) -> str | None:
-        """The cursor for every brand, made from the per-brand ones an older version kept."""
-        old = [v for brand, v in self.store.cursors_of(name).items() if brand != ALL_BRANDS]
+    def _carried(self, name: str, connector: Connector, key: str) -> str | None:
+        """The first cursor for every brand (or a job's brands: ``key``), made from the
+        source's others: the per-brand ones an older version kept, the one for every brand
+        before the brands were split into jobs (monitor/polljobs.py), or the jobs' ones once
+        they are not split any more."""
+        # A job's first poll does not go on from a sibling job's cursor: its brands were
+        # never polled together with those, and look back as a new source's do.
+        old = [
+            value
+            for other, value in self.store.cursors_of(name).items()
+            if other != key
+            and (key == ALL_BRANDS or not other.startswith(ALL_BRANDS) or other == ALL_BRANDS)
+        ]
         carried = connector.carry_cursors(old) if old else None
         if carried is not None:
-            log.info("%s: goes on from where each brand's last poll was (after an upgrade)", name)
+            log.info("%s: goes on from where its brands' last polls were", name)
         return carried
 
     def _check_budget(self, name: str, connector: Connector, *, exhausted: bool = False) -> None:
@@ -239,8 +264,11 @@ class Pipeline:
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else interval
             retry_until = now + wait
             report.deferred_until = retry_until
-        log.warning("source %s failed: %s", report.source, report.error)
+        log.warning("source %s failed: %s", _label(report), report.error)
         health = report.error
+        if report.job is not None:
+            self._others_failing(report, failing=True)
+            health = f"{report.error} (polling {report.job.describe()})"
         if cannot_connect(exc):
             said = f"{exc.source}: {exc.message}" if isinstance(exc, ConnectorError) else health
             self.reach.unreachable(report.source, said, now)
@@ -259,7 +287,7 @@ class Pipeline:
                 report.source,
                 f"failing:{report.source}:{episode}",
                 f"{report.source} has stopped working",
-                f"{report.source} failed {failures} polls in a row, so new mentions there are "
+                f"{_label(report)} failed {failures} polls in a row, so new mentions there are "
                 f"not being seen. Last error: {report.error}.{fix} "
                 "`mention-monitor check` shows its state.",
                 "negative",  # quiet hours hold it: a source down is not worth waking for
@@ -290,28 +318,52 @@ class Pipeline:
             logged=True,
         )
 
-    def _check_behind(self, name: str, behind: timedelta) -> None:
+    def _others_failing(self, report: SourceReport, *, failing: bool) -> bool:
+        """Mark this poll's group of brands failing or not; whether another group of the
+        same source is failing now (always False for a source polled whole)."""
+        if report.job is None:
+            return False
+        prefix = "pipeline.failing#"
+        mine = f"{prefix}{report.job.group}"
+        marks = self.store.state_prefixed(report.source, prefix)
+        if bool(marks.get(mine)) != failing:
+            self.store.state_set(report.source, mine, "1" if failing else "")
+        # (A mark of a group beyond today's jobs, from before the brands were cut anew, is
+        # no job's any more.)
+        return any(
+            value
+            for key, value in marks.items()
+            if key != mine
+            and key[len(prefix) :].isdigit()
+            and int(key[len(prefix) :]) <= report.job.groups
+        )
+
+    def _check_behind(self, report: SourceReport) -> None:
         """Alert once when a source has ended ``health_after`` polls in a row still catching
         up (a burst or backlog larger than its polls can read), and once when it caught up.
 
         Each of those polls succeeded and saved its progress, so without this an owner
-        would not know that new mentions are arriving late."""
-        key = "pipeline.behind_polls"
+        would not know that new mentions are arriving late. A source whose brands are
+        polled in groups counts each group's polls apart."""
+        name, behind, part = report.source, report.behind, report.job
+        suffix = part.suffix if part else ""
+        key = "pipeline.behind_polls" + suffix
         before = int(self.store.state_get(name, key) or 0)
         polls = before + 1 if behind > timedelta(0) else 0
         if polls != before:
             self.store.state_set(name, key, str(polls))
         limit = self.config.alerts.health_after
-        episode = self.store.state_get(name, "pipeline.behind_since") or ""
+        episode = self.store.state_get(name, "pipeline.behind_since" + suffix) or ""
         if polls == 1:
-            episode = f"{self.clock():%Y%m%dT%H%M%S}"
-            self.store.state_set(name, "pipeline.behind_since", episode)
+            episode = f"{self.clock():%Y%m%dT%H%M%S}{suffix}"
+            self.store.state_set(name, "pipeline.behind_since" + suffix, episode)
         if polls == limit:
             self._health_notice(
                 name,
                 f"behind:{name}:{episode}",
                 f"{name} is falling behind",
-                f"{name} has more new posts than its polls can read: after {polls} polls in a "
+                f"{_label(report)} has more new posts than its polls can read: after {polls} "
+                "polls in a "
                 f"row it is still {format_duration(behind)} behind, so new mentions there "
                 "arrive late. Nothing is skipped; it catches up as the burst passes. To catch "
                 f"up faster, poll it more often (`sources.{name}.every`).",
@@ -522,3 +574,8 @@ class Pipeline:
             queued_alerts=sum(len(item.channels) for _, item in written),
             changed=changed,
         )
+
+
+def _label(report: SourceReport) -> str:
+    """The source, or the group of its brands this poll was for."""
+    return report.job.describe() if report.job is not None else report.source

@@ -1,5 +1,8 @@
 """The long-running service: APScheduler 3, one job per source, plus the dispatcher.
 
+(A source whose poll costs a request per brand, with more brands than its
+``brands_per_job``, has one job per group of brands instead: monitor/polljobs.py.)
+
 Each source polls at its own ``every`` (a streaming one listens instead, in its own
 thread: monitor/streams.py) with a little jitter, never overlaps
 itself (``max_instances=1``; a missed run is coalesced, not queued), and
@@ -36,6 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import format_duration
 from monitor.errors import StorageError
+from monitor.polljobs import PollJob, poll_jobs
 from monitor.service import Service
 from monitor.workers import Worker
 
@@ -44,6 +48,9 @@ log = logging.getLogger(__name__)
 #: How often due engagement readings, spikes and reminders are looked for. Cheap when
 #: nothing is due: one indexed query each.
 WATCH_EVERY = timedelta(minutes=1)
+#: When a poll job whose source this worker is polling (another group of its brands) is
+#: tried again.
+BUSY_RETRY = timedelta(seconds=5)
 
 
 class Scheduler:
@@ -51,6 +58,8 @@ class Scheduler:
         self.service = service
         self.worker = worker or Worker(service.store, clock=service.clock)
         self._stop = threading.Event()
+        #: One lock per source: the job of it this worker is polling now.
+        self._polling: dict[str, threading.Lock] = {}
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
@@ -72,13 +81,13 @@ class Scheduler:
             if writes:
                 self.service.alarm.ok()
 
-    def _poll_then_dispatch(self, name: str) -> None:
+    def _poll_then_dispatch(self, poll: PollJob) -> None:
         def job() -> None:
-            report = self.service.pipeline.poll_source(name)
+            report = self.service.pipeline.poll_source(poll.source, poll)
             if report.new or report.changed or not report.ok:
                 self.service.dispatch()
 
-        self._guarded(f"the job for {name}", job, writes=True)
+        self._guarded(f"the job for {poll.describe()}", job, writes=True)
 
     def _watch_then_dispatch(self) -> None:
         def job() -> None:
@@ -90,9 +99,19 @@ class Scheduler:
     def _dispatch(self) -> None:
         self._guarded("the dispatcher", self.service.dispatch)
 
-    def _claimed(self, job_id: str, every: timedelta, run: Callable[[], None]) -> None:
+    def _claimed(
+        self, job_id: str, every: timedelta, run: Callable[[], None], source: str | None = None
+    ) -> None:
         """The scheduled job: ``run`` (guarded itself) if this worker gets the job's lease,
-        then the job is rescheduled for when it is next due across all workers."""
+        then the job is rescheduled for when it is next due across all workers.
+
+        ``source``: a poll; this worker polls one job of a source at a time (its brands
+        may be split into several jobs: monitor/polljobs.py). One whose other job runs
+        here now is tried again a little later, without taking its lease meanwhile."""
+        local = self._polling.setdefault(source, threading.Lock()) if source else None
+        if local is not None and not local.acquire(blocking=False):
+            self._reschedule(job_id, self.service.clock() + BUSY_RETRY, BUSY_RETRY)
+            return
 
         def job() -> None:
             now = self.service.clock()
@@ -106,7 +125,11 @@ class Scheduler:
                 self.worker.release(job_id)
                 self._reschedule(job_id, now + every, every)
 
-        self._guarded(f"the lease of {job_id}", job)
+        try:
+            self._guarded(f"the lease of {job_id}", job)
+        finally:
+            if local is not None:
+                local.release()
 
     def _reschedule(self, job_id: str, due: datetime, every: timedelta) -> None:
         jitter = random.uniform(0, max(1.0, every.total_seconds() * 0.05))
@@ -129,20 +152,19 @@ class Scheduler:
 
     def start(self) -> None:
         now = datetime.now(UTC)
-        for name, connector in self.service.connectors.items():
-            if connector.streaming and connector.resumes:
-                continue  # listened to all the time, in its own thread (service.listen)
-            every = connector.config.every.total_seconds()
+        connectors = self.service.connectors
+        polled = [n for n, c in connectors.items() if not (c.streaming and c.resumes)]
+        # (A streaming source that resumes is listened to all the time, in its own thread:
+        # service.listen.)
+        for poll in poll_jobs(self.service.config, connectors, polled):
+            every = connectors[poll.source].config.every
+            seconds = every.total_seconds()
             self.scheduler.add_job(
                 self._claimed,
-                IntervalTrigger(seconds=every, jitter=max(1, int(every * 0.05))),
-                args=[
-                    f"poll:{name}",
-                    connector.config.every,
-                    partial(self._poll_then_dispatch, name),
-                ],
-                id=f"poll:{name}",
-                name=f"poll {name}",
+                IntervalTrigger(seconds=seconds, jitter=max(1, int(seconds * 0.05))),
+                args=[poll.id, every, partial(self._poll_then_dispatch, poll), poll.source],
+                id=poll.id,
+                name=f"poll {poll.describe()}",
                 next_run_time=now,
             )
         self.scheduler.add_job(

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -28,6 +29,7 @@ from monitor.http import make_client
 from monitor.links import InboxLinks, command_config
 from monitor.models import utcnow
 from monitor.pipeline import Clock, Pipeline, SourceReport
+from monitor.polljobs import PollJob, poll_jobs
 from monitor.sentiment import Scorer, make_scorer
 from monitor.spikes import queue_spikes
 from monitor.spread import Tracker, TrackReport
@@ -123,8 +125,12 @@ class Service:
         self.tracker = Tracker(config, self.store, self.connectors, clock=clock)
         self.alarm = DatabaseAlarm(self.channels, clock=clock)
 
-    def poll(self, sources: Iterable[str] | None = None) -> list[SourceReport]:
-        """One cycle of the named sources (default: all enabled ones); no dispatch."""
+    def poll(
+        self, sources: Iterable[str] | None = None, worker: Worker | None = None
+    ) -> list[SourceReport]:
+        """One cycle of the named sources (default: all enabled ones), a report for each
+        (a source polled in groups of brands: the groups' reports together); no dispatch.
+        With ``worker``, each poll is done under its lease (see ``_poll_job``)."""
         names = list(sources) if sources is not None else list(self.connectors)
         for name in names:
             if name not in self.connectors:
@@ -132,7 +138,26 @@ class Service:
                 raise ConfigError(
                     f"source '{name}' is not configured or not enabled (known: {known})"
                 )
-        return [self.pipeline.poll_source(name) for name in names]
+        reports: dict[str, SourceReport] = {}
+        for job in poll_jobs(self.config, self.connectors, names):
+            report = self._poll_job(job, worker)
+            reports[job.source] = (
+                _merged(reports[job.source], report) if job.source in reports else report
+            )
+        return list(reports.values())
+
+    def _poll_job(self, job: PollJob, worker: Worker | None) -> SourceReport:
+        """One job, under its lease when ``worker`` is given: skipped while a running
+        worker polls it now (`poll` on a database `run` workers share)."""
+        if worker is None:
+            return self.pipeline.poll_source(job.source, job)
+        lease = worker.claim(job.id, timedelta(0), self.clock())
+        if not lease.held:
+            return SourceReport(job.source, job=job, busy=lease.holder or "another worker")
+        try:
+            return self.pipeline.poll_source(job.source, job)
+        finally:
+            worker.release(job.id)
 
     def watch(self) -> WatchReport:
         """The follow-up jobs: spread tracking, spikes and reminders. Each runs even if
@@ -219,3 +244,22 @@ class Service:
         if self._owns_http:
             self.http.close()
         self.store.close()
+
+
+def _merged(a: SourceReport, b: SourceReport) -> SourceReport:
+    """Two reports of one source's groups of brands as one."""
+    errors = [e for e in (a.error, b.error) if e]
+    later = [d for d in (a.deferred_until, b.deferred_until) if d is not None]
+    return SourceReport(
+        a.source,
+        fetched=a.fetched + b.fetched,
+        new=a.new + b.new,
+        negative=a.negative + b.negative,
+        queued_alerts=a.queued_alerts + b.queued_alerts,
+        changed=a.changed + b.changed,
+        error="; ".join(dict.fromkeys(errors)) or None,
+        deferred_until=max(later) if later else None,
+        budget_exhausted=a.budget_exhausted or b.budget_exhausted,
+        behind=max(a.behind, b.behind),
+        busy=a.busy or b.busy,
+    )

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from monitor import __version__
 from monitor.errors import MonitorError
 from monitor.models import utcnow
+from monitor.polljobs import describe_lease
 from monitor.store import Lease, Leases, StoreBase, WorkerInfo, Workers
 from monitor.store.workers import DEAD_AFTER, claim_key
 from monitor.wording import count
@@ -63,13 +64,14 @@ class Worker:
         self._thread = threading.Thread(target=self._beating, name="heartbeat", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the heartbeat and say so: this worker's leases are free at once."""
+    def stop(self, *, forget: bool = False) -> None:
+        """Stop the heartbeat and say so: this worker's leases are free at once.
+        ``forget``: leave no line in `status` (a `poll` that did its one cycle)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
-            self.workers.stop(self.id, self.clock())
+            self.workers.stop(self.id, self.clock(), forget=forget)
         except MonitorError as exc:
             log.warning("could not record that this worker stopped: %s", exc)
 
@@ -112,6 +114,13 @@ class Worker:
                 log.exception("heartbeat failed")
 
 
+def worker_name(worker_id: str) -> str:
+    """``host:pid:key`` as an owner reads it: "the worker on host (process pid)"."""
+    host, _, rest = worker_id.partition(":")
+    pid = rest.partition(":")[0]
+    return f"the worker on {host} (process {pid})" if pid else worker_id
+
+
 def _ago(then: datetime, now: datetime) -> str:
     seconds = max(0, int((now - then).total_seconds()))
     if seconds < 120:
@@ -123,15 +132,6 @@ def _ago(then: datetime, now: datetime) -> str:
 
 def _at(when: datetime) -> str:
     return f"{when:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _job(name: str) -> str:
-    kind, _, what = name.partition(":")
-    if kind == "poll":
-        return f"polling {what}"
-    if kind == "watch":
-        return "spread tracking, spikes and reminders"
-    return name
 
 
 def describe_workers(workers: list[WorkerInfo], held: list[Lease], now: datetime) -> list[str]:
@@ -148,7 +148,7 @@ def describe_workers(workers: list[WorkerInfo], held: list[Lease], now: datetime
         jobs = [lease for lease in held if lease.holder == w.id]
         for lease in jobs:
             since = _at(lease.acquired_at) if lease.acquired_at else "a moment ago"
-            lines.append(f"    {_job(lease.name)} since {since}")
+            lines.append(f"    {describe_lease(lease.name)} since {since}")
         if not jobs:
             lines.append("    waiting for its next job")
     gone = [w for w in workers if not w.alive(now)]

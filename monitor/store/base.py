@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, create_engine, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -711,13 +712,30 @@ class StoreBase:
             row = s.get(SourceStateRow, (source, key))
             return row.value if row else None
 
-    def state_set(self, source: str, key: str, value: str) -> None:
+    def state_prefixed(self, source: str, prefix: str) -> dict[str, str]:
+        """A source's state values whose keys start with ``prefix``, by key."""
         with self.session() as s:
-            row = s.get(SourceStateRow, (source, key))
-            if row is None:
-                s.add(SourceStateRow(source=source, key=key, value=value, updated_at=utcnow()))
-            else:
-                row.value, row.updated_at = value, utcnow()
+            rows = s.scalars(
+                select(SourceStateRow).where(
+                    SourceStateRow.source == source,
+                    SourceStateRow.key.startswith(prefix, autoescape=True),
+                )
+            )
+            return {r.key: r.value for r in rows}
+
+    def state_set(self, source: str, key: str, value: str) -> None:
+        # One statement that inserts or updates: two workers setting a key the first time
+        # at the same moment (both logging in to Bluesky) must not fail on the key.
+        now = utcnow()
+        with self.session() as s:
+            statement = _dialect_insert(s)(SourceStateRow).values(
+                source=source, key=key, value=value, updated_at=now
+            )
+            s.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["source", "key"], set_={"value": value, "updated_at": now}
+                )
+            )
 
     # ------------------------------------------------------------ health
 
@@ -732,6 +750,15 @@ class StoreBase:
             row.total_count = (row.total_count or 0) + count
             row.retry_after_until = None
             return ended
+
+    def record_progress(self, source: str, count: int, now: datetime) -> None:
+        """A poll of part of a source's brands worked while another part still fails: its
+        mentions are counted, and the failures in a row go on (monitor/polljobs.py)."""
+        with self.session() as s:
+            row = self._health_row(s, source)
+            row.last_attempt_at = now
+            row.last_count = count
+            row.total_count = (row.total_count or 0) + count
 
     def record_failure(
         self, source: str, error: str, now: datetime, *, retry_after_until: datetime | None = None
@@ -763,12 +790,15 @@ class StoreBase:
 
     @staticmethod
     def _health_row(s: Session, source: str) -> SourceHealthRow:
-        row = s.get(SourceHealthRow, source)
-        if row is None:
-            row = SourceHealthRow(
-                source=source, consecutive_failures=0, last_count=0, total_count=0
-            )
-            s.add(row)
+        """The source's health row, created if need be, locked until the transaction ends:
+        two workers polling two groups of one source's brands count one after the other."""
+        s.execute(
+            _dialect_insert(s)(SourceHealthRow)
+            .values(source=source, consecutive_failures=0, last_count=0, total_count=0)
+            .on_conflict_do_nothing(index_elements=["source"])
+        )
+        row = s.get(SourceHealthRow, source, with_for_update=True, populate_existing=True)
+        assert row is not None
         return row
 
     def counts_by_brand(self, since: datetime | None = None) -> dict[str, tuple[int, int]]:
@@ -780,3 +810,8 @@ class StoreBase:
             query = query.where(MentionRow.created_at >= since)
         with self.session() as s:
             return {brand: (int(n), int(neg or 0)) for brand, n, neg in s.execute(query)}
+
+
+def _dialect_insert(s: Session) -> Any:
+    """INSERT with the database's own ON CONFLICT (SQLite and PostgreSQL both have it)."""
+    return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert

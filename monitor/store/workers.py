@@ -115,12 +115,18 @@ class Workers:
                 return False
         return False
 
-    def stop(self, worker_id: str, now: datetime) -> None:
-        """A clean stop: listed as stopped, its leases free at once."""
+    def stop(self, worker_id: str, now: datetime, *, forget: bool = False) -> None:
+        """A clean stop: listed as stopped (``forget``: not listed at all, as a `poll` that
+        did its one cycle), its leases free at once."""
         with self.store.session() as s:
-            s.execute(
-                update(WorkerRow).where(WorkerRow.id == worker_id).values(gone_at=now, stopped=True)
-            )
+            if forget:
+                s.execute(delete(WorkerRow).where(WorkerRow.id == worker_id))
+            else:
+                s.execute(
+                    update(WorkerRow)
+                    .where(WorkerRow.id == worker_id)
+                    .values(gone_at=now, stopped=True)
+                )
             s.execute(
                 update(LeaseRow)
                 .where(LeaseRow.holder == worker_id)

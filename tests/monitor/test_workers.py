@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.config import load_config
+from monitor.polljobs import PollJob
 from monitor.scheduler import Scheduler
 from monitor.service import Service
 from monitor.store import Leases, Store, Workers
@@ -21,6 +22,9 @@ from monitor.workers import Worker
 from tests.clock import Clock
 from tests.standins.hackernews import HackerNewsAPI, story
 from tests.standins.server import StandIn
+
+
+HN = PollJob("hackernews")
 
 
 def searches(server: StandIn) -> int:
@@ -39,15 +43,15 @@ def test_two_workers_poll_a_source_once_per_interval(
         every = config.sources["hackernews"].every
         for scheduler in (first, second, first):
             scheduler._claimed(
-                "poll:hackernews", every, lambda s=scheduler: s._poll_then_dispatch("hackernews")
+                "poll:hackernews", every, lambda s=scheduler: s._poll_then_dispatch(HN)
             )
         assert searches(hn_server) == 1
         clock.advance(minutes=4, seconds=59)
-        second._claimed("poll:hackernews", every, lambda: second._poll_then_dispatch("hackernews"))
+        second._claimed("poll:hackernews", every, lambda: second._poll_then_dispatch(HN))
         assert searches(hn_server) == 1
         clock.advance(seconds=1)  # five minutes after the first poll: the other worker polls
-        second._claimed("poll:hackernews", every, lambda: second._poll_then_dispatch("hackernews"))
-        first._claimed("poll:hackernews", every, lambda: first._poll_then_dispatch("hackernews"))
+        second._claimed("poll:hackernews", every, lambda: second._poll_then_dispatch(HN))
+        first._claimed("poll:hackernews", every, lambda: first._poll_then_dispatch(HN))
         assert searches(hn_server) == 2
         lease = Leases(one.store).get("poll:hackernews")
         assert lease is not None and lease.holder is None and lease.acquired_at == clock.now
