@@ -4,6 +4,7 @@ stand-ins of Hacker News and Slack; one is killed with SIGKILL in the middle of 
 Every negative story is stored once and reaches Slack once (one message may repeat: the
 one the killed worker may have been sending), and the stand-in's own record of request
 times shows the source polled no more often than its `every` across the three workers.
+Then three workers share a Bluesky whose brands are cut into jobs (``brands_per_job``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 from monitor.store import Leases, Store, Workers
 from tests.conftest import ConfigWriter
 from tests.pg import PgServer
+from tests.standins import bluesky
 from tests.standins.hackernews import PREFIX, HackerNewsAPI, story
 from tests.standins.server import Request, Response, StandIn
 from tests.standins.slack import SlackWebhook, texts
@@ -203,3 +205,84 @@ def test_three_workers_share_one_source_and_survive_a_sigkill(
         finally:
             stop_posting.set()
             store.close()
+
+
+class TimedBluesky:
+    """Bluesky's stand-in, noting each search's term and start, and how many searches
+    were answered at once (each takes a while, as a real API's does)."""
+
+    def __init__(self, api: bluesky.BlueskyAPI) -> None:
+        self.api = api
+        self.searches: list[tuple[str, float]] = []
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response:
+        if not request.path.endswith("searchPosts"):
+            return self.api(request)
+        with self.lock:
+            self.searches.append((request.params.get("q", ""), time.monotonic()))
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.6)
+            return self.api(request)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.timeout(300)
+def test_three_workers_share_the_brands_of_a_source_asked_once_per_term(
+    pg_server: PgServer,
+    write_config: ConfigWriter,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    url = pg_server.create(migrated=True)
+    timed = TimedBluesky(bluesky.BlueskyAPI())
+    indent = " " * 14
+    brands = "\n".join(f"{indent}- {{name: Brand{i}, keywords: [Brand{i}]}}" for i in range(1, 7))
+    with bluesky.BlueskyStandIn(timed) as server:
+        config = write_config(
+            f"""
+            database: {url}
+            brands:
+{brands}
+            sources:
+              bluesky:
+                every: {EVERY:.0f}s
+                base_url: {server.url}
+                handle: acme.bsky.social
+                app_password: abcd-efgh-ijkl-mnop
+                brands_per_job: 2
+            alerts:
+              channels:
+                - type: console
+            web:
+              enabled: false
+            """
+        )
+        store = Store(url)
+        try:
+            for _ in range(3):
+                workers.append(start(config))
+
+            def polled(times: int) -> bool:
+                terms = [q for q, _ in timed.searches]
+                return all(terms.count(f"Brand{i}") >= times for i in range(1, 7))
+
+            wait_for("three polls of every brand", lambda: polled(3), 120)
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            for worker in workers:
+                assert worker.wait(timeout=60) == 0
+        finally:
+            store.close()
+    # Three jobs of two brands: polled by more than one worker at once (one worker polls one
+    # job of a source at a time), each job never more often than `every`.
+    assert 2 <= timed.most <= 3, timed.most
+    for i in range(1, 7):
+        starts = sorted(t for q, t in timed.searches if q == f"Brand{i}")
+        gaps = [b - a for a, b in itertools.pairwise(starts)]
+        assert min(gaps) >= EVERY - 1, (i, gaps)
