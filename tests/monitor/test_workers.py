@@ -23,7 +23,6 @@ from tests.clock import Clock
 from tests.standins.hackernews import HackerNewsAPI, story
 from tests.standins.server import StandIn
 
-
 HN = PollJob("hackernews")
 
 
