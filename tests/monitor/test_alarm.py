@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import event
 
 from monitor.config import load_config
+from monitor.polljobs import PollJob
 from monitor.scheduler import Scheduler
 from monitor.service import Service
 from tests.conftest import ConfigWriter
@@ -98,7 +99,7 @@ def test_a_database_that_cannot_be_written_is_told_to_every_channel_once(
         service = Service(config)
         scheduler = Scheduler(service)
         try:
-            scheduler._poll_then_dispatch("hackernews")
+            scheduler._poll_then_dispatch(PollJob("hackernews"))
             assert webhook.payloads == []
 
             if small_disk is not None:
@@ -117,7 +118,7 @@ def test_a_database_that_cannot_be_written_is_told_to_every_channel_once(
             caplog.clear()
             with caplog.at_level(logging.WARNING):
                 for _ in range(4):
-                    scheduler._poll_then_dispatch("hackernews")
+                    scheduler._poll_then_dispatch(PollJob("hackernews"))
                     scheduler._dispatch()
                     scheduler._watch_then_dispatch()
 
@@ -135,7 +136,7 @@ def test_a_database_that_cannot_be_written_is_told_to_every_channel_once(
             else:
                 event.remove(service.store.engine, "connect", cap)
                 service.store.engine.dispose()
-            scheduler._poll_then_dispatch("hackernews")
+            scheduler._poll_then_dispatch(PollJob("hackernews"))
             scheduler._dispatch()
         finally:
             service.close()
