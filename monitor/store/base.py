@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, create_engine, event, func, insert, select, update
+from sqlalchemy import Integer, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert, Posted, utcnow
 from monitor.redact import redact, redact_data
+from monitor.store.bulk import bulk_insert
 from monitor.store.opening import (
     engine_url,
     explain,
@@ -258,8 +259,9 @@ class StoreBase:
             written: list[tuple[int, NewMention]] = []
             if fresh:
                 # executemany, then one query for the ids: much faster than RETURNING row by row.
-                s.execute(
-                    insert(Base.metadata.tables["mentions"]),
+                bulk_insert(
+                    s,
+                    Base.metadata.tables["mentions"],
                     [self._mention_values(i, now) for i in fresh.values()],
                 )
                 ids = self._ids(s, list(fresh))
@@ -279,8 +281,7 @@ class StoreBase:
                     for mention_id, item in written
                     for channel in item.channels
                 ]
-                if outbox:
-                    s.execute(insert(Base.metadata.tables["alerts"]), outbox)
+                bulk_insert(s, Base.metadata.tables["alerts"], outbox)
                 snapshots = [
                     {
                         "mention_id": mention_id,
@@ -291,8 +292,7 @@ class StoreBase:
                     for mention_id, item in written
                     if item.track_at is not None
                 ]
-                if snapshots:
-                    s.execute(insert(Base.metadata.tables["snapshots"]), snapshots)
+                bulk_insert(s, Base.metadata.tables["snapshots"], snapshots)
             self._set_cursor(s, source, brand, cursor, now)
             return written
 
