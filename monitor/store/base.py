@@ -62,12 +62,18 @@ def _fitted(**values: str) -> dict[str, str]:
     """Strangers' words cut to their column's length (``mentions``' String(n)): PostgreSQL
     refuses a longer value, and the whole poll with it, every time it is read again (SQLite
     kept it whole). An author's name of more than 300 characters is no one's name."""
-    columns = MentionRow.__table__.columns
     fitted = {}
     for name, value in values.items():
-        length = getattr(columns[name].type, "length", None)
+        length = _LENGTHS.get(name)
+        if length is None:
+            column = MentionRow.__table__.columns[name]
+            length = _LENGTHS[name] = getattr(column.type, "length", None) or 0
         fitted[name] = value[: length - 1] + "…" if length and len(value) > length else value
     return fitted
+
+
+#: ``mentions``' column lengths, looked up once each.
+_LENGTHS: dict[str, int] = {}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
