@@ -39,6 +39,9 @@ class _Plan:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
+_NOTHING = object()
+
+
 class BulkInsert:
     """INSERTs of many rows, planned once per table and columns (module docstring)."""
 
@@ -62,12 +65,20 @@ class BulkInsert:
             s.execute(insert(table), list(rows))
             return
         values = []
+        # A column's value that is the very object of the row before (the batch's "now")
+        # is converted once: the same object converts to the same value.
+        last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(plan.processors)
         for row in rows:
             value = list(plan.take(row))
             for at, constant in plan.constants:
                 value.insert(at, constant)
-            for at, process in plan.processors:
-                value[at] = process(value[at])
+            for n, (at, process) in enumerate(plan.processors):
+                given = value[at]
+                before, converted = last[n]
+                if given is not before:
+                    converted = process(given)
+                    last[n] = (given, converted)
+                value[at] = converted
             values.append(tuple(value))
         if plan.positional:
             conn.exec_driver_sql(plan.sql, values)
