@@ -1,15 +1,18 @@
 """Store.ingest's bulk INSERT (monitor/store/bulk.py) stores what SQLAlchemy's own insert
-stores, value for value, on SQLite and PostgreSQL."""
+stores, value for value, on SQLite and PostgreSQL; its JSON is json.dumps's, character for
+character."""
 
 from __future__ import annotations
 
+import json
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from monitor.store import Base, Store
-from monitor.store.bulk import BulkInsert
+from monitor.store.bulk import BulkInsert, _json, _quicker_json
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
 MENTIONS = Base.metadata.tables["mentions"]
@@ -103,3 +106,34 @@ def test_bulk_rows_are_the_rows_sqlalchemy_writes(db_url: str) -> None:
         assert raw[:6] == raw[6:]
     finally:
         store.close()
+
+
+def test_json_is_written_as_json_dumps_writes_it() -> None:
+    rng = random.Random(5)
+    strings = ["", "a", "caf\u00e9", "\U0001f600", 'q"uote', "back\\slash", "\n\t\x00", "\u2028"]
+
+    def value(depth: int) -> Any:
+        kind = rng.choice(["str", "int", "bool", "none", "float", "list", "dict"][: 7 - depth])
+        if kind == "list":
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if kind == "dict":
+            return {
+                rng.choice(strings) + str(i): value(depth + 1) for i in range(rng.randint(0, 4))
+            }
+        return {
+            "str": lambda: rng.choice(strings),
+            "int": lambda: rng.randint(-(10**20), 10**20),
+            "bool": lambda: rng.random() < 0.5,
+            "none": lambda: None,
+            "float": lambda: rng.choice([0.1, -2.5, 1e300, float("nan")]),
+        }[kind]()
+
+    quick = _quicker_json(lambda v: json.dumps(v))
+    shortcut = 0
+    for _ in range(2000):
+        given = value(0)
+        assert quick(given) == json.dumps(given), given
+        shortcut += _json(given, 0) is not None
+    assert shortcut > 500  # most went the quick way: the comparison meant something
+    assert _quicker_json(lambda v: "other") is not None
+    assert _quicker_json(lambda v: "other")([1]) == "other"  # another serializer: left alone
