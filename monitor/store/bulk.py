@@ -176,17 +176,27 @@ def _json(value: Any, depth: int) -> str | None:
     if depth > _DEPTH:
         return None
     if kind is list:
-        items = [_json(item, depth + 1) for item in value]
-        if None in items:
-            return None
-        return "[" + ", ".join(items) + "]"  # type: ignore[arg-type]
+        items = []
+        for item in value:
+            written = _quote(item) if type(item) is str else _json(item, depth + 1)
+            if written is None:
+                return None
+            items.append(written)
+        return "[" + ", ".join(items) + "]"
     if kind is dict:
         pairs = []
         for key, item in value.items():
-            written = _json(item, depth + 1)
-            if type(key) is not str or written is None:
+            if type(key) is not str:
                 return None
-            pairs.append(_quote(key) + ": " + written)
+            if type(item) is int:
+                part: str | None = int.__repr__(item)
+            elif type(item) is str:
+                part = _quote(item)
+            else:
+                part = _json(item, depth + 1)
+                if part is None:
+                    return None
+            pairs.append(f"{_quote(key)}: {part}")
         return "{" + ", ".join(pairs) + "}"
     return None  # floats and the rest: json.dumps
 
