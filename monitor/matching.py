@@ -175,9 +175,7 @@ class _BrandMatcher:
                 return None
             terms = tuple(kw for kw, rx in self.terms if rx.search(text))
         else:
-            terms = tuple(
-                kw for i, (kw, rx) in enumerate(self.terms) if i in hit and rx.search(text)
-            )
+            terms = tuple(self.terms[i][0] for i in sorted(hit) if self.terms[i][1].search(text))
             if not terms:
                 return None
         if self.exclude is not None and self.exclude.search(text):
