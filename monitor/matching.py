@@ -145,6 +145,8 @@ class _BrandMatcher:
     def __init__(self, brand: BrandConfig) -> None:
         self.name = brand.name
         self.needles = keyword_needles(brand.keywords)
+        #: Each keyword's scan needles, by the keyword's place; and all of them.
+        self.keyword_needles = [_scan_needles(keyword) - {""} for keyword in brand.keywords]
         self.scan_needles: set[str] = set()
         for keyword in brand.keywords:
             self.scan_needles |= _scan_needles(keyword)
@@ -161,15 +163,24 @@ class _BrandMatcher:
             else None
         )
 
-    def confirm(self, text: str) -> Match | None:
-        """The match in ``text`` (already ``normalise``d), whose scan holds a needle."""
+    def confirm(self, text: str, hit: Collection[int] | None = None) -> Match | None:
+        """The match in ``text`` (already ``normalise``d), whose scan holds a needle.
+
+        ``hit``: the keywords (by place) whose scan needles are in the text's scan; the
+        others cannot match, so only these are tried (None: every keyword)."""
         if self.wordless and not any(needle in text for needle in self.needles):
             return None
-        if not self.any.search(text):
-            return None
+        if hit is None or self.wordless:
+            if not self.any.search(text):
+                return None
+            terms = tuple(kw for kw, rx in self.terms if rx.search(text))
+        else:
+            terms = tuple(self.terms[i][0] for i in sorted(hit) if self.terms[i][1].search(text))
+            if not terms:
+                return None
         if self.exclude is not None and self.exclude.search(text):
             return None
-        return Match(self.name, tuple(kw for kw, rx in self.terms if rx.search(text)))
+        return Match(self.name, terms)
 
 
 class Matcher:
@@ -188,13 +199,15 @@ class Matcher:
         self._by_name: dict[str, _BrandMatcher] = {}
         for b in self._brands:
             self._by_name.setdefault(b.name, b)
-        needles: dict[str, list[int]] = {}
+        # Each needle names the brands and keywords (by place) whose needle it is.
+        needles: dict[str, list[tuple[int, int]]] = {}
         for index, brand in enumerate(self._brands):
-            for needle in brand.scan_needles:
-                needles.setdefault(needle, []).append(index)
+            for place, found in enumerate(brand.keyword_needles):
+                for needle in found:
+                    needles.setdefault(needle, []).append((index, place))
         self._automaton: Any = ahocorasick.Automaton()
-        for needle, indexes in needles.items():
-            self._automaton.add_word(needle, tuple(indexes))
+        for needle, places in needles.items():
+            self._automaton.add_word(needle, tuple(places))
         self._empty = not needles
         self._always = {i for i, b in enumerate(self._brands) if b.wordless}
         if not self._empty:
@@ -213,26 +226,34 @@ class Matcher:
 
     def candidates(self, folded: str) -> list[int]:
         """The brands (by position) with a needle in ``folded`` (a ``normalise``d text)."""
-        found = set(self._always)
+        return sorted(self._hits(folded))
+
+    def _hits(self, folded: str) -> dict[int, set[int]]:
+        """The brands with a needle in ``folded``, each with its keywords (by place) whose
+        needle it is (a brand with a wordless keyword: always, with all its keywords)."""
+        found: dict[int, set[int]] = {i: set() for i in self._always}
         if self._empty:
-            return sorted(found)
-        for _, indexes in self._automaton.iter(_scan_form(folded)):
-            found.update(indexes)
-        return sorted(found)
+            return found
+        for _, places in self._automaton.iter(_scan_form(folded)):
+            for index, place in places:
+                found.setdefault(index, set()).add(place)
+        return found
 
     def match(self, text: str, brands: Collection[str] | None = None) -> list[Match]:
         """Every brand the text is about (optionally only among ``brands``), in config order.
 
         ``brands`` is best a set (the pipeline passes one per batch): it is only asked
-        about the few brands the text could be about.
+        about the few brands the text could be about. Only the keywords whose needle is
+        in the text are tried: the others cannot match.
         """
         folded = normalise(text)
         out = []
-        for index in self.candidates(folded):
+        hits = self._hits(folded)
+        for index in sorted(hits):
             b = self._brands[index]
             if brands is not None and b.name not in brands:
                 continue
-            m = b.confirm(folded)
+            m = b.confirm(folded, hits[index])
             if m is not None:
                 out.append(m)
         return out

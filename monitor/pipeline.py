@@ -30,7 +30,7 @@ from monitor.offline import OFFLINE, Reachability
 from monitor.polljobs import PollJob, job_brands
 from monitor.redact import redact
 from monitor.reviews import Reviews
-from monitor.rules import decide
+from monitor.rules import Decision, decide, severity_of
 from monitor.sentiment import Scorer
 from monitor.sentiment.learned import LearningScorer
 from monitor.spread import schedule_for
@@ -536,6 +536,7 @@ class Pipeline:
         track_at = self._first_reading(source, now)
         items: list[NewMention] = []
         scores: dict[tuple[str, str], bool] = {}
+        decided: dict[tuple[tuple[str, ...], str], Decision] = {}
         for key, (mention, matches) in matched.items():
             if key in known:
                 continue
@@ -548,7 +549,13 @@ class Pipeline:
                 continue
             scores[key] = score.negative
             brands = [m.brand for m in matches]
-            decision = decide(brands, score, self.config.channels, self.config.sentiment)
+            # The same brands at the same severity go to the same channels: decided once.
+            route = (tuple(brands), severity_of(score, self.config.sentiment))
+            decision = decided.get(route)
+            if decision is None:
+                decision = decided[route] = decide(
+                    brands, score, self.config.channels, self.config.sentiment
+                )
             # Answered already when first seen (an older review): nobody needs telling.
             channels = () if mention.owner_replied_at else decision.channels
             terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))

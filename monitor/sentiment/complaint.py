@@ -24,10 +24,12 @@ How a text is scored (each step shows in ``Score.reasons``):
 
 Deterministic: nothing changes while scoring, so the same text and brand get
 the same Score. Nothing is learned from data at run time or before it: the
-weights are hand-set (see cues.py for their provenance). Speed, one core:
-about 11,000 short texts/s (VADER alone 24,000), 4,800 mentions of 180
-characters (VADER alone 11,500); VADER is most of the cost, the cues the rest
-(scan.py).
+weights are hand-set (see cues.py for their provenance). Speed, one core of a
+shared two-core machine: about 9,400 short texts/s (benchmarks/sentiment_quality.py)
+and 4,100 to 5,300 mentions of 180 characters (benchmarks/pipeline.py), about what
+the VADER library's own ``polarity_scores`` does alone (5,300 to 6,500): VADER's
+figures are read in less time than VADER takes (polarity.py, valence.py), which
+pays for the cues (scan.py) and the names (names.py).
 """
 
 from __future__ import annotations

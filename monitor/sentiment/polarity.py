@@ -9,28 +9,33 @@ whose valence can depend on the missing words: VADER looks up the lexicon for a 
 itself, the word after it ("no" before a lexicon word) and the three before it
 (modifiers), nothing further; the rest of the computation does not read the lexicon.
 
-Both figures are VADER's own (its ``sentiment_valence``, ``_but_check`` and
-``score_valence`` do the work; the loop around them is ``polarity_scores``'s), and
-tests/monitor/test_sentiment_polarity.py checks them against ``polarity_scores`` on
-many texts. VADER's emoji translation looks at the characters beyond ASCII only (a text
-without emoji skips it), and ``Vader`` hands VADER's negation and idiom checks only the
-words they read instead of lower-casing the whole text for each word: both give VADER's
-own results, in less time.
+Both figures are VADER's own, computed as ``polarity_scores`` computes them, in less
+time: the emoji translation looks at the characters beyond ASCII only (a text without
+emoji skips it); the words are lower-cased once (VADER does it again for every word it
+looks at, and for every sentiment word the whole text); a word that is neither in the
+lexicon nor a booster gets valence 0 without more ado (``sentiment_valence`` looks at
+nothing else for it); a lexicon word's valence is ``valence.valence``, VADER's
+``sentiment_valence`` step for step; its "but" rule is ``valence.but_check``, and of
+``score_valence`` only the compound is worked out. tests/monitor/test_sentiment_polarity.py
+checks both figures against the untouched library's ``polarity_scores`` on many random
+texts.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     SentimentIntensityAnalyzer,
-    SentiText,
+    normalize,
 )
+
+from monitor.sentiment.valence import but_check, cap_differential, negation, valence, words_of
 
 #: How far a word's valence looks at its neighbours' lexicon entries: 3 before, 1 after.
 _BEFORE, _AFTER = 3, 1
@@ -38,12 +43,12 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]
-    """VADER, whose negation and idiom checks are handed only the words they read.
+    """VADER, whose negation check lower-cases only the words it reads.
 
     VADER lower-cases every word of the text each time it checks the three words before a
     sentiment word (``_negation_check``, ``_special_idioms_check``): for a text of n words
-    that is n times n. Its own checks run here too, on the few words around the one
-    checked (three before it, two after it), at the same places relative to it.
+    that is n times n. ``Polarity`` does not call these; a caller of this class's own
+    ``polarity_scores`` gets the same figures as VADER's, sooner.
     """
 
     @staticmethod
@@ -51,9 +56,8 @@ class Vader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         if i <= start_i:  # never, from VADER: the whole list, as VADER would
             return SentimentIntensityAnalyzer._negation_check(valence, words, start_i, i)
         low = max(0, i - 3)
-        return SentimentIntensityAnalyzer._negation_check(
-            valence, words[low : i + 1], start_i, i - low
-        )
+        lowered = [w.lower() for w in words[low : i + 1]]
+        return negation(valence, lowered, start_i, i - low)
 
     @staticmethod
     def _special_idioms_check(valence: Any, words: list[str], i: int) -> Any:
@@ -67,7 +71,11 @@ class Reading:
     """One VADER reading of a text: what a second reading with another lexicon reuses."""
 
     text: str
-    sentitext: SentiText
+    #: VADER's words (``SentiText.words_and_emoticons``), as written and in lower case.
+    words: tuple[str, ...]
+    lowered: tuple[str, ...]
+    #: ``SentiText.is_cap_diff``: some words in capitals, not all.
+    cap_diff: bool
     #: Each word's valence before the "but" rule, and whether VADER skipped it (a booster,
     #: "kind of") without asking the lexicon.
     valences: tuple[float, ...]
@@ -88,26 +96,36 @@ class Polarity:
     def read(self, text: str) -> Reading:
         """VADER's reading of ``text``: ``compound`` is ``polarity_scores(text)["compound"]``."""
         text = self._demojize(text)
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
+        words = words_of(text)
+        lowered = [w.lower() for w in words]
+        cap_diff = cap_differential(words)
+        lexicon = self.vader.lexicon
+        last = len(words) - 1
         valences: list[float] = []
         skipped: set[int] = set()
-        for i, item in enumerate(words):
-            if item.lower() in BOOSTER_DICT or (
-                i < len(words) - 1 and item.lower() == "kind" and words[i + 1].lower() == "of"
-            ):
+        for i, low in enumerate(lowered):
+            if low in BOOSTER_DICT or (low == "kind" and i < last and lowered[i + 1] == "of"):
                 valences.append(0)
                 skipped.add(i)
-                continue
-            valences = self.vader.sentiment_valence(0, sentitext, item, i, valences)
-        compound = self._compound(words, valences, text)
-        return Reading(text, sentitext, tuple(valences), frozenset(skipped), compound)
+            elif low in lexicon:
+                valences.append(valence(lexicon, words, lowered, cap_diff, i))
+            else:
+                valences.append(0)  # what sentiment_valence gives a word not in the lexicon
+        compound = self._compound(lowered, valences, text)
+        return Reading(
+            text,
+            tuple(words),
+            tuple(lowered),
+            cap_diff,
+            tuple(valences),
+            frozenset(skipped),
+            compound,
+        )
 
     def without_words(self, reading: Reading) -> float:
         """The compound VADER gives the same text with the ``without`` words out of its
         lexicon (as ``polite.polarity_scores``), from ``reading``."""
-        words = reading.sentitext.words_and_emoticons
-        lowered = [w.lower() for w in words]
+        words, lowered = reading.words, reading.lowered
         near = [i for i, w in enumerate(lowered) if w in self._dropped]
         if not near:
             return reading.compound
@@ -117,15 +135,27 @@ class Polarity:
             for j in range(max(0, i - _AFTER), min(len(words), i + _BEFORE + 1))
             if j not in reading.skipped
         }
+        lexicon = self.polite.lexicon
         valences = list(reading.valences)
         for j in sorted(affected):
-            valences[j] = self.polite.sentiment_valence(0, reading.sentitext, words[j], j, [])[0]
-        return self._compound(words, valences, reading.text)
+            valences[j] = (
+                valence(lexicon, words, lowered, reading.cap_diff, j)
+                if lowered[j] in lexicon
+                else 0
+            )
+        return self._compound(lowered, valences, reading.text)
 
-    def _compound(self, words: list[str], valences: list[float], text: str) -> float:
-        # _but_check changes the list it is given: give it a copy.
-        sentiments = self.vader._but_check(words, list(valences))
-        return float(self.vader.score_valence(sentiments, text)["compound"])
+    def _compound(self, lowered: Sequence[str], valences: Sequence[float], text: str) -> float:
+        """``score_valence(_but_check(words, valences), text)["compound"]``."""
+        sentiments = but_check(lowered, list(valences))
+        if not sentiments:
+            return 0.0
+        total = float(sum(sentiments))
+        if total > 0:
+            total += self.vader._punctuation_emphasis(text)
+        elif total < 0:
+            total -= self.vader._punctuation_emphasis(text)
+        return float(round(normalize(total), 4))
 
     def _demojize(self, text: str) -> str:
         """``polarity_scores``'s emoji translation, skipped when there is no emoji."""

@@ -15,6 +15,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.config import SentimentConfig
 from monitor.models import Label, Score
+from monitor.sentiment.polarity import Polarity, Vader
 
 _WORD = re.compile(r"[\w']+")
 
@@ -54,9 +55,11 @@ class VaderScorer:
         self.config = config or SentimentConfig()
         self._vader = SentimentIntensityAnalyzer()
         self._lexicon: dict[str, float] = self._vader.lexicon
+        # The same figures as polarity_scores, read faster (polarity.py; tested against it).
+        self._reader = Polarity(Vader(), ())
 
     def score(self, text: str, brand: str | None = None) -> Score:
-        compound = float(self._vader.polarity_scores(text)["compound"])
+        compound = self._reader.read(text).compound
         negative = compound <= self.config.negative_below
         reasons = [f"vader {compound:+.2f}"]
         if negative:
@@ -71,5 +74,6 @@ class VaderScorer:
         )
 
     def polarity(self, text: str) -> float:
-        """Bare VADER compound score, for benchmarks."""
+        """Bare VADER compound score (the library's own ``polarity_scores``, untouched), the
+        reference of the benchmarks."""
         return float(self._vader.polarity_scores(text)["compound"])

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, create_engine, event, func, insert, select, update
+from sqlalchemy import Integer, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert, Posted, utcnow
 from monitor.redact import redact, redact_data
+from monitor.store.bulk import bulk_insert
 from monitor.store.opening import (
     engine_url,
     explain,
@@ -62,12 +63,18 @@ def _fitted(**values: str) -> dict[str, str]:
     """Strangers' words cut to their column's length (``mentions``' String(n)): PostgreSQL
     refuses a longer value, and the whole poll with it, every time it is read again (SQLite
     kept it whole). An author's name of more than 300 characters is no one's name."""
-    columns = MentionRow.__table__.columns
     fitted = {}
     for name, value in values.items():
-        length = getattr(columns[name].type, "length", None)
+        length = _LENGTHS.get(name)
+        if length is None:
+            column = MentionRow.__table__.columns[name]
+            length = _LENGTHS[name] = getattr(column.type, "length", None) or 0
         fitted[name] = value[: length - 1] + "…" if length and len(value) > length else value
     return fitted
+
+
+#: ``mentions``' column lengths, looked up once each.
+_LENGTHS: dict[str, int] = {}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -259,8 +266,9 @@ class StoreBase:
             written: list[tuple[int, NewMention]] = []
             if fresh:
                 # executemany, then one query for the ids: much faster than RETURNING row by row.
-                s.execute(
-                    insert(Base.metadata.tables["mentions"]),
+                bulk_insert(
+                    s,
+                    Base.metadata.tables["mentions"],
                     [self._mention_values(i, now) for i in fresh.values()],
                 )
                 ids = self._ids(s, list(fresh))
@@ -280,8 +288,7 @@ class StoreBase:
                     for mention_id, item in written
                     for channel in item.channels
                 ]
-                if outbox:
-                    s.execute(insert(Base.metadata.tables["alerts"]), outbox)
+                bulk_insert(s, Base.metadata.tables["alerts"], outbox)
                 snapshots = [
                     {
                         "mention_id": mention_id,
@@ -292,8 +299,7 @@ class StoreBase:
                     for mention_id, item in written
                     if item.track_at is not None
                 ]
-                if snapshots:
-                    s.execute(insert(Base.metadata.tables["snapshots"]), snapshots)
+                bulk_insert(s, Base.metadata.tables["snapshots"], snapshots)
             self._set_cursor(s, source, brand, cursor, now)
             return written
 

@@ -1,0 +1,139 @@
+"""Store.ingest's bulk INSERT (monitor/store/bulk.py) stores what SQLAlchemy's own insert
+stores, value for value, on SQLite and PostgreSQL; its JSON is json.dumps's, character for
+character."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from monitor.store import Base, Store
+from monitor.store.bulk import BulkInsert, _json, _quicker_json
+
+NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+MENTIONS = Base.metadata.tables["mentions"]
+ALERTS = Base.metadata.tables["alerts"]
+
+
+def mention(n: int, prefix: str) -> dict[str, Any]:
+    """A row with every kind of value: JSON lists, dicts and nulls, stranger text, times
+    in another zone and none, booleans, floats, ints."""
+    other_zone = NOW.astimezone(UTC).replace(tzinfo=None).replace(tzinfo=UTC)
+    return {
+        "source": "x",
+        "external_id": f"{prefix}{n}",
+        "brand": "Café ☕",
+        "matched_terms": ["Acme", "acme \u2019coffee\u2019"][: n % 3],
+        "url": f"https://example.org/{n}?a=1&b=<2>",
+        "author": "someone \u00e9\U0001f600" if n % 2 else "",
+        "author_followers": None if n % 2 else n * 1000,
+        "title": None if n % 3 else "a title",
+        "text": "quote ' double \" backslash \\ nul-free \n new line " * (n % 4),
+        "created_at": (other_zone - timedelta(minutes=n)).astimezone(),
+        "first_seen_at": NOW,
+        "engagement": {"likes": n, "reposts": 0} if n % 2 else {},
+        "compound": -0.4321 + n / 7,
+        "label": "negative",
+        "negative": bool(n % 2),
+        "severity": "high",
+        "reasons": ["vader -0.43", f'complaint: waiting ("still waiting {n}")'],
+        "raw": {"nested": {"list": [1, 2.5, None, True]}, "n": n} if n % 2 else None,
+        "status": "new",
+        "level": 0,
+        "next_refresh_at": NOW + timedelta(minutes=5) if n % 2 else None,
+        "refresh_step": 0,
+        "negative_replies": 0,
+        "rating": None if n % 2 else 4,
+        "edited_at": None,
+        "owner_replied_at": NOW if n == 3 else None,
+        "own_page": n == 2,
+    }
+
+
+def alert(mention_id: int, n: int) -> dict[str, Any]:
+    # ``possible_repeat`` left out: its default, as SQLAlchemy fills it in.
+    return {
+        "mention_id": mention_id,
+        "channel": f"slack{n}",
+        "kind": "mention",
+        "dedupe_key": f"x:{n}",
+        "severity": "negative",
+        "status": "pending",
+        "attempts": 0,
+        "created_at": NOW,
+        "next_attempt_at": NOW,
+    }
+
+
+def _rows(store: Store, table: Any, prefix_column: str, prefix: str) -> list[dict[str, Any]]:
+    with store.session() as s:
+        rows = s.execute(select(table).where(table.c[prefix_column].like(f"{prefix}%")))
+        return [
+            {k: v for k, v in row._mapping.items() if k not in ("id", "mention_id", prefix_column)}
+            for row in rows
+        ]
+
+
+def test_bulk_rows_are_the_rows_sqlalchemy_writes(db_url: str) -> None:
+    store = Store(db_url)
+    bulk = BulkInsert()
+    try:
+        for prefix, write in (
+            ("plain-", lambda s, table, rows: s.execute(insert(table), rows)),
+            ("bulk-", bulk),
+        ):
+            with store.session() as s:
+                write(s, MENTIONS, [mention(n, prefix) for n in range(6)])
+                write(s, ALERTS, [alert(1, n) | {"dedupe_key": f"{prefix}{n}"} for n in range(3)])
+        plain = _rows(store, MENTIONS, "external_id", "plain-")
+        assert len(plain) == 6 and plain == _rows(store, MENTIONS, "external_id", "bulk-")
+        alerts = _rows(store, ALERTS, "dedupe_key", "plain-")
+        assert len(alerts) == 3 and alerts == _rows(store, ALERTS, "dedupe_key", "bulk-")
+        assert all(a["possible_repeat"] is False for a in alerts)
+        # Stored alike, read alike: the raw text in the database is the same too.
+        with store.engine.connect() as conn:
+            raw = [
+                tuple(r)[1:]
+                for r in conn.exec_driver_sql(
+                    "SELECT external_id, matched_terms, engagement, reasons, raw, created_at,"
+                    " first_seen_at, negative FROM mentions ORDER BY id"
+                )
+            ]
+        assert raw[:6] == raw[6:]
+    finally:
+        store.close()
+
+
+def test_json_is_written_as_json_dumps_writes_it() -> None:
+    rng = random.Random(5)
+    strings = ["", "a", "caf\u00e9", "\U0001f600", 'q"uote', "back\\slash", "\n\t\x00", "\u2028"]
+
+    def value(depth: int) -> Any:
+        kind = rng.choice(["str", "int", "bool", "none", "float", "list", "dict"][: 7 - depth])
+        if kind == "list":
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if kind == "dict":
+            return {
+                rng.choice(strings) + str(i): value(depth + 1) for i in range(rng.randint(0, 4))
+            }
+        return {
+            "str": lambda: rng.choice(strings),
+            "int": lambda: rng.randint(-(10**20), 10**20),
+            "bool": lambda: rng.random() < 0.5,
+            "none": lambda: None,
+            "float": lambda: rng.choice([0.1, -2.5, 1e300, float("nan")]),
+        }[kind]()
+
+    quick = _quicker_json(lambda v: json.dumps(v))
+    shortcut = 0
+    for _ in range(2000):
+        given = value(0)
+        assert quick(given) == json.dumps(given), given
+        shortcut += _json(given, 0) is not None
+    assert shortcut > 500  # most went the quick way: the comparison meant something
+    assert _quicker_json(lambda v: "other") is not None
+    assert _quicker_json(lambda v: "other")([1]) == "other"  # another serializer: left alone
