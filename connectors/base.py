@@ -203,6 +203,18 @@ class SourceConfig(StrictModel):
         return value
 
 
+class BrandJobsConfig(SourceConfig):
+    """Keys of a source whose brands several workers share in jobs (``splits_by_brand``)."""
+
+    brands_per_job: int = Field(
+        default=DEFAULT_BRANDS_PER_JOB,
+        ge=1,
+        le=10_000,
+        description="several workers (`run` on one PostgreSQL) share this source's brands in"
+        " jobs of this many brands each; with one worker, the jobs run one after the other",
+    )
+
+
 FetchResult = tuple[list[Mention], str | None]
 
 
@@ -290,9 +302,9 @@ class Connector(ABC):
     @property
     def brands_per_job(self) -> int | None:
         """How many brands one scheduled poll of this source carries; None: all of them."""
-        if not self.splits_by_brand:
+        if not self.splits_by_brand or not isinstance(self.config, BrandJobsConfig):
             return None
-        return int(getattr(self.config, "brands_per_job", DEFAULT_BRANDS_PER_JOB))
+        return self.config.brands_per_job
 
     @abstractmethod
     def fetch(self, queries: Sequence[str], cursor: str | None) -> FetchResult:

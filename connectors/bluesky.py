@@ -60,7 +60,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from pydantic import ByteSize, Field, SecretStr, field_validator
 
 from connectors.base import (
-    DEFAULT_BRANDS_PER_JOB,
+    BrandJobsConfig,
     Connector,
     FetchResult,
     SourceConfig,
@@ -104,7 +104,7 @@ AUTH_HINT = (
 Params = list[tuple[str, str]]
 
 
-class BlueskyConfig(SourceConfig):
+class BlueskyConfig(BrandJobsConfig):
     #: Escalation thresholds (likes + reposts + replies + quotes), per hour; see SpreadRule.
     SPREAD: ClassVar[dict[str, Any]] = {"spreading": 20, "viral": 100, "min_gain": 8}
     base_url: str = "https://bsky.social"
@@ -119,13 +119,6 @@ class BlueskyConfig(SourceConfig):
     )
     lang: str | None = Field(
         default=None, description="only posts in this language, e.g. `en`; unset: every language"
-    )
-    brands_per_job: int = Field(
-        default=DEFAULT_BRANDS_PER_JOB,
-        ge=1,
-        le=10_000,
-        description="several workers (`run` on one PostgreSQL) share this source's brands in"
-        " jobs of this many brands each; with one worker, the jobs run one after the other",
     )
     limit: int = Field(default=100, ge=1, le=100, description="posts per search request")
     max_pages: int = Field(

@@ -60,7 +60,7 @@ import httpx
 from pydantic import ByteSize, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
-    DEFAULT_BRANDS_PER_JOB,
+    BrandJobsConfig,
     Connector,
     FetchResult,
     SourceConfig,
@@ -122,7 +122,7 @@ class Instance(StrictModel):
         return httpx.URL(self.url).host
 
 
-class MastodonConfig(SourceConfig):
+class MastodonConfig(BrandJobsConfig):
     #: Escalation thresholds (favourites + boosts + replies), per hour; see SpreadRule.
     SPREAD: ClassVar[dict[str, Any]] = {
         "spreading": 10,
@@ -160,13 +160,6 @@ class MastodonConfig(SourceConfig):
         le=50,
         description="at most this many pages of new posts per request (hashtags or search)"
         " per poll; the rest comes at the next poll",
-    )
-    brands_per_job: int = Field(
-        default=DEFAULT_BRANDS_PER_JOB,
-        ge=1,
-        le=10_000,
-        description="several workers (`run` on one PostgreSQL) share this source's brands in"
-        " jobs of this many brands each; with one worker, the jobs run one after the other",
     )
     lookback: Duration = Field(
         default=timedelta(hours=24), description="how far back the very first poll looks"
