@@ -348,7 +348,8 @@ def poll(ctx: click.Context, config_path: Path, sources: tuple[str, ...]) -> Non
         else:
             line = f"{r.source}: {r.fetched} fetched, {r.new} new, {r.negative} negative"
         if r.busy:
-            line += f" (left to {worker_name(r.busy)}, which was polling it at that moment)"
+            who = terminal_safe(worker_name(r.busy))  # another machine's host name
+            line += f" (left to {who}, which was polling it at that moment)"
         click.echo(line, err=True)
     track = watched.track
     click.echo(

@@ -296,3 +296,17 @@ def test_workers_writing_a_sources_state_and_health_at_once_do_not_collide(
     health = store.health()
     assert sorted(health) == [f"src-{r}" for r in range(rounds)]
     assert all(h.total_count == threads // 2 for h in health.values())
+
+
+def test_the_poll_command_prints_another_workers_host_inert(hn_config_path: Path) -> None:
+    from monitor.config import load_config
+
+    config = load_config(hn_config_path)
+    store = Store(config.database)
+    busy = "evil\x1b[31m\u202epc:66:aaaa0009"  # a host name is another machine's text
+    Workers(store).register(busy, "evil", 66, "1.2.0", datetime.now(UTC))
+    Leases(store).claim("poll:hackernews", busy, datetime.now(UTC), timedelta(minutes=5))
+    store.close()
+    result = CliRunner().invoke(cli, ["poll", "-c", str(hn_config_path)], catch_exceptions=False)
+    assert "left to the worker on evilpc (process 66)" in result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
