@@ -203,14 +203,14 @@ class Pipeline:
         source's others: the per-brand ones an older version kept, the one for every brand
         before the brands were split into jobs (monitor/polljobs.py), or the jobs' ones once
         they are not split any more."""
-        # A job's first poll does not go on from a sibling job's cursor: its brands were
-        # never polled together with those, and look back as a new source's do.
-        old = [
-            value
-            for other, value in self.store.cursors_of(name).items()
-            if other != key
-            and (key == ALL_BRANDS or not other.startswith(ALL_BRANDS) or other == ALL_BRANDS)
-        ]
+
+        # A job's first poll does not go on from a sibling job's cursor (``*1`` for ``*2``):
+        # its brands were never polled together with those, and look back as a new source's do.
+        def sibling(other: str) -> bool:
+            return key != ALL_BRANDS and other != ALL_BRANDS and other.startswith(ALL_BRANDS)
+
+        cursors = self.store.cursors_of(name)
+        old = [v for other, v in cursors.items() if other != key and not sibling(other)]
         carried = connector.carry_cursors(old) if old else None
         if carried is not None:
             log.info("%s: goes on from where its brands' last polls were", name)
