@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StorageError
 from monitor.models import Alert, Posted, utcnow
 from monitor.redact import redact, redact_data
+from monitor.store import jsontext
 from monitor.store.bulk import bulk_insert
 from monitor.store.opening import (
     engine_url,
@@ -134,11 +135,16 @@ class StoreBase:
                     pool_size=SQLITE_POOL,
                     max_overflow=SQLITE_OVERFLOW,
                     connect_args={"cached_statements": SQLITE_STATEMENTS},
+                    json_serializer=jsontext.dumps,
                 )
             else:
                 # A server may restart under a long-running service: a pooled connection
                 # is checked before it is handed out, instead of failing the next poll.
-                self.engine = create_engine(engine_url(url), pool_pre_ping=True)
+                self.engine = create_engine(
+                    engine_url(url),
+                    pool_pre_ping=True,
+                    json_serializer=jsontext.dumps,
+                )
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)

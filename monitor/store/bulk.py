@@ -4,17 +4,16 @@
 (``construct_params``, its dictionaries of processed values), which cost a poll of
 500 mentions more than SQLite's own work. ``BulkInsert`` compiles the same INSERT once
 per table and set of columns, converts each value with the same bind processor
-SQLAlchemy would use for its column type (JSON, UTC datetimes, booleans, for the
-database at hand), fills a column left out with its scalar default as SQLAlchemy
-would, and hands the rows to the driver's ``executemany`` in the session's
-transaction. Where that plan cannot be made (a default that is not a constant,
+SQLAlchemy would use for its column type (JSON as monitor/store/jsontext.py writes it,
+UTC datetimes, booleans, for the database at hand), fills a column left out with its
+scalar default as SQLAlchemy would, and hands the rows to the driver's ``executemany``
+in the session's transaction. Where that plan cannot be made (a default that is not a constant,
 parameters not named after their columns), or the rows do not all have the same
 columns, it is ``session.execute(insert(table), rows)`` as before.
 """
 
 from __future__ import annotations
 
-import json
 import operator
 import weakref
 from collections.abc import Callable, Sequence
@@ -24,6 +23,8 @@ from typing import Any
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+from monitor.store import jsontext
 
 
 @dataclass(frozen=True)
@@ -65,26 +66,33 @@ class BulkInsert:
         if plan is None or any(row.keys() != first for row in rows):
             s.execute(insert(table), list(rows))
             return
-        values = []
-        # A column's value that is the very object of the row before (the batch's "now")
-        # is converted once: the same object converts to the same value.
-        last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(plan.processors)
-        for row in rows:
-            value = list(plan.take(row))
-            for at, constant in plan.constants:
-                value.insert(at, constant)
-            for n, (at, process) in enumerate(plan.processors):
-                given = value[at]
-                before, converted = last[n]
-                if given is not before:
-                    converted = process(given)
-                    last[n] = (given, converted)
-                value[at] = converted
-            values.append(tuple(value))
+        # Column by column: each column's values converted in one pass, then the rows.
+        taken = zip(*map(plan.take, rows), strict=True)
+        columns: list[Sequence[Any]] = []
+        constants = dict(plan.constants)
+        for at in range(len(plan.names)):
+            columns.append([constants[at]] * len(rows) if at in constants else next(taken))
+        for at, process in plan.processors:
+            columns[at] = _converted(process, columns[at])
+        values = list(zip(*columns, strict=True))
         if plan.positional:
             conn.exec_driver_sql(plan.sql, values)
         else:
             conn.exec_driver_sql(plan.sql, [dict(zip(plan.names, v, strict=True)) for v in values])
+
+
+def _converted(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
+    """``process`` of each value; a value that is the very object of the one before (the
+    batch's "now", a run of None) is converted once: the same object converts alike."""
+    out = []
+    before: Any = _NOTHING
+    converted = None
+    for given in column:
+        if given is not before:
+            converted = process(given)
+            before = given
+        out.append(converted)
+    return out
 
 
 def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
@@ -106,7 +114,7 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
             binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         )
         if process is not None and isinstance(column.type, JSON):
-            process = _quicker_json(process)
+            process = _direct_json(process)
         if name in keys:
             taken.append(name)
             if process is not None:
@@ -133,72 +141,20 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
 bulk_insert = BulkInsert()
 
 
-#: Values whose JSON ``_json`` writes as ``json.dumps`` does: checked against the column's
-#: own processor before it is trusted with a column.
-_SAMPLES: list[Any] = [
-    [],
-    {},
-    ["Acme", "caf\u00e9 \U0001f600", 'quote " back \\ new\nline'],
-    {"likes": 3, "a b": [1, -2, None, True, False, {"x": "y"}], "": None},
-]
-#: Deeper than this, ``json.dumps`` does it.
-_DEPTH = 20
+#: Lists and dicts that the JSON column's processor must write as ``jsontext.dumps`` does
+#: before ``_direct_json`` passes it by.
+_SAMPLES: list[Any] = [[], {}, ["Acme", "caf\u00e9 \U0001f600"], {"likes": 3, "a": [None, True]}]
 
 
-def _quicker_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` (the JSON column's bind processor), but lists and dicts of strings,
-    integers, booleans and None written directly as ``json.dumps`` writes them, without
-    building an encoder each time; anything else, and any column whose processor writes
-    the samples otherwise (another serializer), as ``process`` does."""
-    if any(process(sample) != _json(sample, 0) for sample in _SAMPLES):
-        return process
+def _direct_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` (a JSON column's bind processor), with a list or dict handed straight
+    to ``jsontext.dumps`` when that is all ``process`` does with one (SQLAlchemy's checks
+    of each value are for its own null markers)."""
+    if any(process(sample) != jsontext.dumps(sample) for sample in _SAMPLES):
+        return process  # another serializer (an engine not made by the store): as it is
+    dumps = jsontext.dumps
 
-    def quicker(value: Any) -> Any:
-        written = _json(value, 0) if type(value) in (list, dict) else None
-        return written if written is not None else process(value)
+    def direct(value: Any) -> Any:
+        return dumps(value) if type(value) is list or type(value) is dict else process(value)
 
-    return quicker
-
-
-def _json(value: Any, depth: int) -> str | None:
-    """``json.dumps(value)`` for the plain values named in ``_quicker_json``; else None."""
-    kind = type(value)
-    if kind is str:
-        return _quote(value)
-    if kind is int:
-        return int.__repr__(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if depth > _DEPTH:
-        return None
-    if kind is list:
-        items = []
-        for item in value:
-            written = _quote(item) if type(item) is str else _json(item, depth + 1)
-            if written is None:
-                return None
-            items.append(written)
-        return "[" + ", ".join(items) + "]"
-    if kind is dict:
-        pairs = []
-        for key, item in value.items():
-            if type(key) is not str:
-                return None
-            if type(item) is int:
-                part: str | None = int.__repr__(item)
-            elif type(item) is str:
-                part = _quote(item)
-            else:
-                part = _json(item, depth + 1)
-                if part is None:
-                    return None
-            pairs.append(f"{_quote(key)}: {part}")
-        return "{" + ", ".join(pairs) + "}"
-    return None  # floats and the rest: json.dumps
-
-
-_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+    return direct
