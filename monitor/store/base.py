@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,6 +33,7 @@ from monitor.models import Alert, Posted, utcnow
 from monitor.redact import redact, redact_data
 from monitor.store import jsontext
 from monitor.store.bulk import bulk_insert
+from monitor.store.checkpoint import Checkpointer
 from monitor.store.opening import (
     engine_url,
     explain,
@@ -112,6 +114,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
 class StoreBase:
     """All reads and writes of the service. Every SQLAlchemy error becomes StorageError."""
 
@@ -124,6 +130,7 @@ class StoreBase:
         """
         self.url = url
         self.path = sqlite_path(url)
+        self._checkpointer: Checkpointer | None = None
         #: The SQLite file did not exist: a new install (a server database: False).
         self.is_new = False
         if self.path is not None:
@@ -147,6 +154,12 @@ class StoreBase:
                 )
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.path is not None:
+                # Checkpoints run on a thread of their own, not in commits (checkpoint.py).
+                event.listen(self.engine, "connect", _no_autocheckpoint)
+                self._checkpointer = Checkpointer(self.path)
+                # A store dropped without close() stops its thread too.
+                weakref.finalize(self, self._checkpointer.stop, False)
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
             if migrate:
                 self.migrate()
@@ -187,6 +200,8 @@ class StoreBase:
             raise explain(exc, self.url, self.safe_url) from exc
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     @contextmanager
@@ -200,6 +215,8 @@ class StoreBase:
             raise explain(exc, self.url, self.safe_url) from exc
         finally:
             session.close()
+            if self._checkpointer is not None:
+                self._checkpointer.nudge()
 
     # ------------------------------------------------------------ mentions
 
@@ -277,7 +294,7 @@ class StoreBase:
                     Base.metadata.tables["mentions"],
                     [self._mention_values(i, now) for i in fresh.values()],
                 )
-                ids = self._ids(s, list(fresh))
+                ids = self._inserted_ids(s, list(fresh))
                 written = [(ids[key], item) for key, item in fresh.items()]
                 outbox = [
                     {
@@ -308,6 +325,32 @@ class StoreBase:
                 bulk_insert(s, Base.metadata.tables["snapshots"], snapshots)
             self._set_cursor(s, source, brand, cursor, now)
             return written
+
+    @classmethod
+    def _inserted_ids(
+        cls, s: Session, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """(source, external_id) -> id of the rows this transaction has just inserted.
+
+        On SQLite, read from the rows up to the last one inserted (``last_insert_rowid()``),
+        which are these (no other writer can insert inside a write transaction): quicker
+        than looking up each key. A key not among them, and every key on another database,
+        is looked up by key, so the answer never depends on that.
+        """
+        wanted = set(keys)
+        found: dict[tuple[str, str], int] = {}
+        if s.get_bind().dialect.name == "sqlite":
+            newest = s.execute(
+                select(MentionRow.id, MentionRow.source, MentionRow.external_id).where(
+                    MentionRow.id > func.last_insert_rowid() - len(wanted)
+                )
+            )
+            for i, src, external_id in newest:
+                if (src, external_id) in wanted:
+                    found[(src, external_id)] = int(i)
+        if len(found) < len(wanted):
+            found.update(cls._ids(s, [key for key in keys if key not in found]))
+        return found
 
     @staticmethod
     def _ids(s: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
