@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -52,13 +53,20 @@ class Base(DeclarativeBase):
     pass
 
 
+def _only(column: str) -> dict[str, Any]:
+    """A partial index's condition, on both databases: the rows where ``column`` is set."""
+    where = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class MentionRow(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_first_seen", "first_seen_at"),
-        Index("ix_mentions_next_refresh", "next_refresh_at"),
+        # Tracked mentions only (migration 0013): the others write no entry.
+        Index("ix_mentions_next_refresh", "next_refresh_at", **_only("next_refresh_at")),
         # Reminders: negatives still new, first seen in a window.
         Index("ix_mentions_status_seen", "status", "negative", "first_seen_at"),
         # Spikes: negatives posted in the last hour (and the week before).
@@ -72,7 +80,7 @@ class MentionRow(Base):
         Index("ix_mentions_status_seen_only", "status", "first_seen_at"),
         Index("ix_mentions_negative_seen", "negative", "first_seen_at"),
         # The owner's verdicts, which the scorer learns from (read as a range).
-        Index("ix_mentions_verdict_at", "verdict_at"),
+        Index("ix_mentions_verdict_at", "verdict_at", **_only("verdict_at")),
         # A page of mentions newest first (`mentions`, its --since, its --status): posting
         # time, then id.
         Index("ix_mentions_created", "created_at", "id"),

@@ -145,22 +145,19 @@ class VerdictStore(StoreBase):
 
     def verdict_texts(self) -> list[VerdictText]:
         """Every verdict given, oldest mention first, for the scorer to learn from."""
-        query = (
-            select(
-                MentionRow.id,
-                MentionRow.brand,
-                MentionRow.title,
-                MentionRow.text,
-                MentionRow.compound,
-                MentionRow.verdict,
-            )
-            .where(GIVEN)
-            .order_by(MentionRow.id)
-        )
+        query = select(
+            MentionRow.id,
+            MentionRow.brand,
+            MentionRow.title,
+            MentionRow.text,
+            MentionRow.compound,
+            MentionRow.verdict,
+        ).where(GIVEN)
         with self.session() as s:
+            rows = sorted(s.execute(query))  # by id here: ORDER BY id made SQLite scan them all
             return [
                 VerdictText(
                     id_, brand, f"{title}\n{text}" if title else text, compound, v == NEGATIVE
                 )
-                for id_, brand, title, text, compound, v in s.execute(query)
+                for id_, brand, title, text, compound, v in rows
             ]

@@ -174,3 +174,18 @@ def test_the_outbox_claim_reads_the_due_rows_only(store: Store) -> None:
     assert full_reads(store, lambda: store.due_alerts(NOW)) == []
     assert full_reads(store, lambda: store.claim_many([d.id for d in due[:10]], NOW)) == []
     assert full_reads(store, lambda: store.mark_sent([d.id for d in due[:10]], NOW)) == []
+
+
+def test_tracking_and_verdicts_read_their_partial_indexes(store: Store) -> None:
+    """ix_mentions_next_refresh and ix_mentions_verdict_at hold only the rows that are set
+    (migration 0013); the ranges read imply that, so both databases still read them."""
+    fill(store)
+
+    def named(run: Callable[[], object], index: str) -> None:
+        found = plans(store, run)
+        assert [s for s, p in found if any(index in line for line in p)], found
+        assert full_reads(store, run) == []
+
+    named(lambda: store.tracked_due(NOW), "ix_mentions_next_refresh")
+    named(lambda: store.verdict_texts(), "ix_mentions_verdict_at")
+    assert full_reads(store, lambda: store.stop_tracking(NOW - timedelta(days=2))) == []
