@@ -18,7 +18,7 @@ import operator
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.engine import Dialect
@@ -33,7 +33,9 @@ class _Plan:
     positional: bool
     #: The statement's parameters in its order.
     names: tuple[str, ...]
-    #: The row's values of the parameters taken from it, in the statement's order.
+    #: The parameters taken from the rows, in the statement's order, and a dictionary
+    #: row's values of them.
+    taken: tuple[str, ...]
     take: Callable[[dict[str, Any]], tuple[Any, ...]]
     #: A column left out: its place among the parameters and its converted default.
     constants: tuple[tuple[int, Any], ...]
@@ -53,32 +55,57 @@ class BulkInsert:
             Dialect, dict[tuple[str, tuple[str, ...]], _Plan | None]
         ] = weakref.WeakKeyDictionary()
 
-    def __call__(self, s: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    def __call__(
+        self,
+        s: Session,
+        table: Table,
+        rows: Sequence[dict[str, Any]] | Sequence[Sequence[Any]],
+        columns: tuple[str, ...] | None = None,
+    ) -> None:
+        """Insert ``rows``: dictionaries by column name, or with ``columns``, sequences of
+        those columns' values in that order (no dictionary built for each row)."""
         if not rows:
             return
-        first = rows[0].keys()
         conn = s.connection()
         plans = self._plans.setdefault(conn.dialect, {})
-        key = (table.name, tuple(first))
-        if key not in plans:
-            plans[key] = _plan(table, key[1], conn.dialect)
-        plan = plans[key]
-        if plan is None or any(row.keys() != first for row in rows):
-            s.execute(insert(table), list(rows))
+        if columns is None:
+            dicts = cast(Sequence[dict[str, Any]], rows)
+            first = dicts[0].keys()
+            keys = tuple(first)
+            if any(row.keys() != first for row in dicts):
+                s.execute(insert(table), list(dicts))
+                return
+        else:
+            keys = columns
+        if (table.name, keys) not in plans:
+            plans[(table.name, keys)] = _plan(table, keys, conn.dialect)
+        plan = plans[(table.name, keys)]
+        if plan is None:
+            given = (
+                cast(Sequence[dict[str, Any]], rows)
+                if columns is None
+                else [dict(zip(keys, r, strict=True)) for r in rows]
+            )
+            s.execute(insert(table), list(given))
             return
         # Column by column: each column's values converted in one pass, then the rows.
-        taken = zip(*map(plan.take, rows), strict=True)
-        columns: list[Sequence[Any]] = []
-        constants = dict(plan.constants)
-        for at in range(len(plan.names)):
-            columns.append([constants[at]] * len(rows) if at in constants else next(taken))
-        for at, process in plan.processors:
-            columns[at] = _converted(process, columns[at])
-        values = list(zip(*columns, strict=True))
-        if plan.positional:
-            conn.exec_driver_sql(plan.sql, values)
+        if columns is None:
+            taken = map(plan.take, cast(Sequence[dict[str, Any]], rows))
+            by_name = dict(zip(plan.taken, zip(*taken, strict=True), strict=True))
         else:
-            conn.exec_driver_sql(plan.sql, [dict(zip(plan.names, v, strict=True)) for v in values])
+            by_name = dict(zip(keys, zip(*rows, strict=True), strict=True))
+        constants = dict(plan.constants)
+        values: list[Sequence[Any]] = [
+            [constants[at]] * len(rows) if at in constants else by_name[name]
+            for at, name in enumerate(plan.names)
+        ]
+        for at, process in plan.processors:
+            values[at] = _converted(process, values[at])
+        params = list(zip(*values, strict=True))
+        if plan.positional:
+            conn.exec_driver_sql(plan.sql, params)
+        else:
+            conn.exec_driver_sql(plan.sql, [dict(zip(plan.names, v, strict=True)) for v in params])
 
 
 def _converted(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
@@ -131,6 +158,7 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
         sql=compiled.string,
         positional=compiled.positional,
         names=tuple(names),
+        taken=tuple(taken),
         take=(lambda row: (getter(row),)) if len(taken) == 1 else getter,
         constants=tuple(constants),
         processors=tuple(processors),

@@ -85,14 +85,23 @@ def test_bulk_rows_are_the_rows_sqlalchemy_writes(db_url: str) -> None:
         for prefix, write in (
             ("plain-", lambda s, table, rows: s.execute(insert(table), rows)),
             ("bulk-", bulk),
+            # Rows as tuples of named columns, as Store.ingest gives its mentions.
+            (
+                "tuples-",
+                lambda s, table, rows: bulk(
+                    s, table, [tuple(r.values()) for r in rows], tuple(rows[0])
+                ),
+            ),
         ):
             with store.session() as s:
                 write(s, MENTIONS, [mention(n, prefix) for n in range(6)])
                 write(s, ALERTS, [alert(1, n) | {"dedupe_key": f"{prefix}{n}"} for n in range(3)])
         plain = _rows(store, MENTIONS, "external_id", "plain-")
         assert len(plain) == 6 and plain == _rows(store, MENTIONS, "external_id", "bulk-")
+        assert plain == _rows(store, MENTIONS, "external_id", "tuples-")
         alerts = _rows(store, ALERTS, "dedupe_key", "plain-")
         assert len(alerts) == 3 and alerts == _rows(store, ALERTS, "dedupe_key", "bulk-")
+        assert alerts == _rows(store, ALERTS, "dedupe_key", "tuples-")
         assert all(a["possible_repeat"] is False for a in alerts)
         # Stored alike, read alike: the raw text in the database is the same too.
         with store.engine.connect() as conn:
@@ -103,7 +112,7 @@ def test_bulk_rows_are_the_rows_sqlalchemy_writes(db_url: str) -> None:
                     " first_seen_at, negative FROM mentions ORDER BY id"
                 )
             ]
-        assert raw[:6] == raw[6:]
+        assert raw[:6] == raw[6:12] == raw[12:]
     finally:
         store.close()
 
