@@ -43,9 +43,6 @@ class _Plan:
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
-_NOTHING = object()
-
-
 class BulkInsert:
     """INSERTs of many rows, planned once per table and columns (module docstring)."""
 
@@ -109,17 +106,13 @@ class BulkInsert:
 
 
 def _converted(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any]:
-    """``process`` of each value; a value that is the very object of the one before (the
-    batch's "now", a run of None) is converted once: the same object converts alike."""
-    out = []
-    before: Any = _NOTHING
-    converted = None
-    for given in column:
-        if given is not before:
-            converted = process(given)
-            before = given
-        out.append(converted)
-    return out
+    """``process`` of each value; a column of one object throughout (the batch's "now", no
+    edit times at all) is converted once. The very same object, not an equal one: ``1`` and
+    ``True`` are equal and are written differently."""
+    first = column[0]
+    if all(value is first for value in column):
+        return [process(first)] * len(column)
+    return list(map(process, column))
 
 
 def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:

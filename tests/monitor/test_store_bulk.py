@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from monitor.store import Base, Store, jsontext
-from monitor.store.bulk import BulkInsert, bulk_insert
+from monitor.store.bulk import BulkInsert, _converted, bulk_insert
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
 MENTIONS = Base.metadata.tables["mentions"]
@@ -186,3 +186,16 @@ def test_json_an_older_version_wrote_still_reads(tmp_path: Any) -> None:
         assert raw["list"] == [1, 2] and raw["n"] != raw["n"]  # NaN, as json.loads reads it
     finally:
         store.close()
+
+
+def test_a_column_is_converted_once_only_when_it_is_one_object() -> None:
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    calls: list[Any] = []
+
+    def process(value: Any) -> str:
+        calls.append(value)
+        return jsontext.dumps(value)
+
+    assert _converted(process, [now] * 4) == [jsontext.dumps(now)] * 4 and len(calls) == 1
+    # Equal, not the same: 1 == True and 1 == 1.0, but each is written as it is.
+    assert _converted(process, [[1], [True], [1.0]]) == ["[1]", "[true]", "[1.0]"]
