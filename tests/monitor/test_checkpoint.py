@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from monitor.models import Mention, Score
 from monitor.store import NewMention, Store
 from monitor.store.checkpoint import LOG_BYTES, Checkpointer
+from tests.waiting import wait_for
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -35,15 +35,6 @@ def items(start: int, count: int) -> list[NewMention]:
         score = Score(-0.4, "negative", True, ("vader -0.40",))
         out.append(NewMention(mention, "Acme", ("Acme",), score, "negative", ()))
     return out
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def size(path: Path) -> int:
