@@ -162,12 +162,20 @@ class _BrandMatcher:
             if brand.exclude
             else None
         )
+        #: The exclude terms' scan needles: a text whose scan holds none of them cannot
+        #: match ``exclude``, which is then not tried (None: a wordless term, always tried).
+        found = set().union(*(_scan_needles(x) for x in brand.exclude))
+        self.exclude_needles: tuple[str, ...] | None = None if "" in found else tuple(found)
 
-    def confirm(self, text: str, hit: Collection[int] | None = None) -> Match | None:
+    def confirm(
+        self, text: str, hit: Collection[int] | None = None, scan: str | None = None
+    ) -> Match | None:
         """The match in ``text`` (already ``normalise``d), whose scan holds a needle.
 
         ``hit``: the keywords (by place) whose scan needles are in the text's scan; the
-        others cannot match, so only these are tried (None: every keyword)."""
+        others cannot match, so only these are tried (None: every keyword). ``scan``: the
+        text's scan form, which rules out the exclude terms none of whose needles it holds
+        (None: they are tried)."""
         if self.wordless and not any(needle in text for needle in self.needles):
             return None
         if hit is None or self.wordless:
@@ -178,9 +186,17 @@ class _BrandMatcher:
             terms = tuple(self.terms[i][0] for i in sorted(hit) if self.terms[i][1].search(text))
             if not terms:
                 return None
-        if self.exclude is not None and self.exclude.search(text):
+        if self._excluded(text, scan):
             return None
         return Match(self.name, terms)
+
+    def _excluded(self, text: str, scan: str | None) -> bool:
+        if self.exclude is None:
+            return False
+        if scan is not None and self.exclude_needles is not None:
+            if not any(needle in scan for needle in self.exclude_needles):
+                return False
+        return self.exclude.search(text) is not None
 
 
 class Matcher:
@@ -228,13 +244,14 @@ class Matcher:
         """The brands (by position) with a needle in ``folded`` (a ``normalise``d text)."""
         return sorted(self._hits(folded))
 
-    def _hits(self, folded: str) -> dict[int, set[int]]:
-        """The brands with a needle in ``folded``, each with its keywords (by place) whose
-        needle it is (a brand with a wordless keyword: always, with all its keywords)."""
+    def _hits(self, folded: str, scan: str | None = None) -> dict[int, set[int]]:
+        """The brands with a needle in ``folded`` (whose scan form ``scan`` is, if given),
+        each with its keywords (by place) whose needle it is (a brand with a wordless
+        keyword: always, with all its keywords)."""
         found: dict[int, set[int]] = {i: set() for i in self._always}
         if self._empty:
             return found
-        for _, places in self._automaton.iter(_scan_form(folded)):
+        for _, places in self._automaton.iter(_scan_form(folded) if scan is None else scan):
             for index, place in places:
                 found.setdefault(index, set()).add(place)
         return found
@@ -247,13 +264,14 @@ class Matcher:
         in the text are tried: the others cannot match.
         """
         folded = normalise(text)
+        scan = _scan_form(folded)
         out = []
-        hits = self._hits(folded)
+        hits = self._hits(folded, scan)
         for index in sorted(hits):
             b = self._brands[index]
             if brands is not None and b.name not in brands:
                 continue
-            m = b.confirm(folded, hits[index])
+            m = b.confirm(folded, hits[index], scan)
             if m is not None:
                 out.append(m)
         return out

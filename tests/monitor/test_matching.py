@@ -52,11 +52,25 @@ def test_whole_word_case_insensitive_matches(matcher: Matcher, text: str) -> Non
         "@acmecoffeeshop is someone else",
         "#acmecoffees",
         "Acme Corp Ltd filed its accounts",  # excluded
+        # ... however it is spaced, hyphenated or tagged (its needles rule it in first)
+        "ACME-CORP   ltd filed its accounts",
+        "news of #AcmeCorpLtd today",
         "",
     ],
 )
 def test_no_match(matcher: Matcher, text: str) -> None:
     assert matcher.match(text) == []
+
+
+def test_an_exclude_term_is_tried_only_where_its_words_are() -> None:
+    """The exclude pattern is not tried on a text whose scan holds none of its needles;
+    where they are but the term is not, the brand still matches."""
+    matcher = Matcher([ACME])
+    brand = matcher._brands[0]
+    assert brand.exclude_needles is not None and "acme corp ltd" in brand.exclude_needles
+    assert not brand._excluded("acme is fine", "acme is fine")
+    assert [m.brand for m in matcher.match("Acme, the corp, ltd edition")] == ["Acme"]
+    assert matcher.match("acme corp ltd") == []
 
 
 def test_a_phrase_matches_its_joined_hashtag_and_handle() -> None:
