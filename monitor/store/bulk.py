@@ -7,14 +7,13 @@ per table and set of columns, converts each value with the same bind processor
 SQLAlchemy would use for its column type (JSON as monitor/store/jsontext.py writes it,
 UTC datetimes, booleans, for the database at hand), fills a column left out with its
 scalar default as SQLAlchemy would, and hands the rows to the driver's ``executemany``
-in the session's transaction. Where that plan cannot be made (a default that is not a constant,
-parameters not named after their columns), or the rows do not all have the same
-columns, it is ``session.execute(insert(table), rows)`` as before.
+in the session's transaction. Where that plan cannot be made (a default that is not a
+constant, parameters not named after their columns), or the rows do not all have the
+same columns, it is ``session.execute(insert(table), rows)`` as before.
 """
 
 from __future__ import annotations
 
-import operator
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,10 +32,6 @@ class _Plan:
     positional: bool
     #: The statement's parameters in its order.
     names: tuple[str, ...]
-    #: The parameters taken from the rows, in the statement's order, and a dictionary
-    #: row's values of them.
-    taken: tuple[str, ...]
-    take: Callable[[dict[str, Any]], tuple[Any, ...]]
     #: A column left out: its place among the parameters and its converted default.
     constants: tuple[tuple[int, Any], ...]
     #: The places of the values to convert, each with its column type's bind processor.
@@ -68,29 +63,21 @@ class BulkInsert:
         if columns is None:
             dicts = cast(Sequence[dict[str, Any]], rows)
             first = dicts[0].keys()
-            keys = tuple(first)
             if any(row.keys() != first for row in dicts):
                 s.execute(insert(table), list(dicts))
                 return
+            keys = tuple(first)
+            rows = [tuple(row[key] for key in keys) for row in dicts]
         else:
             keys = columns
         if (table.name, keys) not in plans:
             plans[(table.name, keys)] = _plan(table, keys, conn.dialect)
         plan = plans[(table.name, keys)]
         if plan is None:
-            given = (
-                cast(Sequence[dict[str, Any]], rows)
-                if columns is None
-                else [dict(zip(keys, r, strict=True)) for r in rows]
-            )
-            s.execute(insert(table), list(given))
+            s.execute(insert(table), [dict(zip(keys, r, strict=True)) for r in rows])
             return
         # Column by column: each column's values converted in one pass, then the rows.
-        if columns is None:
-            taken = map(plan.take, cast(Sequence[dict[str, Any]], rows))
-            by_name = dict(zip(plan.taken, zip(*taken, strict=True), strict=True))
-        else:
-            by_name = dict(zip(keys, zip(*rows, strict=True), strict=True))
+        by_name = dict(zip(keys, zip(*rows, strict=True), strict=True))
         constants = dict(plan.constants)
         values: list[Sequence[Any]] = [
             [constants[at]] * len(rows) if at in constants else by_name[name]
@@ -123,7 +110,6 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
     names = list(compiled.positiontup or ()) if compiled.positional else list(binds)
     if sorted(names) != sorted(binds):
         return None
-    taken: list[str] = []
     constants: list[tuple[int, Any]] = []
     processors: list[tuple[int, Callable[[Any], Any]]] = []
     for at, name in enumerate(names):
@@ -136,7 +122,6 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
         if process is not None and isinstance(column.type, JSON):
             process = _direct_json(process)
         if name in keys:
-            taken.append(name)
             if process is not None:
                 processors.append((at, process))
         elif column.default is not None and column.default.is_scalar:
@@ -144,15 +129,12 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
             constants.append((at, process(value) if process is not None else value))
         else:
             return None
-    if set(keys) - set(names) or not taken:
+    if set(keys) - set(names) or not keys:
         return None
-    getter = operator.itemgetter(*taken)
     return _Plan(
         sql=compiled.string,
         positional=compiled.positional,
         names=tuple(names),
-        taken=tuple(taken),
-        take=(lambda row: (getter(row),)) if len(taken) == 1 else getter,
         constants=tuple(constants),
         processors=tuple(processors),
     )
