@@ -331,27 +331,31 @@ class StoreBase:
     def _inserted_ids(
         cls, s: Session, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], int]:
-        """(source, external_id) -> id of the rows this transaction has just inserted.
+        """(source, external_id) -> id of the rows this transaction has just inserted, in
+        the order of ``keys``.
 
-        On SQLite, read from the rows up to the last one inserted (``last_insert_rowid()``),
-        which are these (no other writer can insert inside a write transaction): quicker
-        than looking up each key. A key not among them, and every key on another database,
-        is looked up by key, so the answer never depends on that.
+        On SQLite, a new row's id is one more than the largest in the table, and no other
+        writer can insert inside a write transaction: the rows are then numbered
+        ``last_insert_rowid() - n + 1`` to ``last_insert_rowid()`` in the order inserted.
+        That is checked on the first and the last row (a table whose largest id is
+        SQLite's largest integer numbers new rows at random); when it does not hold, and
+        on every other database, the keys are looked up.
         """
-        wanted = set(keys)
-        found: dict[tuple[str, str], int] = {}
-        if s.get_bind().dialect.name == "sqlite":
-            newest = s.execute(
-                select(MentionRow.id, MentionRow.source, MentionRow.external_id).where(
-                    MentionRow.id > func.last_insert_rowid() - len(wanted)
+        if keys and s.get_bind().dialect.name == "sqlite":
+            last = int(s.execute(select(func.last_insert_rowid())).scalar_one())
+            first = last - len(keys) + 1
+            ends = {
+                int(i): (src, external_id)
+                for i, src, external_id in s.execute(
+                    select(MentionRow.id, MentionRow.source, MentionRow.external_id).where(
+                        MentionRow.id.in_([first, last])
+                    )
                 )
-            )
-            for i, src, external_id in newest:
-                if (src, external_id) in wanted:
-                    found[(src, external_id)] = int(i)
-        if len(found) < len(wanted):
-            found.update(cls._ids(s, [key for key in keys if key not in found]))
-        return found
+            }
+            if ends.get(first) == tuple(keys[0]) and ends.get(last) == tuple(keys[-1]):
+                return {key: first + place for place, key in enumerate(keys)}
+            log.debug("new mentions not numbered in order; looking their ids up")
+        return cls._ids(s, keys)
 
     @staticmethod
     def _ids(s: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:

@@ -166,6 +166,36 @@ def test_ingest_skips_what_is_already_stored(store: Store) -> None:
     assert len(store.ingest("reddit", "Acme", [item(1, source="reddit")], None, now=NOW)) == 1
 
 
+def _stored_ids(store: Store) -> dict[str, int]:
+    with store.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT external_id, id FROM mentions")).all())
+
+
+def _check_new_ids(store: Store) -> None:
+    batch = [item(n) for n in (9, 3, 12, 4, 4, 30)]
+    written = store.ingest("hackernews", "Acme", batch, None, now=NOW)
+    assert [i.mention.external_id for _, i in written] == ["9", "3", "12", "4", "30"]
+    stored = _stored_ids(store)
+    assert {i.mention.external_id: mention_id for mention_id, i in written} == {
+        k: v for k, v in stored.items() if k != "1"
+    }
+    assert len(set(stored.values())) == 6
+
+
+def test_ingest_gives_each_new_mention_its_own_stored_id(store: Store) -> None:
+    store.ingest("hackernews", "Acme", [item(1)], None, now=NOW)
+    _check_new_ids(store)
+
+
+def test_new_ids_are_right_when_sqlite_numbers_rows_at_random(sqlite_store: Store) -> None:
+    """A table holding SQLite's largest id gets new rows numbered at random, not in
+    order: the ids handed back are still the rows' own (looked up)."""
+    sqlite_store.ingest("hackernews", "Acme", [item(1, ())], None, now=NOW)  # no outbox row
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(text("UPDATE mentions SET id = :id"), {"id": 2**63 - 1})
+    _check_new_ids(sqlite_store)
+
+
 def test_a_strangers_overlong_name_is_cut_to_fit_not_refused(store: Store) -> None:
     """PostgreSQL refuses a value longer than its column (SQLite keeps it): a feed whose
     author field is a paragraph must not fail every poll of that source."""
