@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Integer, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -218,14 +218,24 @@ class StoreBase:
             if self._checkpointer is not None:
                 self._checkpointer.nudge()
 
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read on a pooled connection, without an ORM session: for the small reads of
+        every poll (a session costs more than they do). Rolled back at the end."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise explain(exc, self.url, self.safe_url) from exc
+
     # ------------------------------------------------------------ mentions
 
     def known_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        with self.session() as s:
+        with self._reading() as conn:
             for chunk in _chunks(list(external_ids), 500):
                 found.update(
-                    s.scalars(
+                    conn.scalars(
                         select(MentionRow.external_id).where(
                             MentionRow.source == source, MentionRow.external_id.in_(chunk)
                         )
@@ -396,11 +406,16 @@ class StoreBase:
 
     @staticmethod
     def _set_cursor(s: Session, source: str, brand: str, value: str | None, now: datetime) -> None:
-        row = s.get(CursorRow, (source, brand))
-        if row is None:
-            s.add(CursorRow(source=source, brand=brand, value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
+        # One statement that inserts or updates (no ORM load of the row first): two
+        # workers writing a source's first cursor at once do not fail on its key.
+        statement = _dialect_insert(s)(CursorRow).values(
+            source=source, brand=brand, value=value, updated_at=now
+        )
+        s.execute(
+            statement.on_conflict_do_update(
+                index_elements=["source", "brand"], set_={"value": value, "updated_at": now}
+            )
+        )
 
     def mentions(
         self,
@@ -755,9 +770,12 @@ class StoreBase:
     # ------------------------------------------------------------ source state
 
     def state_get(self, source: str, key: str) -> str | None:
-        with self.session() as s:
-            row = s.get(SourceStateRow, (source, key))
-            return row.value if row else None
+        with self._reading() as conn:
+            return conn.scalar(
+                select(SourceStateRow.value).where(
+                    SourceStateRow.source == source, SourceStateRow.key == key
+                )
+            )
 
     def state_prefixed(self, source: str, prefix: str) -> dict[str, str]:
         """A source's state values whose keys start with ``prefix``, by key."""

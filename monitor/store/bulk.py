@@ -17,6 +17,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, insert
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from monitor.store import jsontext
+from monitor.store.tables import UTCDateTime
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def _converted(process: Callable[[Any], Any], column: Sequence[Any]) -> list[Any
     first = column[0]
     if all(value is first for value in column):
         return [process(first)] * len(column)
+    if isinstance(process, _DirectJson):
+        return process.column(column)
     return list(map(process, column))
 
 
@@ -121,6 +125,8 @@ def _plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None
         )
         if process is not None and isinstance(column.type, JSON):
             process = _direct_json(process)
+        elif process is not None and isinstance(column.type, UTCDateTime):
+            process = _direct_utc(process)
         if name in keys:
             if process is not None:
                 processors.append((at, process))
@@ -155,9 +161,50 @@ def _direct_json(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     of each value are for its own null markers)."""
     if any(process(sample) != jsontext.dumps(sample) for sample in _SAMPLES):
         return process  # another serializer (an engine not made by the store): as it is
-    dumps = jsontext.dumps
+    return _DirectJson(process)
+
+
+class _DirectJson:
+    """A JSON column's values: lists and dicts written by ``jsontext``, a whole column of
+    them in one pass; anything else (None, SQLAlchemy's null markers) by ``process``."""
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self.process = process
+
+    def __call__(self, value: Any) -> Any:
+        if type(value) is list or type(value) is dict:
+            return jsontext.dumps(value)
+        return self.process(value)
+
+    def column(self, values: Sequence[Any]) -> list[Any]:
+        if all(type(value) is list or type(value) is dict for value in values):
+            return jsontext.dumps_all(values)
+        return list(map(self, values))
+
+
+#: Times that ``_direct_utc`` must write as the column's processor does before it is used.
+_TIMES = [
+    datetime(2026, 12, 3, tzinfo=UTC),
+    datetime(2025, 3, 1, 8, 0, 13, 5, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+def _direct_utc(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` (a UTC time column's bind processor), with a datetime already in UTC
+    written straight as SQLite's text when that is what ``process`` writes (through the
+    column type's two conversions it cost as much as the rest of a mention's row)."""
+    if any(_utc_text(sample) != process(sample) for sample in _TIMES):
+        return process  # PostgreSQL's own type, or another text format: as it is
 
     def direct(value: Any) -> Any:
-        return dumps(value) if type(value) is list or type(value) is dict else process(value)
+        if type(value) is datetime and value.tzinfo is UTC:
+            return _utc_text(value)
+        return process(value)
 
     return direct
+
+
+def _utc_text(value: datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -33,7 +33,12 @@ def mention(n: int, prefix: str) -> dict[str, Any]:
         "author_followers": None if n % 2 else n * 1000,
         "title": None if n % 3 else "a title",
         "text": "quote ' double \" backslash \\ nul-free \n new line " * (n % 4),
-        "created_at": (other_zone - timedelta(minutes=n)).astimezone(),
+        # UTC itself (written the quick way), this machine's zone and a zone east of UTC.
+        "created_at": [
+            NOW - timedelta(minutes=n, microseconds=n),
+            (other_zone - timedelta(minutes=n)).astimezone(),
+            (NOW - timedelta(minutes=n)).astimezone(timezone(timedelta(hours=5, minutes=30))),
+        ][n % 3],
         "first_seen_at": NOW,
         "engagement": {"likes": n, "reposts": 0} if n % 2 else {},
         "compound": -0.4321 + n / 7,
@@ -155,6 +160,14 @@ def test_json_reads_back_as_what_the_json_module_writes() -> None:
     assert json.loads(jsontext.dumps([2**70, {"x": [float("-inf")]}])) == [2**70, {"x": [None]}]
 
 
+def test_a_column_of_json_is_written_as_each_value_alone() -> None:
+    values = _random_values(7, 500)
+    odd = [{"text": "half a pair \ud83d"}, {"big": 10**30}, {"x": float("nan")}]
+    assert jsontext.dumps_all(values) == [jsontext.dumps(v) for v in values]
+    mixed = values[:50] + odd + values[50:100]
+    assert jsontext.dumps_all(iter(mixed)) == [jsontext.dumps(v) for v in mixed]
+
+
 def test_odd_json_is_stored_and_read_back(db_url: str) -> None:
     """A raw record with a 100-bit integer (orjson refuses it), a NaN and a numeric key is
     stored on both databases (PostgreSQL's json type refuses json.dumps's NaN) and reads
@@ -164,11 +177,15 @@ def test_odd_json_is_stored_and_read_back(db_url: str) -> None:
         row = mention(1, "odd-") | {
             "raw": {"big": 2**100, "ratio": float("nan"), 7: "seven", "list": [float("inf")]}
         }
+        # Alone, and among ordinary rows (a column that orjson writes but for one value).
         with store.session() as s:
             bulk_insert(s, MENTIONS, [row])
         with store.session() as s:
-            raw = s.execute(select(MENTIONS.c.raw)).scalar_one()
-        assert raw == {"big": 2**100, "ratio": None, "7": "seven", "list": [None]}
+            bulk_insert(s, MENTIONS, [mention(3, "odd-"), row | {"external_id": "x"}])
+        with store.session() as s:
+            raws = s.execute(select(MENTIONS.c.raw).order_by(MENTIONS.c.id)).scalars().all()
+        odd = {"big": 2**100, "ratio": None, "7": "seven", "list": [None]}
+        assert raws == [odd, mention(3, "odd-")["raw"], odd]
     finally:
         store.close()
 
