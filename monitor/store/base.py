@@ -116,6 +116,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+    # The log restarted after a checkpoint is cut back to nothing, so that its size is
+    # what has been written since: the checkpoint thread goes by it (checkpoint.py).
+    dbapi_conn.execute("PRAGMA journal_size_limit=0")
 
 
 class StoreBase:

@@ -9,7 +9,12 @@ So the store's connections do not checkpoint (``PRAGMA wal_autocheckpoint=0``), 
 ``Checkpointer`` does it on a thread and a connection of its own, as SQLite's own
 documentation suggests: woken after each transaction, and every ``PERIOD`` seconds in
 any case, it checkpoints once the log is past ``LOG_BYTES``, in PASSIVE mode (it
-never waits for, nor holds up, a reader or a writer). The thread starts with the first
+never waits for, nor holds up, a reader or a writer). The log's size is what has been
+written since the last checkpoint because the store's connections also say
+``journal_size_limit=0``: SQLite restarts the log after a checkpoint, and now cuts the
+file back too. (Without it the file kept its largest size, and every transaction was
+followed by a checkpoint with two fsyncs, which weighed on a poll on two cores, and would
+on one.) The thread starts with the first
 transaction, so a command that only opens the store starts none; it stops, after a last
 checkpoint, when the store closes. SQLite itself checkpoints when the last connection to
 the file closes, so a process that never got that far leaves nothing behind either.
