@@ -125,7 +125,19 @@ class Match:
 
 def _scan_form(text: str) -> str:
     """What the candidate scan reads: hyphens and runs of spaces as one space. A match of
-    a keyword's pattern in a text leaves its scan form in the text's scan form."""
+    a keyword's pattern in a text leaves its scan form in the text's scan form.
+
+    Most texts are that already: no hyphen, no two spaces in a row, none at either end,
+    and no other space (``isprintable`` is false for every character ``split`` takes for
+    a space, but the plain space): they are read as they are, uncopied."""
+    if (
+        "-" not in text
+        and "  " not in text
+        and text.isprintable()
+        and text[:1] != " "
+        and text[-1:] != " "
+    ):
+        return text
     return " ".join(text.replace("-", " ").split())
 
 

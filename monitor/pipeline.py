@@ -519,8 +519,9 @@ class Pipeline:
                 log.exception("%s: skipping item %s, which could not be matched", source, key[1])
                 continue
             if matches:
-                # The brand it was fetched for comes first; the others still route.
-                matches.sort(key=lambda m: m.brand != prefer)
+                if len(matches) > 1:
+                    # The brand it was fetched for comes first; the others still route.
+                    matches.sort(key=lambda m: m.brand != prefer)
                 matched[key] = (mention, matches)
 
         known: set[tuple[str, str]] = set()
@@ -558,7 +559,11 @@ class Pipeline:
                 )
             # Answered already when first seen (an older review): nobody needs telling.
             channels = () if mention.owner_replied_at else decision.channels
-            terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))
+            terms = tuple(
+                dict.fromkeys(
+                    matches[0].terms if len(matches) == 1 else (t for m in matches for t in m.terms)
+                )
+            )
             items.append(
                 NewMention(
                     mention,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import httpx
@@ -7,7 +8,7 @@ import pytest
 
 from connectors.hackernews import HackerNewsConfig, HackerNewsConnector
 from monitor.config import BrandConfig, Config
-from monitor.matching import Matcher
+from monitor.matching import Matcher, _scan_form
 from monitor.pipeline import Pipeline
 from monitor.sentiment import VaderScorer
 from monitor.store import Store
@@ -71,6 +72,21 @@ def test_an_exclude_term_is_tried_only_where_its_words_are() -> None:
     assert not brand._excluded("acme is fine", "acme is fine")
     assert [m.brand for m in matcher.match("Acme, the corp, ltd edition")] == ["Acme"]
     assert matcher.match("acme corp ltd") == []
+
+
+def test_a_text_already_in_scan_form_is_read_as_it_is() -> None:
+    """The quick path of ``_scan_form`` gives what splitting and joining gives, for every
+    kind of space Python's ``split`` knows, at the ends, doubled and beside hyphens."""
+    spaces = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85"]
+    spaces += ["\xa0", "\u1680", "\u2000", "\u200a", "\u2028", "\u2029", "\u202f"]
+    spaces += ["\u205f", "\u3000", "-", "--", " - "]
+    words = ["acme", "caf\u00e9", "\U0001f600", "\u200b", "x"]
+    rng = random.Random(15)
+    for _ in range(3000):
+        parts = [rng.choice(words + spaces) for _ in range(rng.randint(0, 6))]
+        text = "".join(parts)
+        assert _scan_form(text) == " ".join(text.replace("-", " ").split()), repr(text)
+    assert _scan_form("acme coffee is cold") == "acme coffee is cold"
 
 
 def test_a_phrase_matches_its_joined_hashtag_and_handle() -> None:
