@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
 from monitor.migrations import current, head, upgrade
 from monitor.models import Mention, Score
-from monitor.store import Base, NewMention, Store
+from monitor.store import Base, NewMention, Store, base
+from monitor.store.bulk import bulk_insert
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -194,6 +198,27 @@ def test_new_ids_are_right_when_sqlite_numbers_rows_at_random(sqlite_store: Stor
     with sqlite_store.engine.begin() as conn:
         conn.execute(text("UPDATE mentions SET id = :id"), {"id": 2**63 - 1})
     _check_new_ids(sqlite_store)
+
+
+def test_storing_a_poll_lends_its_connection_a_wider_cache(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wide while a poll's mentions are written (SQLite wrote pages to its log before the
+    commit when they did not fit), the usual size again once the connection is back."""
+    seen: list[int] = []
+
+    def watching(s: Session, *args: Any, **kwargs: Any) -> None:
+        seen.append(s.connection().exec_driver_sql("PRAGMA cache_size").scalar_one())
+        bulk_insert(s, *args, **kwargs)
+
+    monkeypatch.setattr(base, "bulk_insert", watching)
+    sqlite_store.ingest("hackernews", "Acme", [item(1), item(2)], None, now=NOW)
+    assert seen and set(seen) == {-base.SQLITE_WRITE_CACHE_KIB}
+    # Every pooled connection has the usual cache again (all checked out at once).
+    with ExitStack() as stack:
+        conns = [stack.enter_context(sqlite_store.engine.connect()) for _ in range(4)]
+        sizes = {c.exec_driver_sql("PRAGMA cache_size").scalar_one() for c in conns}
+    assert sizes == {-base.SQLITE_CACHE_KIB}
 
 
 def test_a_strangers_overlong_name_is_cut_to_fit_not_refused(store: Store) -> None:
