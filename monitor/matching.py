@@ -195,7 +195,8 @@ class _BrandMatcher:
                 return None
             terms = tuple(kw for kw, rx in self.terms if rx.search(text))
         else:
-            terms = tuple(self.terms[i][0] for i in sorted(hit) if self.terms[i][1].search(text))
+            places = hit if len(hit) == 1 else sorted(hit)
+            terms = tuple(self.terms[i][0] for i in places if self.terms[i][1].search(text))
             if not terms:
                 return None
         if self._excluded(text, scan):
@@ -279,7 +280,7 @@ class Matcher:
         scan = _scan_form(folded)
         out = []
         hits = self._hits(folded, scan)
-        for index in sorted(hits):
+        for index in hits if len(hits) == 1 else sorted(hits):
             b = self._brands[index]
             if brands is not None and b.name not in brands:
                 continue

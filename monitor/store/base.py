@@ -62,18 +62,15 @@ from monitor.store.tables import (
 log = logging.getLogger(__name__)
 
 
-def _fitted(**values: str) -> dict[str, str]:
-    """Strangers' words cut to their column's length (``mentions``' String(n)): PostgreSQL
+def _fitted(name: str, value: str) -> str:
+    """A stranger's words cut to their column's length (``mentions``' String(n)): PostgreSQL
     refuses a longer value, and the whole poll with it, every time it is read again (SQLite
     kept it whole). An author's name of more than 300 characters is no one's name."""
-    fitted = {}
-    for name, value in values.items():
-        length = _LENGTHS.get(name)
-        if length is None:
-            column = MentionRow.__table__.columns[name]
-            length = _LENGTHS[name] = getattr(column.type, "length", None) or 0
-        fitted[name] = value[: length - 1] + "…" if length and len(value) > length else value
-    return fitted
+    length = _LENGTHS.get(name)
+    if length is None:
+        column = MentionRow.__table__.columns[name]
+        length = _LENGTHS[name] = getattr(column.type, "length", None) or 0
+    return value[: length - 1] + "…" if length and len(value) > length else value
 
 
 #: ``mentions``' column lengths, looked up once each.
@@ -338,21 +335,21 @@ class StoreBase:
                 ids = self._inserted_ids(s, list(fresh))
                 written = [(ids[key], item) for key, item in fresh.items()]
                 outbox = [
-                    {
-                        "mention_id": mention_id,
-                        "channel": channel,
-                        "kind": item.kind,
-                        "dedupe_key": f"{item.mention.source}:{item.mention.external_id}",
-                        "severity": item.severity,
-                        "status": PENDING,
-                        "attempts": 0,
-                        "created_at": now,
-                        "next_attempt_at": now,
-                    }
+                    (
+                        mention_id,
+                        channel,
+                        item.kind,
+                        f"{item.mention.source}:{item.mention.external_id}",
+                        item.severity,
+                        PENDING,
+                        0,
+                        now,
+                        now,
+                    )
                     for mention_id, item in written
                     for channel in item.channels
                 ]
-                bulk_insert(s, Base.metadata.tables["alerts"], outbox)
+                bulk_insert(s, Base.metadata.tables["alerts"], outbox, self.OUTBOX_COLUMNS)
                 snapshots = [
                     {
                         "mention_id": mention_id,
@@ -412,6 +409,12 @@ class StoreBase:
                 found.update({(src, external_id): int(i) for i, external_id in rows})
         return found
 
+    #: The columns of a new outbox row, in the order ``_ingest`` gives them.
+    OUTBOX_COLUMNS = (
+        "mention_id", "channel", "kind", "dedupe_key", "severity", "status", "attempts",
+        "created_at", "next_attempt_at",
+    )  # fmt: skip
+
     #: The columns ``_mention_row`` gives, in its order.
     MENTION_COLUMNS = (
         "brand", "author", "source", "external_id", "matched_terms", "url",
@@ -425,9 +428,9 @@ class StoreBase:
     def _mention_row(item: NewMention, now: datetime) -> tuple[Any, ...]:
         """A new mention's values of ``MENTION_COLUMNS`` (a tuple: a poll stores hundreds)."""
         m, score = item.mention, item.score
-        fitted = _fitted(brand=item.brand, author=m.author)
         return (
-            fitted["brand"], fitted["author"], m.source, m.external_id, list(item.terms),
+            _fitted("brand", item.brand), _fitted("author", m.author), m.source,
+            m.external_id, list(item.terms),
             m.url, m.author_followers, m.title, m.text, m.created_at, now, m.engagement,
             score.compound, score.label, score.negative, item.severity, list(score.reasons),
             m.raw, NEW, 0, item.track_at, 0, 0, m.rating, m.edited_at, m.owner_replied_at,
