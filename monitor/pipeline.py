@@ -559,11 +559,7 @@ class Pipeline:
                 )
             # Answered already when first seen (an older review): nobody needs telling.
             channels = () if mention.owner_replied_at else decision.channels
-            terms = tuple(
-                dict.fromkeys(
-                    matches[0].terms if len(matches) == 1 else (t for m in matches for t in m.terms)
-                )
-            )
+            terms = tuple(dict.fromkeys(t for m in matches for t in m.terms))
             items.append(
                 NewMention(
                     mention,

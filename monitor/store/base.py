@@ -389,7 +389,7 @@ class StoreBase:
                     )
                 )
             }
-            if ends.get(first) == tuple(keys[0]) and ends.get(last) == tuple(keys[-1]):
+            if ends.get(first) == keys[0] and ends.get(last) == keys[-1]:
                 return {key: first + place for place, key in enumerate(keys)}
             log.debug("new mentions not numbered in order; looking their ids up")
         return cls._ids(s, keys)

@@ -11,13 +11,12 @@ documentation suggests: woken after each transaction, and every ``PERIOD`` secon
 any case, it checkpoints once the log is past ``LOG_BYTES``, in PASSIVE mode (it
 never waits for, nor holds up, a reader or a writer). The log's size is what has been
 written since the last checkpoint because the store's connections also say
-``journal_size_limit=0``: SQLite restarts the log after a checkpoint, and now cuts the
-file back too. (Without it the file kept its largest size, and every transaction was
-followed by a checkpoint with two fsyncs, which weighed on a poll on two cores, and would
-on one.) The thread starts with the first
-transaction, so a command that only opens the store starts none; it stops, after a last
-checkpoint, when the store closes. SQLite itself checkpoints when the last connection to
-the file closes, so a process that never got that far leaves nothing behind either.
+``journal_size_limit=0``: SQLite restarts the log after a checkpoint, and so cuts the file
+back too. (Without it the file kept its largest size, and every transaction was followed
+by a checkpoint with two fsyncs.) The thread starts with the first transaction, so a
+command that only opens the store starts none; it stops, after a last checkpoint, when
+the store closes. SQLite itself checkpoints when the last connection to the file closes,
+so a process that never got that far leaves nothing behind either.
 
 A checkpoint that fails (a full disk) is logged once while it keeps failing and tried
 again; the writers are not affected, the log only grows until it can be copied back.
